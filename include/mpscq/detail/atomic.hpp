@@ -1,0 +1,51 @@
+// mpscq/detail/atomic.hpp - the one seam through which the library touches
+// atomics, spins and thread identity.
+//
+// Internal header: not part of the public API, not general purpose.
+//
+// In a normal build `detail::atomic<T>` *is* `std::atomic<T>`. When a model
+// build defines MPSCQ_MODEL_RELACY, the same names map onto the Relacy model
+// checker (relacy_seam.hpp), so the checker runs the real headers, not a copy.
+// Library code therefore uses only what both sides provide: load, store,
+// exchange, compare_exchange_strong, fetch_add, fetch_sub, fetch_or,
+// fetch_and, each with an explicit std::memory_order.
+#ifndef MPSCQ_DETAIL_ATOMIC_HPP
+#define MPSCQ_DETAIL_ATOMIC_HPP
+
+#if defined(MPSCQ_MODEL_RELACY)
+#include <mpscq/detail/relacy_seam.hpp>
+#else
+
+#include <atomic>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace mpscq::detail {
+
+template <class T>
+using atomic = std::atomic<T>;
+
+/// A CPU hint inside a short bounded spin (pause on x86).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// Give the CPU away: used where the library waits for another thread that
+/// may have been preempted (an in-flight push, an in-flight add).
+inline void yield_thread() noexcept { std::this_thread::yield(); }
+
+/// Identity of the calling thread, for owner checks.
+using thread_id = std::thread::id;
+inline thread_id current_thread() noexcept { return std::this_thread::get_id(); }
+
+}  // namespace mpscq::detail
+
+#endif  // MPSCQ_MODEL_RELACY
+#endif  // MPSCQ_DETAIL_ATOMIC_HPP

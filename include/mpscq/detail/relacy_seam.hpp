@@ -1,0 +1,109 @@
+// mpscq/detail/relacy_seam.hpp - detail::atomic<T> and friends over Relacy.
+//
+// Internal header, used only by model builds (tests/model/relacy) that define
+// MPSCQ_MODEL_RELACY. It gives the library's code the std::atomic member
+// functions it uses, implemented on rl::atomic<T>, so the model checker sees
+// every load, store and RMW of the real headers with its memory order and the
+// caller's source location.
+//
+// Relacy #defines new, delete, the memory_order_* names and a few more; the
+// standard headers are included first and the clashing macros undone after.
+#ifndef MPSCQ_DETAIL_RELACY_SEAM_HPP
+#define MPSCQ_DETAIL_RELACY_SEAM_HPP
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <source_location>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include <relacy/relacy.hpp>
+
+#undef new
+#undef delete
+#undef memory_order_relaxed
+#undef memory_order_consume
+#undef memory_order_acquire
+#undef memory_order_release
+#undef memory_order_acq_rel
+#undef memory_order_seq_cst
+
+namespace mpscq::detail {
+
+inline rl::memory_order to_rl(std::memory_order mo) noexcept {
+  switch (mo) {
+    case std::memory_order_relaxed: return rl::mo_relaxed;
+    case std::memory_order_consume: return rl::mo_consume;
+    case std::memory_order_acquire: return rl::mo_acquire;
+    case std::memory_order_release: return rl::mo_release;
+    case std::memory_order_acq_rel: return rl::mo_acq_rel;
+    default: return rl::mo_seq_cst;
+  }
+}
+
+inline rl::debug_info to_rl(const std::source_location& loc) noexcept {
+  return rl::debug_info(loc.function_name(), loc.file_name(), loc.line());
+}
+
+using here = std::source_location;
+
+/// std::atomic<T>'s shape on top of rl::atomic<T>. Every call records the
+/// caller's file and line, so Relacy's histories point at the real header.
+template <class T>
+class atomic {
+ public:
+  atomic() { a_.store(T{}, rl::mo_relaxed, RL_INFO); }
+  atomic(T v) { a_.store(v, rl::mo_relaxed, RL_INFO); }  // NOLINT: mirrors std::atomic
+  atomic(const atomic&) = delete;
+  atomic& operator=(const atomic&) = delete;
+
+  T load(std::memory_order mo, here loc = here::current()) const {
+    return a_.load(to_rl(mo), to_rl(loc));
+  }
+  void store(T v, std::memory_order mo, here loc = here::current()) {
+    a_.store(v, to_rl(mo), to_rl(loc));
+  }
+  T exchange(T v, std::memory_order mo, here loc = here::current()) {
+    return a_.exchange(v, to_rl(mo), to_rl(loc));
+  }
+  bool compare_exchange_strong(T& expected, T desired, std::memory_order success,
+                               std::memory_order failure, here loc = here::current()) {
+    return a_.compare_exchange_strong(expected, desired, to_rl(success), to_rl(loc),
+                                      to_rl(failure), to_rl(loc));
+  }
+  T fetch_add(T v, std::memory_order mo, here loc = here::current()) {
+    return a_.fetch_add(v, to_rl(mo), to_rl(loc));
+  }
+  T fetch_sub(T v, std::memory_order mo, here loc = here::current()) {
+    return a_.fetch_sub(v, to_rl(mo), to_rl(loc));
+  }
+  T fetch_or(T v, std::memory_order mo, here loc = here::current()) {
+    return a_.fetch_or(v, to_rl(mo), to_rl(loc));
+  }
+  T fetch_and(T v, std::memory_order mo, here loc = here::current()) {
+    return a_.fetch_and(v, to_rl(mo), to_rl(loc));
+  }
+
+  /// The Relacy object itself, for the futex seam (rl::rl_futex takes it).
+  rl::atomic<T>& model() noexcept { return a_; }
+
+ private:
+  rl::atomic<T> a_;
+};
+
+inline void cpu_relax() noexcept { rl::yield(1, RL_INFO); }
+/// Every spin loop in modelled code must yield, or Relacy reports LIVELOCK.
+inline void yield_thread() noexcept { rl::yield(1, RL_INFO); }
+
+using thread_id = unsigned;
+inline thread_id current_thread() noexcept { return rl::thread_index(); }
+
+}  // namespace mpscq::detail
+
+#endif  // MPSCQ_DETAIL_RELACY_SEAM_HPP

@@ -1,0 +1,361 @@
+// mpscq/queue.hpp - lockless multi-producer, single-consumer FIFO queue.
+//
+// WHAT IT IS
+//   An intrusive, unbounded FIFO queue after Dmitry Vyukov's node-based MPSC
+//   algorithm, in the form io_uring merged for its task work: the consumer's
+//   cursor lives outside the queue (in mpscq::consumer), and the stub node is
+//   put back as the tail by one compare-exchange only when the consumer
+//   detaches the last node. A push is one atomic exchange and one store:
+//   wait-free, no retry loop, safe from any thread (and from a signal handler,
+//   since it neither allocates nor locks).
+//
+// WHEN TO USE IT
+//   Many threads hand items to one thread that processes them in order: an
+//   event loop's task queue, an actor's mailbox, a logger's backend. Items are
+//   your objects with an mpscq::node member, so nothing is allocated. Prefer
+//   mpscq::local_work / mpscq::task_work if you also need the wake-up logic.
+//   Do not use it with several consumers at once, or where the consumer must
+//   block until an item is fully visible (see THE IN-FLIGHT WINDOW).
+//
+// EXAMPLE
+//   struct msg { mpscq::node hook; int value; };
+//   mpscq::intrusive_queue<msg, &msg::hook> q;
+//   // any thread:
+//   q.push(new msg{{}, 42});
+//   // the one consumer thread:
+//   mpscq::intrusive_queue<msg, &msg::hook>::consumer c(q);
+//   while (msg* m = c.pop()) { use(m->value); delete m; }
+//
+// SYNCHRONIZATION TABLE (may the two calls run at the same time?)
+//                     push/push_batch  empty   consumer::pop/emptied
+//   push/push_batch   yes              yes     yes
+//   empty             yes              yes     yes
+//   consumer::pop     yes              yes     no: one consumer object per
+//                                              queue, used by one thread at a time
+//   A consumer may be destroyed and another one created later (on any
+//   thread, given the caller's own happens-before between the two); the
+//   cursor is parked in the queue in between, so nothing queued is lost.
+//
+// MEMORY-ORDERING CONTRACT
+//   Everything a producer wrote before push(n) (in particular n's payload)
+//   happens-before everything the consumer does after the pop() that returns
+//   n. Items are handed out in the order their pushes' exchanges on the tail
+//   took effect, so pushes by one thread come out in that thread's order. A
+//   node returned by pop() is no longer referenced by the queue or by any
+//   producer: free it, or push it again, at once.
+//
+// THE IN-FLIGHT WINDOW
+//   A push publishes its node in two steps: the exchange makes it the new
+//   tail, then a store links it behind its predecessor. Between the two the
+//   node (and everything pushed after it) is not reachable from the consumer.
+//   pop() then returns nullptr while empty() is false. The window is two
+//   instructions wide, but the producer can be preempted inside it for a whole
+//   time slice, so a consumer that sees nullptr with !empty() must not spin on
+//   the queue: do other work, yield, or sleep, and pop again later.
+//
+// EMPTY -> NON-EMPTY
+//   push() returns true exactly when the queue was empty before it (its
+//   exchange found the stub as the tail). consumer::emptied() is true exactly
+//   when the last node pop() returned left the queue empty (the stub went
+//   back in as the tail). Over any run, pushes that returned true equal pops
+//   after which emptied() was true, plus one if the queue ends non-empty.
+//   mpscq::task_work builds its "schedule exactly once" rule on this pair.
+#ifndef MPSCQ_QUEUE_HPP
+#define MPSCQ_QUEUE_HPP
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <type_traits>
+
+#include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/cache_line.hpp>
+#include <mpscq/detail/mutants.hpp>
+
+namespace mpscq {
+
+/// The intrusive hook: embed one in every object that goes through a queue.
+/// A node is in at most one queue at a time; its `next` belongs to the queue
+/// from push() until pop() hands it back.
+struct node {
+  detail::atomic<node*> next{nullptr};
+};
+
+class consumer;
+
+namespace detail {
+struct queue_access;  // tests reach push's two steps through this
+}
+
+/// The producer side: the tail and the stub. Address-stable (not copyable,
+/// not movable). Producers write only this object's first cache line.
+class alignas(detail::cache_line) queue {
+ public:
+  queue() noexcept : tail_(&stub_) {}
+  queue(const queue&) = delete;
+  queue& operator=(const queue&) = delete;
+  ~queue() = default;
+
+  /// Pushes `n` (any thread, wait-free). Returns true if the queue was empty
+  /// before this push. `n` must not be in any queue.
+  bool push(node* n) noexcept { return push_batch(n, n); }
+
+  /// Pushes a chain that the caller already linked: first->next ... == last.
+  /// One exchange for the whole chain; the chain stays contiguous in the
+  /// queue's order. Returns true if the queue was empty before.
+  bool push_batch(node* first, node* last) noexcept {
+    node* prev = publish(first, last);
+    link(prev, first);
+    return prev == &stub_;
+  }
+
+  /// True when no node is queued that pop() has not handed out, and no push
+  /// is in flight. False does not promise that pop() returns a node yet (see
+  /// THE IN-FLIGHT WINDOW). Any thread; a snapshot.
+  bool empty() const noexcept {
+    // Relaxed: a snapshot that promises nothing about the nodes themselves;
+    // whoever acts on "non-empty" reaches the nodes through pop(), whose
+    // acquire loads give the ordering.
+    return tail_.load(std::memory_order_relaxed) == &stub_;
+  }
+
+  /// empty() with the caller's choice of order for the tail load, for wait
+  /// protocols that must order it against their own flags (local_work arms
+  /// its countdown, then re-checks with a seq_cst load here).
+  bool empty(std::memory_order order) const noexcept { return tail_.load(order) == &stub_; }
+
+ private:
+  friend class consumer;
+  friend struct detail::queue_access;
+
+  // Step 1 of a push: make `last` the tail. Returns the previous tail, which
+  // step 2 must link to `first`. Until then the chain is unreachable from the
+  // consumer (the in-flight window).
+  node* publish(node* first, node* last) noexcept {
+    (void)first;
+    // Relaxed: published by the release half of the exchange below (for a
+    // producer that later links behind `last`) and by the release link store
+    // (for the consumer, which reaches `last` through its predecessor).
+    last->next.store(nullptr, std::memory_order_relaxed);
+    // acq_rel. Release: our node's initialisation (payload, next = nullptr)
+    // happens-before the next producer's link store into `last->next`, so that
+    // store comes after our nullptr in the modification order and is never
+    // overwritten by it. Acquire: pairs with the release of the previous tail
+    // writer - another producer's exchange, or the consumer's stub
+    // compare-exchange in pop(), which cleared stub_.next before it - so our
+    // link store into prev->next lands after every earlier write to it.
+    return tail_.exchange(last, detail::mutant::weaken_if(detail::mutant::queue_tail_exchange_relaxed,
+                                                          std::memory_order_acq_rel));
+  }
+
+  // Step 2 of a push: link the chain behind the previous tail. `prev` cannot
+  // have been handed out (and freed) yet: pop() gives out the last linked node
+  // only after moving the tail off it, which our exchange prevented.
+  static void link(node* prev, node* first) noexcept {
+    // Release: pairs with the acquire loads of `next` in consumer::pop(), so
+    // the consumer that follows this link sees the chain's payload.
+    prev->next.store(first, detail::mutant::weaken_if(detail::mutant::queue_link_relaxed,
+                                                      std::memory_order_release));
+  }
+
+  // Producers' line: the tail, and the stub (whose `next` producers write
+  // only when they push onto an empty queue).
+  detail::atomic<node*> tail_;
+  node stub_;
+
+  // Consumer's parking slot, on a line of its own: written only when a
+  // consumer detaches or attaches, never per pop.
+  alignas(detail::cache_line) node* parked_cursor_ = &stub_;
+  bool parked_emptied_ = true;
+  detail::atomic<bool> consumer_attached_{false};
+};
+
+/// The single consumer's cursor over a queue. Holds the oldest node not yet
+/// handed out, in the consumer's own memory rather than in `queue`, so pops
+/// never write the producers' cache line (except to put the stub back).
+class consumer {
+ public:
+  /// Attaches to `q`. At most one consumer per queue at a time; a second one
+  /// is a programming error and terminates with a message.
+  explicit consumer(queue& q) noexcept : q_(q) {
+    // acq_rel: acquire pairs with the release in ~consumer(), so a consumer
+    // created after another one was destroyed sees its parked cursor; release
+    // is for symmetry with that detach (nothing else reads this flag).
+    if (q_.consumer_attached_.exchange(true, std::memory_order_acq_rel)) {
+      std::fputs("mpscq::consumer: a second consumer attached to one queue\n", stderr);
+      std::abort();
+    }
+    cursor_ = q_.parked_cursor_;
+    emptied_ = q_.parked_emptied_;
+  }
+  consumer(const consumer&) = delete;
+  consumer& operator=(const consumer&) = delete;
+
+  /// Parks the cursor in the queue, so a later consumer resumes from it.
+  ~consumer() {
+    q_.parked_cursor_ = cursor_;
+    q_.parked_emptied_ = emptied_;
+    // Release: pairs with the acquire in consumer(), publishing the parked
+    // cursor to the next consumer.
+    q_.consumer_attached_.store(false, std::memory_order_release);
+  }
+
+  /// The oldest node, or nullptr when the queue is empty or when a producer
+  /// is inside the in-flight window (then `!q.empty()`; try again later,
+  /// without spinning). Never blocks, never loops.
+  node* pop() noexcept {
+    constexpr std::memory_order next_order =
+        detail::mutant::weaken_if(detail::mutant::queue_next_load_relaxed, std::memory_order_acquire);
+    node* const stub = &q_.stub_;
+    node* head = cursor_;
+    if (head == stub) {
+      // Acquire: pairs with the release link store of the push that found
+      // the queue empty, so that node's payload is visible to us.
+      node* first = stub->next.load(next_order);
+      if (first == nullptr) return nullptr;  // empty, or the first push is in flight
+      // Step off the stub: clear its link now, once per empty -> non-empty
+      // cycle (the merged upstream form). Relaxed: the release half of the
+      // stub compare-exchange below publishes it to the producer that next
+      // finds the stub as the tail (pairs with that producer's acquire
+      // exchange), so its link store lands after this clear.
+      stub->next.store(nullptr, std::memory_order_relaxed);
+      cursor_ = head = first;
+    }
+    // Acquire: pairs with the release link store that linked head's
+    // successor, so the successor's payload is visible when we hand it out.
+    node* next = head->next.load(next_order);
+    if (next != nullptr) {
+      cursor_ = next;
+      emptied_ = false;
+      return head;
+    }
+    if constexpr (detail::mutant::queue_stub_not_reinserted) {
+      // MUTANT: hand out the last node while a producer may still be about to
+      // link behind it (use after hand-out, lost nodes).
+      cursor_ = stub;
+      emptied_ = true;
+      return head;
+    }
+    // `head` is the last linked node. It may be handed out only once the stub
+    // is the tail again; if the compare-exchange fails, a producer has made
+    // its node the tail but has not linked it behind `head` yet (the
+    // in-flight window): keep `head` and let the caller retry later.
+    //
+    // Success order acq_rel. Release: publishes the stub_.next clear above to
+    // the next producer, whose acquire exchange reads our stub (see
+    // queue::publish). Acquire: pairs with the release exchange that made
+    // `head` the tail, so no write of that producer is left for after we
+    // hand `head` out. Failure: relaxed, nothing is read through the value.
+    node* expected = head;
+    if (q_.tail_.compare_exchange_strong(
+            expected, stub,
+            detail::mutant::weaken_if(detail::mutant::queue_stub_cas_relaxed, std::memory_order_acq_rel),
+            std::memory_order_relaxed)) {
+      cursor_ = stub;
+      emptied_ = true;
+      return head;
+    }
+    return nullptr;
+  }
+
+  /// True when the last node pop() returned left the queue empty: its pop put
+  /// the stub back as the tail, so the next push will return true. False
+  /// after a pop that left nodes behind. (Initially true.)
+  bool emptied() const noexcept { return emptied_; }
+
+  /// The queue this consumer reads.
+  queue& source() const noexcept { return q_; }
+
+ private:
+  queue& q_;
+  node* cursor_;
+  bool emptied_;
+};
+
+namespace detail {
+
+/// Offset of a member hook inside T, for getting from a hook back to its
+/// object. T must be a standard-layout-like class whose hook is a direct
+/// member (the same rule as offsetof).
+template <class T, class M, M T::*Member>
+inline std::size_t member_offset() noexcept {
+  // Computed on a properly aligned buffer that never holds a T: only the
+  // member's address is formed, nothing is read or written.
+  alignas(T) static unsigned char storage[sizeof(T)];
+  auto* object = reinterpret_cast<T*>(storage);
+  return static_cast<std::size_t>(reinterpret_cast<unsigned char*>(&(object->*Member)) - storage);
+}
+
+template <class P>
+struct member_traits;
+template <class T, class M>
+struct member_traits<M T::*> {
+  using owner = T;
+  using field = M;
+};
+
+template <class T, class M, M T::*Member>
+inline T* owner_of(M* member) noexcept {
+  return reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(member) - member_offset<T, M, Member>());
+}
+
+/// Test access to push's two steps, to hold a producer inside the in-flight
+/// window deterministically. Not for production use.
+struct queue_access {
+  static node* publish(queue& q, node* first, node* last) noexcept { return q.publish(first, last); }
+  static void link(node* prev, node* first) noexcept { queue::link(prev, first); }
+  static const node* stub(const queue& q) noexcept { return &q.stub_; }
+};
+
+}  // namespace detail
+
+/// Typed adaptor over a member hook: pushes and pops T* instead of node*.
+///
+///   struct job { int id; mpscq::node hook; };
+///   mpscq::intrusive_queue<job, &job::hook> q;
+///   q.push(&j);
+///   mpscq::intrusive_queue<job, &job::hook>::consumer c(q);
+///   if (job* j = c.pop()) ...
+template <class T, node T::*Hook>
+class intrusive_queue {
+ public:
+  using value_type = T;
+
+  intrusive_queue() noexcept = default;
+
+  /// See queue::push.
+  bool push(T* item) noexcept { return q_.push(&(item->*Hook)); }
+  /// See queue::push_batch: first..last already linked through their hooks.
+  bool push_batch(T* first, T* last) noexcept { return q_.push_batch(&(first->*Hook), &(last->*Hook)); }
+  /// See queue::empty.
+  bool empty() const noexcept { return q_.empty(); }
+
+  /// The untyped queue underneath.
+  queue& raw() noexcept { return q_; }
+
+  /// The single consumer, returning T*.
+  class consumer {
+   public:
+    explicit consumer(intrusive_queue& q) noexcept : c_(q.q_) {}
+    /// See mpscq::consumer::pop.
+    T* pop() noexcept {
+      node* n = c_.pop();
+      return n == nullptr ? nullptr : from_hook(n);
+    }
+    /// See mpscq::consumer::emptied.
+    bool emptied() const noexcept { return c_.emptied(); }
+
+   private:
+    mpscq::consumer c_;
+  };
+
+  /// The object that holds hook `n`.
+  static T* from_hook(node* n) noexcept { return detail::owner_of<T, node, Hook>(n); }
+
+ private:
+  queue q_;
+};
+
+}  // namespace mpscq
+
+#endif  // MPSCQ_QUEUE_HPP

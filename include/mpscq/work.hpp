@@ -1,0 +1,69 @@
+// mpscq/work.hpp - a task-work item: an intrusive hook and a function.
+//
+// WHAT IT IS
+//   mpscq::work is what local_work and task_work queue and run: embed it in
+//   your object (no allocation), set `func`, add it. When it runs, `func`
+//   gets the item and a run_state; `cancel` is true when the item runs only
+//   so that nothing is lost (its target is closing, or gone): release
+//   resources and complete with an error rather than do the work.
+//
+// EXAMPLE
+//   struct request {
+//     int fd;
+//     mpscq::work tw{{}, &request::complete};
+//     static void complete(mpscq::work& w, mpscq::run_state st) {
+//       request& r = mpscq::container_of<&request::tw>(w);
+//       if (st.cancel) { fail(r); return; }
+//       finish(r);
+//     }
+//   };
+//
+// LIFETIME
+//   From add() until `func` starts, the item belongs to the queue: do not
+//   touch, move or free it. Inside `func` it is yours again (free it, or add
+//   it again).
+#ifndef MPSCQ_WORK_HPP
+#define MPSCQ_WORK_HPP
+
+#include <mpscq/queue.hpp>
+
+namespace mpscq {
+
+/// How an item runs: `cancel` is true when it runs only so that nothing is
+/// lost (the owner closed, the target refused or is gone).
+struct run_state {
+  bool cancel = false;
+};
+
+/// An intrusive task-work item. Embed it; see the header comment.
+struct work {
+  node hook;
+  void (*func)(work&, run_state) = nullptr;
+
+  /// Runs the item (what local_work and task_work call).
+  void operator()(run_state st) { func(*this, st); }
+
+  /// The work item that holds queue hook `n`.
+  static work& from_hook(node* n) noexcept { return *detail::owner_of<work, node, &work::hook>(n); }
+};
+
+/// How urgently an add needs the owner (local_work): `eager` wakes a waiting
+/// owner at once; `lazy` counts towards the owner's `min_events` batch and
+/// wakes it only when the batch is complete (or its timeouts run out).
+enum class wake { eager, lazy };
+
+/// From a work member back to the object that holds it:
+///   request& r = mpscq::container_of<&request::tw>(w);
+template <auto Member, class M>
+  requires std::is_member_object_pointer_v<decltype(Member)>
+inline auto& container_of(M& member) noexcept {
+  using traits = detail::member_traits<decltype(Member)>;
+  using T = typename traits::owner;
+  using F = typename traits::field;
+  static_assert(std::is_same_v<F, M>, "container_of: the member's type does not match");
+  return *detail::owner_of<T, F, Member>(&member);
+}
+
+}  // namespace mpscq
+
+#endif  // MPSCQ_WORK_HPP
