@@ -1,0 +1,15 @@
+# cmake -P script: a fresh install of the build tree into PREFIX.
+file(REMOVE_RECURSE ${PREFIX})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${PREFIX} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+foreach(f include/mpscq/queue.hpp share/cmake/mpscq/mpscqConfig.cmake share/cmake/mpscq/mpscqConfigVersion.cmake
+          share/cmake/mpscq/mpscqTargets.cmake share/pkgconfig/mpscq.pc)
+  if(NOT EXISTS ${PREFIX}/${f})
+    message(FATAL_ERROR "not installed: ${f}")
+  endif()
+endforeach()
+if(EXISTS ${PREFIX}/include/mpscq/detail/relacy_seam.hpp)
+  message(FATAL_ERROR "the model-checker seam must not be installed")
+endif()
