@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh test
 
 presets=("$@")
-[ ${#presets[@]} -eq 0 ] && presets=(release asan tsan clang)
+[ ${#presets[@]} -eq 0 ] && presets=(release asan tsan clang portable)
 jobs=$(nproc)
 start=$(date +%s)
 failed=()
