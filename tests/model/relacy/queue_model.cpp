@@ -1,0 +1,310 @@
+// Relacy model of mpscq::queue, run on the real header (include/mpscq/queue.hpp)
+// through the detail/ seam: with MPSCQ_MODEL_RELACY defined, every atomic
+// operation of the queue is an rl::atomic operation with its real memory
+// order, so the checker explores the interleavings *and* the stale reads the
+// C++ memory model allows.
+//
+// The configuration is fixed at compile time (one executable per
+// configuration and per mutant, see queue.cmake):
+//   MODEL_PRODUCERS  producer threads (one more thread is the consumer)
+//   MODEL_ROUNDS     pushes per producer
+//   MODEL_BATCH      nodes per push (1: push; 2: push_batch of a linked chain)
+//   MODEL_POOL       nodes each producer owns; fewer than ROUNDS*BATCH means
+//                    nodes are reused: the consumer hands every popped node
+//                    straight back to its producer, who pushes it again
+// The scheduler is chosen on the command line:
+//   queue_model [random N | bound K | full]      (default: random 200000)
+//
+// What the model checks (each check can fail; the comment says which mutant
+// of detail/mutants.hpp it catches):
+//
+//  1. Payload visibility. Each node carries an rl::var payload written by the
+//     producer before its push and read by the consumer after the pop that
+//     returns it. Relacy reports DATA RACE unless the write happens-before the
+//     read. Catches QUEUE_LINK_RELAXED (the link store no longer releases the
+//     payload) and QUEUE_NEXT_LOAD_RELAXED (pop's loads no longer acquire it).
+//
+//  2. Per-producer FIFO, no loss, no duplicate: the consumer checks that the
+//     payload is exactly the next sequence number of its producer; after the
+//     run every item has been received once. A lost link makes the consumer
+//     wait for ever (yielding): Relacy reports LIVELOCK.
+//
+//  3. Empty -> non-empty accounting: pushes that returned true equal pops after
+//     which emptied() was true (the queue ends empty).
+//
+//  4. Observer "no node is handed out while a producer can still write it".
+//     A producer whose exchange returned node P as the previous tail will
+//     still store into P->next (its link step), so P must stay in the queue
+//     until that store is done. Plain test-side flags per node (Relacy runs
+//     the threads one at a time, and switches only at atomic operations):
+//       linker_pending  set by the producer right after its exchange returned
+//                       the node; cleared by the consumer when it pops the
+//                       node through its `next` (the link is then done);
+//       handed_out      set by the consumer when pop() returns the node;
+//                       cleared by the owner just before it pushes it again.
+//     The consumer asserts that a node handed out as the last one (emptied()
+//     after the pop) has no pending linker; the producer asserts that the
+//     previous tail its exchange returned has not been handed out. Catches
+//     QUEUE_STUB_NOT_REINSERTED (the last node handed out without putting the
+//     stub back): "USER ASSERT FAILED (assertion: ... handed out ...)".
+//
+//  5. Observer "every store to a node's next pointer happens-after the previous
+//     store to it". The algorithm needs each of these stores to land after the
+//     earlier ones in the modification order of `next` (a link store that an
+//     older `next = nullptr` could overwrite is a lost node). C++ only promises
+//     that when the earlier store happens-before the later one. Relacy itself
+//     cannot show the bad outcome: its modification order is execution order.
+//     So each store to `next` is shadowed by a write to an rl::var next to it
+//     (node.next_shadow, or stub_shadow for the stub), placed in the same
+//     thread just before the store; Relacy reports DATA RACE on the shadow when
+//     two such stores are not ordered by happens-before. The stores are:
+//       - the producer's `next = nullptr` in publish (and a batch's own links),
+//       - the next producer's link store into the previous tail,
+//       - the consumer's clear of stub.next when it steps off the stub.
+//     Catches QUEUE_TAIL_EXCHANGE_RELAXED (producer B's link into A->next is no
+//     longer ordered after producer A's `A->next = nullptr`, nor after the
+//     consumer's stub clear) and QUEUE_STUB_CAS_RELAXED (the stub clear is no
+//     longer published to the producer that next finds the stub as the tail).
+//     Both are reported as DATA RACE on the shadow variable. Without check 5
+//     both mutants pass 1M random iterations of the 2-producer model: only
+//     this observer sees them.
+//
+// Producers push through detail::queue_access::publish and ::link, which are
+// exactly the two steps of queue::push_batch (and push), so that the model's
+// bookkeeping can sit between them.
+//
+// Builds with the project's warnings (-Wall -Wextra -Wpedantic -Werror);
+// Relacy's headers are system headers, so their own warnings stay quiet.
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ostream>
+#include <streambuf>
+
+#include <mpscq/queue.hpp>  // pulls in relacy through detail/relacy_seam.hpp
+
+#ifndef MODEL_PRODUCERS
+#define MODEL_PRODUCERS 2
+#endif
+#ifndef MODEL_ROUNDS
+#define MODEL_ROUNDS 2
+#endif
+#ifndef MODEL_BATCH
+#define MODEL_BATCH 1
+#endif
+#ifndef MODEL_POOL
+#define MODEL_POOL (MODEL_ROUNDS * MODEL_BATCH)
+#endif
+
+namespace {
+
+constexpr int producers = MODEL_PRODUCERS;
+constexpr int rounds = MODEL_ROUNDS;
+constexpr int batch = MODEL_BATCH;
+constexpr int pool = MODEL_POOL;
+constexpr int items_per_producer = rounds * batch;
+constexpr int total_items = producers * items_per_producer;
+static_assert(pool >= batch && pool % batch == 0, "the pool must hold whole batches");
+static_assert(pool <= items_per_producer, "a larger pool than items is pointless");
+
+using access = mpscq::detail::queue_access;
+
+struct item {
+  mpscq::node hook;
+  rl::var<int> payload;      // check 1, 2: producer * 100 + sequence number
+  rl::var<int> next_shadow;  // check 5: written just before every store to hook.next
+  int producer = 0;             // which producer owns this node (fixed)
+  bool linker_pending = false;  // check 4: a producer's exchange returned this node, link not seen yet
+  bool handed_out = false;      // check 4: pop() returned this node, its owner has not pushed it again
+};
+
+item* owner(mpscq::node* n) { return mpscq::detail::owner_of<item, mpscq::node, &item::hook>(n); }
+
+// The model's plain-variable accesses go through these named functions, so
+// Relacy's report names the check that failed ("DATA RACE ..., in
+// read_payload"); the mutant tests in queue.cmake match on those names.
+
+// check 1: the consumer reads what the producer wrote before its push.
+int read_payload(item& it) { return it.payload($); }
+// check 5: shadows a store to a node's next pointer.
+void shadow_next_store(item& it) { it.next_shadow($) = 1; }
+// check 5: shadows a store to stub.next (a producer's link, the consumer's clear).
+void shadow_stub_next_store(rl::var<int>& stub_shadow, int who) { stub_shadow($) = who; }
+
+struct queue_model : rl::test_suite<queue_model, producers + 1> {
+  mpscq::queue q;
+  item nodes[producers][pool];
+
+  rl::var<int> stub_shadow;        // check 5 for stub.next
+  mpscq::detail::atomic<int> returned[producers];  // nodes the consumer gave back, per producer
+
+  // Consumer-side state (touched by the consumer thread and by after()).
+  int received = 0;
+  int next_seq[producers] = {};
+  int emptied_pops = 0;
+  bool stub_clear_unshadowed = true;  // check 5: the consumer is (or was) on the stub in this cycle
+
+  // Producer-side counts, one slot per producer.
+  int pushes_found_empty[producers] = {};
+
+  void before() {
+    for (int p = 0; p < producers; ++p) {
+      returned[p].store(0, std::memory_order_relaxed);
+      for (int k = 0; k < pool; ++k) nodes[p][k].producer = p;
+    }
+  }
+
+  void thread(unsigned index) {
+    if (index == producers) {
+      consume();
+    } else {
+      produce(static_cast<int>(index));
+    }
+  }
+
+  void produce(int p) {
+    for (int r = 0; r < rounds; ++r) {
+      const int first_seq = r * batch;
+      // Reuse: wait until the consumer has given back the nodes of this
+      // round's slots (items come back in this producer's FIFO order).
+      const int need_returned = first_seq + batch - pool;
+      while (returned[p].load(std::memory_order_acquire) < need_returned) rl::yield(1, $);
+
+      item* chain[batch];
+      for (int j = 0; j < batch; ++j) {
+        const int seq = first_seq + j;
+        chain[j] = &nodes[p][seq % pool];
+        chain[j]->payload($) = p * 100 + seq;
+      }
+      for (int j = 0; j < batch; ++j) chain[j]->handed_out = false;  // check 4: ours again
+      // The chain's own links (push_batch's precondition), each shadowed.
+      for (int j = 0; j + 1 < batch; ++j) {
+        shadow_next_store(*chain[j]);
+        chain[j]->hook.next.store(&chain[j + 1]->hook, std::memory_order_relaxed);
+      }
+      // publish() stores last->next = nullptr, then exchanges the tail.
+      shadow_next_store(*chain[batch - 1]);
+      mpscq::node* prev = access::publish(q, &chain[0]->hook, &chain[batch - 1]->hook);
+      const bool found_empty = prev == access::stub(q);
+      // check 5: the link store below writes prev->next.
+      if (found_empty) {
+        shadow_stub_next_store(stub_shadow, 1);
+      } else {
+        item* before_us = owner(prev);
+        // check 4: QUEUE_STUB_NOT_REINSERTED.
+        RL_ASSERT(!before_us->handed_out && "producer links behind a node already handed out");
+        before_us->linker_pending = true;
+        shadow_next_store(*before_us);
+      }
+      access::link(prev, &chain[0]->hook);
+      if (found_empty) ++pushes_found_empty[p];
+    }
+  }
+
+  void consume() {
+    mpscq::consumer c(q);
+    while (received < total_items) {
+      mpscq::node* n = c.pop();
+      if (n == nullptr) {
+        // Empty, or a producer is inside its window: never spin without
+        // giving the producers a chance (a lost node ends here: LIVELOCK).
+        rl::yield(1, $);
+        continue;
+      }
+      item* it = owner(n);
+      it->handed_out = true;
+      if (c.emptied()) {
+        // check 4: QUEUE_STUB_NOT_REINSERTED. Handed out as the last node:
+        // no producer may still be about to store into its next.
+        RL_ASSERT(!it->linker_pending && "last node handed out while a producer can still link behind it");
+      } else {
+        it->linker_pending = false;  // pop() followed our link: that producer is done with it
+      }
+      // check 1 (DATA RACE on payload) and check 2 (order, duplicates).
+      const int value = read_payload(*it);
+      const int p = value / 100;
+      const int seq = value % 100;
+      RL_ASSERT(p == it->producer && "payload names another producer");
+      RL_ASSERT(seq == next_seq[p] && "per-producer FIFO order broken (reorder, loss or duplicate)");
+      next_seq[p] = seq + 1;
+      ++received;
+
+      if (c.emptied()) {
+        // check 3; and the cursor is back on the stub: a new cycle begins.
+        ++emptied_pops;
+        stub_clear_unshadowed = true;
+      } else if (stub_clear_unshadowed) {
+        // check 5: pop() cleared stub.next when it stepped off the stub in
+        // this cycle, and has not put the stub back since (emptied() is
+        // false), so this point lies between the clear and the release
+        // compare-exchange that must publish it to the next producer.
+        shadow_stub_next_store(stub_shadow, 2);
+        stub_clear_unshadowed = false;
+      }
+      // Hand the node back at once (the "free or re-push at once" contract).
+      returned[p].fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void after() {
+    RL_ASSERT(received == total_items && "items lost");
+    for (int p = 0; p < producers; ++p) RL_ASSERT(next_seq[p] == items_per_producer && "items lost");
+    RL_ASSERT(q.empty() && "queue not empty after every item was received");
+    int found_empty = 0;
+    for (int p = 0; p < producers; ++p) found_empty += pushes_found_empty[p];
+    RL_ASSERT(found_empty == emptied_pops && "pushes that found the queue empty != pops that emptied it");
+  }
+};
+
+// An ostream that drops Relacy's progress lines.
+struct null_buffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rl::test_params params;
+  params.search_type = rl::random_scheduler_type;
+  params.iteration_count = 200000;
+  const char* scheduler = "random";
+  if (argc >= 2) {
+    scheduler = argv[1];
+    if (std::strcmp(argv[1], "random") == 0) {
+      params.search_type = rl::random_scheduler_type;
+      if (argc >= 3) params.iteration_count = std::strtoull(argv[2], nullptr, 10);
+    } else if (std::strcmp(argv[1], "bound") == 0) {
+      params.search_type = rl::fair_context_bound_scheduler_type;
+      params.context_bound = argc >= 3 ? static_cast<unsigned>(std::strtoul(argv[2], nullptr, 10)) : 2;
+    } else if (std::strcmp(argv[1], "full") == 0) {
+      params.search_type = rl::fair_full_search_scheduler_type;
+    } else {
+      std::fprintf(stderr, "usage: %s [random N | bound K | full]\n", argv[0]);
+      return 2;
+    }
+  }
+  // A correct run needs a few hundred steps; the limit only bounds the wait
+  // loops when a node was lost (reported as LIVELOCK).
+  params.execution_depth_limit = 20000;
+  null_buffer nothing;
+  std::ostream quiet(&nothing);
+  params.progress_stream = &quiet;
+
+  std::printf("queue-model: producers=%d pushes_per_producer=%d batch=%d pool=%d scheduler=%s", producers, rounds,
+              batch, pool, scheduler);
+  if (params.search_type == rl::random_scheduler_type) {
+    std::printf(" iterations=%llu", static_cast<unsigned long long>(params.iteration_count));
+  }
+  if (params.search_type == rl::fair_context_bound_scheduler_type) std::printf(" bound=%u", params.context_bound);
+  std::printf("\n");
+  std::fflush(stdout);
+
+  const auto start = std::chrono::steady_clock::now();
+  const bool ok = rl::simulate<queue_model>(params);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("queue-model: %s after %llu iterations in %.2f s\n", ok ? "PASS" : "FAIL",
+              static_cast<unsigned long long>(params.stop_iteration), seconds);
+  return ok ? 0 : 1;
+}
