@@ -1,0 +1,563 @@
+// mpscq/task_work.hpp - work scheduled exactly once onto a target.
+//
+// WHAT IT IS
+//   io_uring's per-task ("tctx") task work in user space. Any thread adds work
+//   items for a *target* - an event loop's thread, an actor, a strand on a
+//   thread pool. The items go through an mpscq::queue; the one add that finds
+//   the queue empty asks the target, through a scheduler callback you supply,
+//   to call run() (wake its loop, submit a job to an executor). Every other
+//   add is a bare push: one atomic exchange and one store, no wake, no lock.
+//   run() executes the items in FIFO order. If the target refuses (it is
+//   exiting), the queue goes to a fallback executor, which runs the items
+//   with run_state::cancel == true, so nothing is ever lost.
+//
+// WHEN TO USE IT
+//   Work that must run "on" something that is not always running and has to
+//   be poked: a thread that sleeps in epoll, an actor that has no thread of
+//   its own, a connection that lives on some pool thread. Use
+//   mpscq::local_work instead when the owner thread itself waits for work
+//   (countdown waits); use mpscq::queue directly when the consumer polls.
+//
+// EXAMPLE
+//   struct loop_thread {                        // the target: an event loop
+//     mpscq::task_work tw{[this](mpscq::task_work&) { return post_wake(); }};
+//     bool post_wake();                         // false once the loop exits
+//     void on_wake() {                          // the loop, after post_wake()
+//       while (tw.run(64).more) {}              // capped runs, until it ends
+//     }
+//   };
+//   struct request {
+//     mpscq::work tw{{}, &request::complete};
+//     static void complete(mpscq::work& w, mpscq::run_state st) {
+//       request& r = mpscq::container_of<&request::tw>(w);
+//       if (st.cancel) return r.fail();         // the target is gone
+//       r.finish();                             // runs on the loop's thread
+//     }
+//   };
+//   loop.tw.add(req.tw);                        // from any thread
+//
+// THE PROTOCOL (who owns the queue)
+//   Ownership passes along: the add that makes the queue non-empty owns it
+//   and hands it to the scheduler (or, refused or closed, to the fallback);
+//   the scheduler hands it to the run it arranges; that run owns it until it
+//   ends on a pop that emptied the queue. So:
+//   - a run that returns `more` (cap reached, should_yield, or a producer
+//     inside its in-flight window) still owns the queue, and NOBODY ELSE WILL
+//     SCHEDULE IT: the caller must call run() again, on the target, soon;
+//   - a run that returns !more ended on an emptying pop (or found nothing):
+//     the next add schedules anew.
+//   The scheduler must make the add happen-before the run it arranges (any
+//   queue, mutex or executor hand-off does) and must honour every schedule it
+//   accepted by calling run() until it returns !more - also after close(),
+//   when the items run with cancel == true.
+//
+// EXACTLY ONCE
+//   1. queue::push returns true exactly for the push whose exchange found the
+//      stub as the tail, and the stub becomes the tail again only through the
+//      consumer's pop that hands out the last node (consumer::emptied()).
+//      So between two emptying pops exactly one add is told "was empty", and
+//      only that add calls the scheduler (or the fallback): one schedule per
+//      empty -> non-empty cycle.
+//   2. run() stops right after an emptying pop, before the cap and
+//      should_yield checks. Without that stop, a push landing after such a pop
+//      starts a new cycle - and a new schedule - while this run goes on
+//      popping; the next emptying pop in the same run then lets a third push
+//      schedule while the second schedule is still pending: two outstanding
+//      schedules for one target (the "Boom" of the io_uring review, which
+//      tw_pending first papered over). A run that reported `more` after an
+//      emptying pop would likewise run again next to the new cycle's run.
+//   3. Runs never overlap, even when the scheduler submits to a thread pool:
+//      the last item of a cycle runs after its emptying pop, when the next
+//      cycle may already be scheduled elsewhere. A run slot (runs_) admits one
+//      runner; a run that enters while another is still finishing hands its
+//      turn to it and returns at once (run_result::handed_off), and the
+//      finishing run serves the new cycle (in its own mode: a target run does
+//      not cancel the items of a cycle a fallback job handed it). Items of
+//      one task_work therefore run one at a time, each seeing everything the
+//      previous one did. The slot costs the runner two uncontended RMWs per
+//      run, on the target's cache line; add() never touches it.
+//   4. Every item is run exactly once: pop hands out each node once, and the
+//      cycle's owner (target run, fallback, or the destructor) drains it.
+//
+// SYNCHRONIZATION TABLE (may the two calls run at the same time?)
+//               add    run              close   ~task_work
+//   add         yes    yes              yes     only adds whose push is done
+//   run         yes    yes (hand-off)   yes     no
+//   close       yes    yes              yes     no
+//   Not allowed, and reported (abort with a message): run() from inside one of
+//   this task_work's own items, run(0), run() during destruction, destroying
+//   it from inside one of its items. Also not allowed: close() from inside
+//   the scheduler (it waits for the scheduler calls in flight - deadlock).
+//
+// LIFETIME
+//   ~task_work() closes, waits for adds still inside their scheduler call or
+//   fallback hand-off, for every fallback job it handed over, and for a run
+//   still active on another thread; then it runs whatever is left (a cycle
+//   whose schedule the target dropped) with cancel == true. Destroy it only
+//   when no run() can come any more and every add() has returned or had its
+//   item run: an add whose item ran may still be returning (that is the
+//   in-flight add the destructor waits out), but an add that has not pushed
+//   yet is a use after free.
+//
+// MEMORY-ORDERING CONTRACT
+//   - Everything a thread did before add(w) happens-before w's func runs.
+//   - Items of one task_work run one at a time; everything an item did
+//     happens-before the next item starts (whichever thread runs it), and
+//     before run() returns to its caller.
+//   - Everything before close() returns happens-before the items the fallback
+//     runs for adds that saw it closed; after close() returns, no scheduler
+//     call is in progress or will start.
+//   - Everything the items and the scheduler calls did happens-before the
+//     destructor returns.
+//
+// RACE WINDOWS (where they live)
+//   - The in-flight push (queue.hpp): a producer between its exchange and its
+//     link. run() sees pop() == nullptr while !empty(); it leaves the current
+//     context, yields (twice), and then returns `more` rather than spin. The
+//     fallback and the destructor keep waiting with a backoff instead.
+//   - Emptying pop -> end of run (serve()): after the pop that emptied the
+//     queue the run still executes that item; a new cycle can be scheduled
+//     meanwhile. The run slot closes this window (hand-off, point 3 above).
+//   - Scheduling add -> scheduler return (schedule()): the adder still
+//     touches the task_work after its push. It is counted in gate_, which
+//     close() and the destructor wait on.
+//   - Fallback job -> last access (run_fallback_job()): the job drops its
+//     reference as its very last access; dropping it earlier lets the
+//     destructor free the queue under the job (the mutant
+//     task_fallback_drops_ref_early).
+#ifndef MPSCQ_TASK_WORK_HPP
+#define MPSCQ_TASK_WORK_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <utility>
+
+#include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/cache_line.hpp>
+#include <mpscq/detail/fallback_executor.hpp>
+#include <mpscq/detail/mutants.hpp>
+#include <mpscq/detail/task_work_support.hpp>
+#include <mpscq/queue.hpp>
+#include <mpscq/work.hpp>
+
+namespace mpscq {
+
+class task_work;
+
+namespace detail {
+struct task_work_access;  // tests reach the queue through this
+}
+
+/// A context items can name (the kernel's io_ring_ctx, whose uring_lock the
+/// run loop takes once per stretch of one ctx's items). Consecutive items of
+/// one context run inside one enter()/leave() pair; a change of context
+/// leaves the old one and enters the new one. A run also leaves its context
+/// before it yields, waits for an in-flight push, or ends. Both hooks run on
+/// the runner's thread, between items, and must not throw.
+class task_context {
+ public:
+  virtual void enter() noexcept {}
+  virtual void leave() noexcept {}
+
+ protected:
+  task_context() = default;
+  task_context(const task_context&) = default;
+  task_context& operator=(const task_context&) = default;
+  ~task_context() = default;
+};
+
+/// A work item that names a task_context. Embed it instead of mpscq::work and
+/// give it a handler; task_work's run loop recognises it (its func is
+/// context_work::dispatch) and groups it by context. Any other runner
+/// (local_work, a plain loop) just calls the handler. Do not overwrite func.
+struct context_work : work {
+  using handler_type = void (*)(context_work&, run_state);
+
+  task_context* context = nullptr;
+  handler_type handler = nullptr;
+
+  context_work() noexcept { func = &context_work::dispatch; }
+  context_work(task_context* ctx, handler_type h) noexcept : context(ctx), handler(h) {
+    func = &context_work::dispatch;
+  }
+
+  static void dispatch(work& w, run_state st) {
+    auto& self = static_cast<context_work&>(w);
+    self.handler(self, st);
+  }
+
+  /// The context_work that `w` is, or nullptr for a plain work item.
+  static context_work* from(work& w) noexcept {
+    return w.func == &context_work::dispatch ? static_cast<context_work*>(&w) : nullptr;
+  }
+};
+
+/// What one run() call did.
+struct run_result {
+  std::size_t ran = 0;       ///< items this call ran
+  std::size_t emptied = 0;   ///< cycles it ended with an emptying pop (more than
+                             ///< one when it served runs handed to it)
+  bool more = false;         ///< the caller still owns the queue: run() again
+  bool handed_off = false;   ///< another run was active; it took this turn
+};
+
+/// Called by the add that made the queue non-empty: arrange for run() to be
+/// called on the target and return true, or return false if the target
+/// refuses (it is exiting). Must not throw, must not call close().
+using task_work_scheduler = std::function<bool(task_work&)>;
+
+/// Work scheduled exactly once onto a target. See the header comment.
+class task_work {
+ public:
+  /// run()'s default cap: no cap.
+  static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+
+#if !defined(MPSCQ_MODEL_RELACY)
+  /// A task_work whose refused queues go to default_fallback_executor().
+  explicit task_work(task_work_scheduler scheduler) : task_work(std::move(scheduler), default_fallback_executor()) {}
+#endif
+
+  /// A task_work whose refused queues go to `fallback`, which must outlive it.
+  task_work(task_work_scheduler scheduler, fallback_executor& fallback)
+      : scheduler_(std::move(scheduler)), fallback_(&fallback) {
+    if (!scheduler_) detail::task_work_misuse("constructed with an empty scheduler");
+    fallback_job_.func = &task_work::run_fallback_job;
+    fallback_job_.owner = this;
+  }
+
+  task_work(const task_work&) = delete;
+  task_work& operator=(const task_work&) = delete;
+
+  /// See LIFETIME in the header comment.
+  ~task_work() {
+    const detail::runner_id_type me = detail::runner_id();
+    // Relaxed: only our own earlier store can equal our id (see enter_run).
+    if (active_thread_.load(std::memory_order_relaxed) == me)
+      detail::task_work_misuse("destroyed from inside one of its own items");
+    // acq_rel: release pairs with the acquire fetch_add of adds that see the
+    // bits (as in close()); acquire orders our waits below after it.
+    gate_.fetch_or(gate_closed | gate_destroying, std::memory_order_acq_rel);
+    detail::backoff wait;
+    // 1. Adds inside their scheduler call or fallback hand-off. Acquire:
+    //    pairs with their release fetch_sub in schedule().
+    while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
+    // 2. Fallback jobs handed over. Acquire: pairs with the job's release
+    //    fetch_sub, its last access (run_fallback_job()).
+    while (fallback_refs_.load(std::memory_order_acquire) != 0) wait.pause();
+    // 3. A run still active (a target run on another thread). Take the run
+    //    slot for good. Acquire: pairs with the release in leave_run(), so we
+    //    see the consumer cursor it left.
+    for (;;) {
+      std::uint32_t idle = 0;
+      if (runs_.compare_exchange_strong(idle, 1, std::memory_order_acquire, std::memory_order_relaxed)) break;
+      wait.pause();
+    }
+    // 4. A cycle whose schedule the target dropped: run it, cancelled.
+    run_result ignored;
+    never_yield no;
+    while (serve(runner::destructor, true, unlimited, no, ignored) != stop::drained) {
+    }
+  }
+
+  /// Adds `w` (any thread; `w.func` set). Only the add that finds the queue
+  /// empty calls the scheduler - or, if it refuses or close() was called,
+  /// hands the queue to the fallback executor. `w` belongs to the task_work
+  /// until its func starts.
+  void add(work& w) noexcept {
+    if (w.func == nullptr) detail::task_work_misuse("add(): the work item has no func");
+    if (!q_.push(&w.hook)) return;  // not the first: the queue's owner will run it
+    schedule();
+  }
+
+  /// Runs queued items in FIFO order on the calling thread (the target), at
+  /// most `max_entries` (>= 1), until a pop empties the queue. Returns what it
+  /// did; `more` means this caller still owns the queue and must run again.
+  run_result run(std::size_t max_entries = unlimited) noexcept {
+    never_yield no;
+    return run(max_entries, no);
+  }
+
+  /// As run(max_entries), and also ends the run (with `more`) when
+  /// `should_yield()` returns true after an item - the kernel's
+  /// need_resched(): the run leaves its context first.
+  template <class ShouldYield>
+  run_result run(std::size_t max_entries, ShouldYield&& should_yield) noexcept {
+    if (max_entries == 0) detail::task_work_misuse("run(0): max_entries must be at least 1");
+    // Relaxed: a best-effort check for a run racing with the destructor.
+    if ((gate_.load(std::memory_order_relaxed) & gate_destroying) != 0)
+      detail::task_work_misuse("run() on a task_work that is being destroyed");
+    return run_as(runner::target, max_entries, should_yield);
+  }
+
+  /// The target is gone: adds that would schedule go to the fallback instead
+  /// (their items run with cancel == true), and so do the items of runs that
+  /// start after this. Waits for scheduler calls in progress; once it
+  /// returns, the scheduler is never called again. Schedules accepted before
+  /// must still be run (see THE PROTOCOL). Idempotent; any thread.
+  void close() noexcept {
+    // Release: pairs with the acquire fetch_add in schedule() of an add that
+    // sees the bit. The bit and the adders' count share one word, so an add
+    // either registers before this (and we wait for it below) or sees it.
+    gate_.fetch_or(gate_closed, std::memory_order_acq_rel);
+    detail::backoff wait;
+    // Acquire: pairs with the release fetch_sub in schedule().
+    while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
+  }
+
+  /// True once close() (or the destructor) has started. Any thread.
+  bool closed() const noexcept {
+    // Relaxed: a snapshot; close() itself gives the ordering.
+    return (gate_.load(std::memory_order_relaxed) & gate_closed) != 0;
+  }
+
+  /// A snapshot: nothing queued and no add in flight (see queue::empty).
+  bool empty() const noexcept { return q_.empty(); }
+
+  /// Empty -> non-empty cycles completed: pops that emptied the queue, by
+  /// target runs, fallback jobs and the destructor. Read it only while no run
+  /// can be active (it is the run slot holder's plain counter).
+  std::uint64_t emptied_count() const noexcept { return emptied_count_; }
+
+ private:
+  friend struct detail::task_work_access;
+
+  enum class runner { target, fallback, destructor };
+  enum class stop { emptied, drained, more };
+  struct never_yield {
+    bool operator()() const noexcept { return false; }
+  };
+  struct fallback_job : work {
+    task_work* owner = nullptr;
+  };
+
+  // gate_: the closed and destroying bits, and the number of adds between
+  // "my push made the queue non-empty" and "I handed it over".
+  static constexpr std::uint32_t gate_closed = 1u << 31;
+  static constexpr std::uint32_t gate_destroying = 1u << 30;
+  static constexpr std::uint32_t gate_adders = gate_destroying - 1;
+
+  // The add that made the queue non-empty owns it until it hands it over.
+  void schedule() noexcept {
+    // Register as an adder and learn whether the target is closed, in one
+    // RMW: close() either sees our count (and waits for our fetch_sub) or we
+    // see its bit. Acquire: pairs with close()'s release, so an add that sees
+    // the target closed sees what was done before close().
+    const std::uint32_t gate = gate_.fetch_add(1, std::memory_order_acquire);
+    if ((gate & gate_closed) == 0 && scheduler_(*this)) {
+      // Release: pairs with the acquire loads in close() and ~task_work().
+      gate_.fetch_sub(1, std::memory_order_release);
+      return;
+    }
+    hand_to_fallback();
+    gate_.fetch_sub(1, std::memory_order_release);  // as above
+  }
+
+  void hand_to_fallback() noexcept {
+    // acq_rel, pairs with the exchange(false) at the start of
+    // run_fallback_job(). If a job is queued and has not started, it will
+    // serve this cycle (it can only be queued this long if something other
+    // than it emptied the queue, e.g. a spurious run()); the release makes our
+    // push visible to it. Normally the flag is false here.
+    if (fallback_queued_.exchange(true, std::memory_order_acq_rel)) return;
+    // Relaxed: published by our release fetch_sub on gate_, which the
+    // destructor acquires before it reads this counter.
+    fallback_refs_.fetch_add(1, std::memory_order_relaxed);
+    fallback_->execute(fallback_job_);
+  }
+
+  static void run_fallback_job(work& job, run_state) noexcept {
+    task_work& self = *static_cast<fallback_job&>(job).owner;
+    if constexpr (detail::mutant::task_fallback_drops_ref_early) {
+      // MUTANT: release the target before the run: its destructor may free
+      // the queue while we still drain it (use after free).
+      self.fallback_refs_.fetch_sub(1, std::memory_order_release);
+    }
+    // acq_rel: acquire pairs with the add's exchange(true) (its push is then
+    // visible even when the job was queued before that push); release lets a
+    // later add that reads false submit the job again.
+    self.fallback_queued_.exchange(false, std::memory_order_acq_rel);
+    never_yield no;
+    self.run_as(runner::fallback, unlimited, no);
+    if constexpr (!detail::mutant::task_fallback_drops_ref_early) {
+      // The job's last access to the task_work. Release: pairs with the
+      // destructor's acquire load, so all we did happens-before the free.
+      self.fallback_refs_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  template <class ShouldYield>
+  run_result run_as(runner who, std::size_t max_entries, ShouldYield& should_yield) noexcept {
+    run_result result;
+    const detail::runner_id_type me = detail::runner_id();
+    if (!enter_run(me)) {
+      result.handed_off = true;
+      return result;
+    }
+    for (;;) {
+      // Relaxed: cancel is advisory; a run that misses a concurrent close()
+      // runs its items as it would have a moment earlier. A target that
+      // called close() itself sees the bit by program order.
+      const bool cancel = who != runner::target || (gate_.load(std::memory_order_relaxed) & gate_closed) != 0;
+      if (serve(who, cancel, max_entries, should_yield, result) == stop::more) {
+        leave_run_owning();
+        result.more = true;
+        return result;
+      }
+      if (!leave_run(me)) return result;
+      // A run entered while we finished and handed us its turn: serve it.
+    }
+  }
+
+  // The acquire/release pair that hands the consumer (and the effects of the
+  // items run so far) from one run to the next. Weakened by the mutant
+  // task_emptied_relaxed: the emptied decision ends a run's ownership, and
+  // this is the order that publishes it - the consumer's emptied() itself is
+  // the runner's own plain state, with no order to weaken.
+  static constexpr std::memory_order slot_order =
+      detail::mutant::weaken_if(detail::mutant::task_emptied_relaxed, std::memory_order_acq_rel);
+
+  bool enter_run(detail::runner_id_type me) noexcept {
+    // acq_rel. Acquire: pairs with the release of the previous run's
+    // leave_run(), so we see its consumer cursor and everything its items
+    // did - its last item ran after the emptying pop, and nothing else orders
+    // that before our first item. Release: if a run is active, we hand it our
+    // turn; it acquires this in leave_run() and so sees everything before our
+    // run() call (including the add that scheduled it).
+    if (runs_.fetch_add(1, slot_order) == 0) {
+      active_thread_.store(me, std::memory_order_relaxed);
+      return true;
+    }
+    // Relaxed: only the active runner stores its id here; a thread only ever
+    // reads its own id if it stored it itself (and then it is still running:
+    // it clears the id before it leaves the slot).
+    if (active_thread_.load(std::memory_order_relaxed) == me)
+      detail::task_work_misuse("run() called from inside one of its own items");
+    return false;
+  }
+
+  // Leaves the run slot after a run that no longer owns the queue. Returns
+  // true if runs handed us their turns meanwhile: we keep the slot and serve.
+  bool leave_run(detail::runner_id_type me) noexcept {
+    active_thread_.store(detail::runner_id_type{}, std::memory_order_relaxed);
+    // acq_rel. Release: pairs with the acquire in the next enter_run(): our
+    // items' effects and the consumer cursor go with the slot. Acquire: pairs
+    // with the release of runs that handed us their turn.
+    if (runs_.fetch_sub(1, slot_order) == 1) return false;
+    active_thread_.store(me, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Leaves the run slot after a run that still owns the queue (`more`). Turns
+  // handed to us meanwhile are absorbed: our caller's next run() serves them.
+  void leave_run_owning() noexcept {
+    active_thread_.store(detail::runner_id_type{}, std::memory_order_relaxed);
+    runs_.exchange(0, slot_order);  // as in leave_run()
+  }
+
+  static task_context* context_of(work& w) noexcept {
+    context_work* cw = context_work::from(w);
+    return cw == nullptr ? nullptr : cw->context;
+  }
+
+  static void switch_context(task_context*& current, task_context* next) noexcept {
+    if (next == current) return;
+    if (current != nullptr) current->leave();
+    current = next;
+    if (current != nullptr) current->enter();
+  }
+
+  // The run loop. Holds the run slot. Returns `emptied` right after a pop
+  // that emptied the queue (ownership ends there), `drained` when there was
+  // nothing to pop, `more` at the cap, on should_yield, or when a target run
+  // met an in-flight push (it still owns the queue).
+  template <class ShouldYield>
+  stop serve(runner who, bool cancel, std::size_t max_entries, ShouldYield& should_yield,
+             run_result& result) noexcept {
+    task_context* current = nullptr;
+    unsigned in_flight = 0;
+    detail::backoff wait;
+    for (;;) {
+      node* n = consumer_.pop();
+      if (n == nullptr) {
+        switch_context(current, nullptr);  // never hold a context while waiting
+        if (q_.empty()) return stop::drained;
+        // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange
+        // and its link. Do not spin: yield; a target run gives up after two
+        // tries and reports `more` (it still owns the queue); the fallback and
+        // the destructor have nothing better to do and keep waiting.
+        if (who == runner::target && in_flight == target_in_flight_tries) return stop::more;
+        ++in_flight;
+        wait.pause();
+        continue;
+      }
+      in_flight = 0;
+      // Read right after the pop: this pop put the stub back, so a later push
+      // starts a new cycle - and a new schedule - and this run must end after
+      // this item (EXACTLY ONCE, point 2).
+      const bool emptied = consumer_.emptied();
+      work& w = work::from_hook(n);
+      switch_context(current, context_of(w));
+      w(run_state{cancel});
+      ++result.ran;
+      if constexpr (!detail::mutant::task_stop_after_cap_check && !detail::mutant::task_no_stop_after_emptied) {
+        if (emptied) return end_cycle(current, result);
+      }
+      if (result.ran >= max_entries || should_yield()) {
+        switch_context(current, nullptr);
+        return stop::more;
+      }
+      if constexpr (detail::mutant::task_stop_after_cap_check) {
+        // MUTANT: the stop moved after the cap/yield check: a capped run whose
+        // last pop emptied the queue reports `more` and runs again, next to
+        // the run the next cycle schedules.
+        if (emptied) return end_cycle(current, result);
+      }
+      // MUTANT task_no_stop_after_emptied: no stop at all; the loop pops on
+      // after the emptying pop ("Boom").
+    }
+  }
+
+  stop end_cycle(task_context*& current, run_result& result) noexcept {
+    switch_context(current, nullptr);
+    ++result.emptied;
+    ++emptied_count_;
+    return stop::emptied;
+  }
+
+  // A target run that meets an in-flight push yields this many times before
+  // it returns `more`.
+  static constexpr unsigned target_in_flight_tries = 2;
+
+  // --- the producers' side: the queue (its own cache lines) ----------------
+  queue q_;
+
+  // --- read by the one scheduling add per cycle -----------------------------
+  alignas(detail::cache_line) detail::atomic<std::uint32_t> gate_{0};
+  detail::atomic<bool> fallback_queued_{false};
+  detail::atomic<std::uint32_t> fallback_refs_{0};
+  task_work_scheduler scheduler_;
+  fallback_executor* fallback_;
+  fallback_job fallback_job_;
+
+  // --- the target's side: the run slot and the consumer ---------------------
+  alignas(detail::cache_line) detail::atomic<std::uint32_t> runs_{0};
+  detail::atomic<detail::runner_id_type> active_thread_{detail::runner_id_type{}};
+  consumer consumer_{q_};
+  std::uint64_t emptied_count_ = 0;
+};
+
+namespace detail {
+
+/// Test access to the queue underneath, to hold a producer inside its push's
+/// in-flight window (with queue_access). Not for production use.
+struct task_work_access {
+  static queue& raw_queue(task_work& tw) noexcept { return tw.q_; }
+};
+
+}  // namespace detail
+
+}  // namespace mpscq
+
+#endif  // MPSCQ_TASK_WORK_HPP

@@ -1,0 +1,72 @@
+# Relacy models of mpscq::task_work (tests/model/relacy/task_work_model.cpp) on
+# the real header. Included by tests/CMakeLists.txt when MPSCQ_BUILD_MODELS is
+# on. One executable per mutant (compile definitions); each CTest test names
+# the model and the scheduler on the command line. The correct build must pass
+# every model; each mutant must be caught, which a test asserts by matching the
+# checker's verdict text (PASS_REGULAR_EXPRESSION, never WILL_FAIL, so an
+# unrelated crash cannot count as a catch).
+find_path(MPSCQ_RELACY_INCLUDE_DIR relacy/relacy.hpp)
+if(NOT MPSCQ_RELACY_INCLUDE_DIR)
+  message(WARNING "relacy-dev not found: the mpscq::task_work Relacy models are not built")
+  return()
+endif()
+
+set(_task_work_model_src ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp)
+
+# mpscq_add_task_work_model(NAME DEFINITIONS...): one model executable.
+function(mpscq_add_task_work_model name)
+  add_executable(${name} ${_task_work_model_src})
+  target_link_libraries(${name} PRIVATE mpscq::mpscq mpscq_warnings)
+  # Relacy as a system header (its own warnings stay quiet). -O2 keeps the
+  # search fast; -fno-sized-deallocation: g++ at C++14+ otherwise frees
+  # Relacy's allocations with the wrong function.
+  target_include_directories(${name} SYSTEM PRIVATE ${MPSCQ_RELACY_INCLUDE_DIR})
+  target_compile_options(${name} PRIVATE -O2 -fno-sized-deallocation)
+  target_compile_definitions(${name} PRIVATE MPSCQ_MODEL_RELACY ${ARGN})
+endfunction()
+
+# mpscq_add_task_work_model_test(NAME EXECUTABLE [PASS regex] ARGS...)
+function(mpscq_add_task_work_model_test name exe)
+  cmake_parse_arguments(arg "" "PASS" "" ${ARGN})
+  add_test(NAME ${name} COMMAND ${exe} ${arg_UNPARSED_ARGUMENTS})
+  set_tests_properties(${name} PROPERTIES LABELS model TIMEOUT 300)
+  if(arg_PASS)
+    set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${arg_PASS}")
+  endif()
+endfunction()
+
+# --- the correct protocol: every model passes -------------------------------
+# Random search, then an exhaustive context-bounded search where it stays
+# short (timings on the 2-core CI machine: random 500k ~1.5 s each; bound 3:
+# schedule_once ~9 s, lifetime ~9 s; capped bound 2 ~7 s; handoff bound 2
+# takes ~45 s and is left to manual runs).
+mpscq_add_task_work_model(model_task_work)
+foreach(model IN ITEMS schedule_once capped handoff lifetime)
+  mpscq_add_task_work_model_test(model_task_work_${model}_random model_task_work
+                                 PASS "task_work_model: all checks passed" ${model} random 500000)
+endforeach()
+foreach(config IN ITEMS "schedule_once;3" "capped;2" "lifetime;3")
+  list(GET config 0 model)
+  list(GET config 1 bound)
+  mpscq_add_task_work_model_test(model_task_work_${model}_bound${bound} model_task_work
+                                 PASS "task_work_model: all checks passed" ${model} bound ${bound})
+endforeach()
+
+# --- mutants: each must be caught -------------------------------------------
+# name # definition # model # verdict regex that must appear (see the model's
+# header comment for which check fires and why).
+set(_task_work_mutants
+  "no_stop_after_emptied#MPSCQ_MUTANT_TASK_NO_STOP_AFTER_EMPTIED#schedule_once#USER ASSERT FAILED .second schedule while a run is pending"
+  "stop_after_cap_check#MPSCQ_MUTANT_TASK_STOP_AFTER_CAP_CHECK#capped#USER ASSERT FAILED .(second schedule while a run is pending|run\\(\\) reported more after an emptying pop)"
+  "emptied_relaxed#MPSCQ_MUTANT_TASK_EMPTIED_RELAXED#handoff#DATA RACE .data race detected., in on_run"
+  "fallback_drops_ref_early#MPSCQ_MUTANT_TASK_FALLBACK_DROPS_REF_EARLY#lifetime#ACCESS TO FREED MEMORY|USER ASSERT FAILED .destroyed while a fallback job it handed over was still running")
+foreach(entry IN LISTS _task_work_mutants)
+  string(REPLACE "#" ";" fields "${entry}")
+  list(GET fields 0 mutant)
+  list(GET fields 1 definition)
+  list(GET fields 2 model)
+  list(GET fields 3 verdict)
+  mpscq_add_task_work_model(model_task_work_mutant_${mutant} ${definition})
+  mpscq_add_task_work_model_test(model_task_work_mutant_${mutant} model_task_work_mutant_${mutant}
+                                 PASS "${verdict}" ${model} random 200000)
+endforeach()
