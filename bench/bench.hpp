@@ -1,0 +1,282 @@
+// bench/bench.hpp - what every part of mpscq-bench shares: the 64-byte item
+// and its checks, clocks, CPU pinning, back-off, the options and run sizes,
+// and the result store that prints tables and writes the CSV.
+//
+// Method (see bench/README.md): every contender runs inside every repetition,
+// in a shuffled order, and each value is also divided by the reference
+// contender's value from the same repetition; the tables report the median of
+// those per-repetition ratios, which holds far better than absolute numbers
+// on a noisy two-core VM.
+#ifndef MPSCQ_BENCH_BENCH_HPP
+#define MPSCQ_BENCH_BENCH_HPP
+
+#include <mpscq/queue.hpp>
+#include <mpscq/work.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bench {
+
+// ---------------------------------------------------------------------------
+// Clock
+
+inline std::uint64_t now_ns() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// CPU time of the calling thread (user + system), in ns.
+std::uint64_t thread_cpu_ns() noexcept;
+// Voluntary context switches of the calling thread so far (each one a sleep).
+long thread_voluntary_switches() noexcept;
+
+// ---------------------------------------------------------------------------
+// The item every queue contender moves: 64 bytes, one cache line. Intrusive
+// contenders build their hook in `hook` when they push it (an mpscq::node or
+// mpscq::work, a legacy::work, liburcu's cds_wfcq_node: each fits); the others
+// move the item's address. The producer writes producer/seq/data, the
+// consumer reads them all and checks them.
+
+struct alignas(64) item {
+  alignas(8) unsigned char hook[24];      // the contender's intrusive hook, built in place
+  std::uint32_t producer = 0;
+  std::uint32_t flags = 0;                // item_end marks a producer's last item
+  std::uint64_t seq = 0;
+  std::uint64_t data[3] = {};
+};
+static_assert(sizeof(item) == 64, "one cache line per item");
+static_assert(offsetof(item, hook) == 0, "the hook is the item's address");
+
+// Builds a hook of type H in the item (ending whatever hook was there) and
+// returns it; hook_item() goes back from a hook to its item.
+template <class H>
+inline H* make_hook(item* it) noexcept {
+  static_assert(sizeof(H) <= sizeof(it->hook) && alignof(H) <= 8, "the hook fits");
+  return ::new (static_cast<void*>(it->hook)) H;
+}
+template <class H>
+inline item* hook_item(H* h) noexcept {
+  return reinterpret_cast<item*>(reinterpret_cast<unsigned char*>(h));
+}
+
+inline constexpr std::uint32_t item_end = 1;
+
+inline std::uint64_t mix(std::uint32_t producer, std::uint64_t seq) noexcept {
+  return (seq * 0x9e3779b97f4a7c15ull) ^ (std::uint64_t{producer} << 40);
+}
+
+inline void fill(item& it, std::uint32_t producer, std::uint64_t seq) noexcept {
+  it.producer = producer;
+  it.flags = 0;
+  it.seq = seq;
+  const std::uint64_t m = mix(producer, seq);
+  it.data[0] = m;
+  it.data[1] = m + 1;
+  it.data[2] = m + 2;
+}
+
+// The consumer's checks: per-producer sequence (no loss inside a producer's
+// stream, no duplicate, no reorder) and the payload (no stale or torn item).
+struct order_check {
+  std::vector<std::uint64_t> next;
+  std::uint64_t received = 0;
+  std::uint64_t out_of_order = 0;
+  std::uint64_t corrupt = 0;
+  std::uint64_t sum = 0;  // keeps the payload reads alive
+
+  explicit order_check(std::size_t producers = 1) : next(producers, 0) {}
+
+  // Returns false on a violation (already counted).
+  bool on(const item& it) noexcept {
+    ++received;
+    const std::uint64_t m = mix(it.producer, it.seq);
+    sum += it.data[0] + it.data[1] + it.data[2];
+    bool ok = true;
+    if (it.data[0] != m || it.data[1] != m + 1 || it.data[2] != m + 2 || it.producer >= next.size()) {
+      ++corrupt;
+      return false;
+    }
+    std::uint64_t& expected = next[it.producer];
+    if (it.seq != expected) {
+      ++out_of_order;
+      ok = false;
+    }
+    expected = it.seq + 1;
+    return ok;
+  }
+  bool clean() const noexcept { return out_of_order == 0 && corrupt == 0; }
+};
+
+// Cache-line aligned array of items.
+struct item_array {
+  std::unique_ptr<item[]> p;
+  std::size_t n = 0;
+  explicit item_array(std::size_t count = 0) : p(count ? new item[count] : nullptr), n(count) {}
+  item& operator[](std::size_t i) noexcept { return p[i]; }
+  item* data() noexcept { return p.get(); }
+};
+
+// ---------------------------------------------------------------------------
+// Threads
+
+const std::vector<int>& allowed_cpus();
+// Pins the calling thread; a negative cpu leaves it free. Returns false if the
+// kernel refused.
+bool pin_to(int cpu) noexcept;
+// The CPU for role `index` (0 = consumer/owner, 1.. = producers) when pinned:
+// producers go round-robin over every CPU but the consumer's, where possible.
+int cpu_for(int index) noexcept;
+
+// Spin with a pause a few times, then yield: every contender's producer (when
+// full) and consumer (when empty) uses the same policy.
+struct backoff {
+  unsigned n = 0;
+  void pause() noexcept;
+  void reset() noexcept { n = 0; }
+};
+
+// A start line: every thread checks in, then all go at once.
+struct start_line {
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  void arrive_and_wait() noexcept;
+  void release_when(int count) noexcept;  // called by the controlling thread
+};
+
+// ---------------------------------------------------------------------------
+// Options, sizes
+
+struct options {
+  bool smoke = false;
+  bool full = false;
+  int reps = 5;
+  std::set<std::string> only;      // empty: all scenarios
+  std::string csv;
+  std::string plot;
+  int producers = 0;               // S7's P; 0: cores - 1 clamped to [1, 15]
+  std::string valgrind;            // "", "callgrind" or "cachegrind": the deterministic mode
+  std::uint64_t seed = 0;
+  bool inject_fault = false;       // add a deliberately broken contender (checks the checks)
+
+  bool wants(const std::string& scenario) const { return only.empty() || only.count(scenario) != 0; }
+};
+
+struct sizes {
+  double s1_ms;                    // per S1 measurement
+  std::vector<std::size_t> s1_n;
+  double mt_ms;                    // per threaded throughput measurement (S2, S3, S7)
+  std::uint64_t mt_max_items;      // cap on items per threaded measurement
+  std::size_t ring;                // per-producer recycling ring (items)
+  std::size_t s4_warm_drains;      // timed drains per S4 contiguous measurement
+  std::size_t s4_cold_rounds;      // flush+drain rounds per S4 scattered measurement
+  std::size_t s4_arena_mib;        // scattered arena
+  std::size_t s4_flush_mib;        // buffer touched to flush caches
+  double s5_ms;                    // per S5 measurement
+  std::uint64_t s5_max_items;
+  std::size_t s6_samples;          // latency samples per contender per rep
+  std::size_t s6_cycles;           // lazy wait cycles per contender per rep
+  int s6_batch;                    // min_events of a lazy wait cycle
+  std::size_t handoff_trials;      // probe
+  std::size_t capacity = 65536;    // bounded contenders' capacity
+};
+
+sizes sizes_for(const options& o);
+
+// ---------------------------------------------------------------------------
+// Results
+
+enum class better { lower, higher };
+
+struct guarantees {
+  const char* fifo;       // "global", "per-producer", ...
+  const char* bound;      // "unbounded", "bounded 65536", ...
+  bool intrusive;
+  const char* progress;   // "wait-free push, lock-free pop", "mutex", ...
+};
+
+class results {
+ public:
+  void add(const std::string& scenario, const std::string& case_name, const std::string& contender,
+           const std::string& metric, const std::string& unit, better dir, int rep, double value);
+  // A violation or other fact that must not be hidden: printed now and in the summary.
+  void violation(const std::string& scenario, const std::string& contender, const std::string& what);
+  void note(const std::string& text);  // printed in the summary
+  // Prints one table: every case and contender of `metric` in `scenario`, with
+  // median/min/max and the median of per-repetition ratios to `reference`.
+  void print_table(const std::string& scenario, const std::string& metric, const std::string& reference,
+                   const std::string& title, int precision = 2) const;
+  // Median over repetitions (NaN if absent).
+  double median(const std::string& scenario, const std::string& case_name, const std::string& contender,
+                const std::string& metric) const;
+  double ratio_median(const std::string& scenario, const std::string& case_name,
+                      const std::string& contender, const std::string& metric,
+                      const std::string& reference) const;
+  void set_reference(const std::string& scenario, const std::string& reference) { refs_[scenario] = reference; }
+  // Tables list contenders in the order they were declared (registration
+  // order), not in the shuffled order they first ran.
+  void declare(const std::string& contender) {
+    if (std::find(order_.begin(), order_.end(), contender) == order_.end()) order_.push_back(contender);
+  }
+  bool write_csv(const std::string& path) const;
+  std::size_t violations() const { return violations_.size(); }
+  void print_summary() const;
+
+ private:
+  struct row {
+    std::string scenario, case_name, contender, metric, unit;
+    better dir;
+    int rep;
+    double value;
+  };
+  std::vector<row> rows_;
+  std::vector<std::string> violations_;
+  std::vector<std::string> notes_;
+  std::map<std::string, std::string> refs_;
+  std::vector<std::string> order_;
+  mutable std::mutex m_;
+  friend struct results_access;
+};
+
+// Progress on stderr: one line, rewritten in place on a terminal.
+void progress(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_done();
+
+struct stats {
+  double median, min, max, p99, mean;
+  double low_mean;  // mean of the lowest 95%: interrupts only ever add time, and
+                    // averaging dithers the clock's ~10 ns granularity away
+};
+stats summarize(std::vector<double> v);
+
+// Sleeps until `ms` have passed or done() is true (checked every 0.5 ms).
+template <class Done>
+void sleep_until_or(double ms, Done&& done) {
+  const std::uint64_t deadline = now_ns() + static_cast<std::uint64_t>(ms * 1e6);
+  while (now_ns() < deadline && !done()) std::this_thread::sleep_for(std::chrono::microseconds(500));
+}
+
+// Shuffled order of n contenders for one repetition.
+std::vector<std::size_t> shuffled(std::size_t n, std::mt19937_64& rng);
+
+// Flush the data caches by touching a big buffer (allocated once).
+void flush_caches(std::size_t mib);
+
+}  // namespace bench
+
+#endif  // MPSCQ_BENCH_BENCH_HPP

@@ -1,0 +1,427 @@
+// bench/scenarios.hpp - the queue scenarios (S1, S2 spinning, S3, S4, S7 and
+// the valgrind loops) as templates over a contender adaptor, and the registry
+// entry that holds one contender's instantiations.
+//
+// An adaptor C provides:
+//   explicit C(std::size_t capacity);        // capacity: bounded ones' size
+//   struct producer_t { explicit producer_t(C&); };   // per producer (tokens)
+//   struct consumer_t { explicit consumer_t(C&); };   // the one consumer
+//   bool try_push(producer_t&, item*);       // false only when full
+//   item* try_pop(consumer_t&);              // nullptr: nothing to pop now
+//   static constexpr const char* name;
+//   static constexpr guarantees traits;
+#ifndef MPSCQ_BENCH_SCENARIOS_HPP
+#define MPSCQ_BENCH_SCENARIOS_HPP
+
+#include "bench.hpp"
+#include "valgrind.hpp"
+
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bench {
+
+struct check_report {
+  std::uint64_t expected = 0, received = 0, out_of_order = 0, corrupt = 0;
+  bool stalled = false;
+  bool clean() const noexcept { return !stalled && received == expected && out_of_order == 0 && corrupt == 0; }
+  std::string describe() const {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "expected %llu items, received %llu, out of order %llu, corrupt %llu%s",
+                  static_cast<unsigned long long>(expected), static_cast<unsigned long long>(received),
+                  static_cast<unsigned long long>(out_of_order), static_cast<unsigned long long>(corrupt),
+                  stalled ? ", STALLED (no progress for 5 s)" : "");
+    return buf;
+  }
+  void take(const order_check& c) noexcept {
+    received = c.received;
+    out_of_order = c.out_of_order;
+    corrupt = c.corrupt;
+  }
+};
+
+struct mt_config {
+  int producers = 1;
+  bool pin = true;             // consumer on cpu_for(0), producer i on cpu_for(i + 1)
+  double ms = 100;             // producers stop after this long (or at max_items)
+  std::uint64_t max_items = 1000000;
+  std::size_t ring = 8192;     // per-producer recycling ring
+  std::size_t capacity = 65536;
+};
+
+struct drain_config {
+  std::size_t k = 8;
+  bool scattered = false;
+  std::size_t drains = 1000;   // contiguous: timed drains
+  std::size_t rounds = 3;      // scattered: flush + drain rounds
+  std::size_t arena_mib = 64;
+  std::size_t flush_mib = 96;
+  std::size_t capacity = 65536;
+  std::uint64_t seed = 1;
+};
+
+struct measured {
+  double value = std::nan("");
+  check_report chk;
+};
+
+struct queue_contender {
+  std::string name;
+  guarantees traits;
+  measured (*s1)(std::size_t n, std::uint64_t rounds, std::size_t capacity) = nullptr;
+  measured (*mt)(const mt_config&) = nullptr;
+  measured (*drain)(const drain_config&) = nullptr;
+  void (*valgrind_s1)(std::size_t n, std::size_t capacity) = nullptr;
+  void (*valgrind_drain)(const drain_config&) = nullptr;
+};
+
+// The recycling pool of one producer: a ring of items it reuses once the
+// consumer has reported them consumed (so runs have a fixed memory footprint,
+// and no contender's queue grows past the ring).
+struct alignas(64) producer_pool {
+  item_array ring;
+  alignas(64) std::atomic<std::uint64_t> consumed{0};  // written by the consumer
+  alignas(64) std::uint64_t produced = 0;              // written by the producer when done
+};
+
+// Arena for scattered items (shared by every contender, allocated once).
+item* scattered_arena(std::size_t mib, std::size_t& slots);
+// Clock overhead of an empty now_ns() pair, median of many (ns).
+double clock_pair_overhead_ns();
+
+// ---------------------------------------------------------------------------
+// S1: push n then pop n, `rounds` times, single thread. Returns ns per item.
+
+template <class C>
+measured s1_run(std::size_t n, std::uint64_t rounds, std::size_t capacity) {
+  measured out;
+  auto q = std::make_unique<C>(capacity);
+  typename C::producer_t p(*q);
+  typename C::consumer_t k(*q);
+  item_array items(n);
+  order_check chk(1);
+  std::uint64_t seq = 0;
+  auto round = [&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      fill(items[i], 0, seq++);
+      if (!q->try_push(p, &items[i])) return false;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      item* it = q->try_pop(k);
+      if (it == nullptr) return false;
+      chk.on(*it);
+    }
+    return true;
+  };
+  bool ok = round();  // warm-up: first allocations, first touches
+  const std::uint64_t t0 = now_ns();
+  for (std::uint64_t r = 0; r < rounds && ok; ++r) ok = round();
+  const std::uint64_t t1 = now_ns();
+  out.chk.expected = (rounds + 1) * n;
+  out.chk.take(chk);
+  if (!ok) out.chk.stalled = true;  // a push failed or a pop came back empty
+  out.value = static_cast<double>(t1 - t0) / static_cast<double>(rounds * n);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Threaded: `producers` producers, one consumer, fixed duration. Items/s.
+
+template <class C>
+measured mt_run(const mt_config& cfg) {
+  measured out;
+  const int np = cfg.producers;
+  auto q = std::make_unique<C>(cfg.capacity);
+  std::vector<std::unique_ptr<producer_pool>> pools;
+  for (int i = 0; i < np; ++i) {
+    pools.push_back(std::make_unique<producer_pool>());
+    pools.back()->ring = item_array(cfg.ring);
+  }
+  const std::uint64_t cap = std::max<std::uint64_t>(1, cfg.max_items / static_cast<std::uint64_t>(np));
+  const std::uint64_t ring = cfg.ring;
+  std::atomic<bool> stop{false};
+  std::atomic<int> producers_done{0};
+  start_line start;
+  std::uint64_t t_begin = 0, t_end = 0;
+  order_check chk(static_cast<std::size_t>(np));
+  bool stalled = false;
+
+  std::vector<std::thread> threads;
+  for (int pi = 0; pi < np; ++pi) {
+    threads.emplace_back([&, pi] {
+      if (cfg.pin) pin_to(cpu_for(pi + 1));
+      typename C::producer_t tok(*q);
+      producer_pool& pool = *pools[static_cast<std::size_t>(pi)];
+      std::uint64_t known_consumed = 0;
+      std::uint64_t seq = 0;
+      start.arrive_and_wait();
+      for (; seq < cap; ++seq) {
+        if ((seq & 63) == 0 && stop.load(std::memory_order_relaxed)) break;
+        if (seq >= ring && known_consumed < seq - ring + 1) {
+          // Wait for the slot; ask for some slack so we do not poll the
+          // consumer's line once per item.
+          const std::uint64_t need = seq - ring + 1;
+          const std::uint64_t want = std::min(seq, need + ring / 8);
+          (void)need;
+          backoff b;
+          while ((known_consumed = pool.consumed.load(std::memory_order_acquire)) < want) {
+            if (stop.load(std::memory_order_relaxed)) goto done;
+            b.pause();
+          }
+        }
+        {
+          item* it = &pool.ring[seq % ring];
+          fill(*it, static_cast<std::uint32_t>(pi), seq);
+          backoff b;
+          while (!q->try_push(tok, it)) {
+            if (stop.load(std::memory_order_relaxed)) goto done;
+            b.pause();
+          }
+        }
+      }
+    done:
+      pool.produced = seq;
+      producers_done.fetch_add(1, std::memory_order_release);
+    });
+  }
+  threads.emplace_back([&] {
+    if (cfg.pin) pin_to(cpu_for(0));
+    typename C::consumer_t k(*q);
+    start.arrive_and_wait();
+    t_begin = now_ns();
+    backoff b;
+    std::uint64_t idle_since = 0;
+    std::uint64_t last_received = 0;
+    for (;;) {
+      item* it = q->try_pop(k);
+      if (it != nullptr) {
+        chk.on(*it);
+        pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
+                                                                              std::memory_order_release);
+        b.reset();
+        continue;
+      }
+      if (producers_done.load(std::memory_order_acquire) == np) {
+        std::uint64_t total = 0;
+        for (auto& pp : pools) total += pp->produced;
+        if (chk.received >= total) break;
+      }
+      b.pause();
+      if ((b.n & 1023) == 0) {
+        const std::uint64_t t = now_ns();
+        if (chk.received != last_received || idle_since == 0) {
+          last_received = chk.received;
+          idle_since = t;
+        } else if (t - idle_since > 5'000'000'000ull) {
+          stalled = true;
+          break;
+        }
+      }
+    }
+    t_end = now_ns();
+  });
+  start.release_when(np + 1);
+  sleep_until_or(cfg.ms, [&] { return producers_done.load(std::memory_order_acquire) == np; });
+  stop.store(true, std::memory_order_relaxed);
+  for (auto& t : threads) t.join();
+  std::uint64_t total = 0;
+  for (auto& pp : pools) total += pp->produced;
+  out.chk.expected = total;
+  out.chk.take(chk);
+  out.chk.stalled = stalled;
+  out.value = static_cast<double>(chk.received) / (static_cast<double>(t_end - t_begin) / 1e9);
+  // Anything the contender still holds is a loss the count above shows.
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// S4: drain k items pushed while the consumer was idle. Consumer ns/item.
+
+template <class C>
+measured drain_run(const drain_config& cfg) {
+  measured out;
+  const std::size_t k = cfg.k;
+  const double overhead = clock_pair_overhead_ns();
+  order_check chk(1);
+  std::uint64_t seq = 0;
+  std::uint64_t expected = 0;
+  bool ok = true;
+  auto drain = [&](C& q, typename C::consumer_t& c) {
+    for (std::size_t i = 0; i < k; ++i) {
+      item* it = q.try_pop(c);
+      if (it == nullptr) {
+        ok = false;
+        return;
+      }
+      chk.on(*it);
+    }
+  };
+  if (!cfg.scattered) {
+    auto q = std::make_unique<C>(cfg.capacity);
+    typename C::producer_t p(*q);
+    typename C::consumer_t c(*q);
+    item_array items(k);
+    std::vector<double> samples;
+    samples.reserve(cfg.drains);
+    for (std::size_t d = 0; d < cfg.drains + 2 && ok; ++d) {
+      for (std::size_t i = 0; i < k; ++i) {
+        fill(items[i], 0, seq++);
+        if (!q->try_push(p, &items[i])) ok = false;
+      }
+      expected += k;
+      const std::uint64_t t0 = now_ns();
+      drain(*q, c);
+      const std::uint64_t t1 = now_ns();
+      if (d >= 2) samples.push_back(static_cast<double>(t1 - t0));  // two warm-up drains
+    }
+    out.value = (summarize(samples).low_mean - overhead) / static_cast<double>(k);
+  } else {
+    std::size_t slots = 0;
+    item* arena = scattered_arena(cfg.arena_mib, slots);
+    const std::size_t groups = std::max<std::size_t>(1, 512 / k);
+    std::mt19937_64 rng(cfg.seed);
+    std::uniform_int_distribution<std::size_t> pick(0, slots - 1);
+    double total_ns = 0;
+    std::size_t drained = 0;
+    for (std::size_t r = 0; r < cfg.rounds && ok; ++r) {
+      std::vector<std::unique_ptr<C>> qs;
+      std::vector<std::unique_ptr<typename C::consumer_t>> cs;
+      std::set<std::size_t> used;
+      for (std::size_t g = 0; g < groups; ++g) {
+        qs.push_back(std::make_unique<C>(cfg.capacity));
+        cs.push_back(std::make_unique<typename C::consumer_t>(*qs.back()));
+        typename C::producer_t p(*qs.back());
+        for (std::size_t i = 0; i < k; ++i) {
+          std::size_t s;
+          do s = pick(rng);
+          while (!used.insert(s).second);
+          fill(arena[s], 0, seq++);
+          if (!qs.back()->try_push(p, &arena[s])) ok = false;
+        }
+        expected += k;
+      }
+      flush_caches(cfg.flush_mib);
+      for (std::size_t g = 0; g < groups; ++g) {
+        const std::uint64_t t0 = now_ns();
+        drain(*qs[g], *cs[g]);
+        const std::uint64_t t1 = now_ns();
+        total_ns += static_cast<double>(t1 - t0) - overhead;
+        drained += k;
+      }
+    }
+    out.value = total_ns / static_cast<double>(std::max<std::size_t>(1, drained));
+  }
+  out.chk.expected = expected;
+  out.chk.take(chk);
+  if (!ok) out.chk.stalled = true;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// valgrind loops: the same code paths, with only the measured region collected
+// (callgrind --collect-atstart=no) and one dump per region, named for the
+// scripts that read them.
+
+template <class C>
+void valgrind_s1(std::size_t n, std::size_t capacity) {
+  auto q = std::make_unique<C>(capacity);
+  typename C::producer_t p(*q);
+  typename C::consumer_t k(*q);
+  item_array items(n);
+  order_check chk(1);
+  std::uint64_t seq = 0;
+  auto round = [&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      fill(items[i], 0, seq++);
+      (void)q->try_push(p, &items[i]);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      item* it = q->try_pop(k);
+      if (it != nullptr) chk.on(*it);
+    }
+  };
+  round();
+  round();  // two warm-up rounds: allocations done, steady state reached
+  vg::toggle_collect();
+  round();
+  vg::toggle_collect();
+  vg::dump(("S1 " + std::string(C::name) + " N=" + std::to_string(n) + " items=" + std::to_string(n)).c_str());
+  if (!chk.clean() || chk.received != 3 * n)
+    std::printf("VIOLATION valgrind S1 %s N=%zu: %llu received\n", C::name, n,
+                static_cast<unsigned long long>(chk.received));
+}
+
+template <class C>
+void valgrind_drain(const drain_config& cfg) {
+  const std::size_t k = cfg.k;
+  order_check chk(1);
+  std::uint64_t seq = 0;
+  const std::string label = "S4 " + std::string(C::name) + " K=" + std::to_string(k) +
+                            (cfg.scattered ? " scattered" : " contiguous");
+  auto q = std::make_unique<C>(cfg.capacity);
+  typename C::producer_t p(*q);
+  typename C::consumer_t c(*q);
+  std::size_t slots = 0;
+  item* arena = cfg.scattered ? scattered_arena(cfg.arena_mib, slots) : nullptr;
+  item_array items(cfg.scattered ? 0 : k);
+  std::mt19937_64 rng(cfg.seed);
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < cfg.rounds + 1; ++r) {
+    std::set<std::size_t> used;
+    for (std::size_t i = 0; i < k; ++i) {
+      item* it;
+      if (cfg.scattered) {
+        std::size_t s;
+        do s = static_cast<std::size_t>(rng() % slots);
+        while (!used.insert(s).second);
+        it = &arena[s];
+      } else {
+        it = &items[i];
+      }
+      fill(*it, 0, seq++);
+      (void)q->try_push(p, it);
+    }
+    if (cfg.scattered) flush_caches(cfg.flush_mib);  // simulated caches see the flush too
+    if (r > 0) vg::toggle_collect();                 // round 0 warms up
+    for (std::size_t i = 0; i < k; ++i) {
+      item* it = q->try_pop(c);
+      if (it != nullptr) chk.on(*it);
+    }
+    if (r > 0) {
+      vg::toggle_collect();
+      total += k;
+    }
+  }
+  vg::dump((label + " items=" + std::to_string(total)).c_str());
+  if (!chk.clean() || chk.received != (cfg.rounds + 1) * k)
+    std::printf("VIOLATION valgrind %s\n", label.c_str());
+}
+
+template <class C>
+queue_contender make_contender() {
+  queue_contender c;
+  c.name = C::name;
+  c.traits = C::traits;
+  c.s1 = &s1_run<C>;
+  c.mt = &mt_run<C>;
+  c.drain = &drain_run<C>;
+  c.valgrind_s1 = &valgrind_s1<C>;
+  c.valgrind_drain = &valgrind_drain<C>;
+  return c;
+}
+
+// Registration, one function per translation unit (each holds its peer's
+// headers, so they compile in parallel and never meet).
+void register_mpscq(std::vector<queue_contender>& out);
+void register_moodycamel(std::vector<queue_contender>& out);
+void register_boost(std::vector<queue_contender>& out);
+void register_urcu(std::vector<queue_contender>& out);
+void register_atomic_queue(std::vector<queue_contender>& out);
+void register_xenium(std::vector<queue_contender>& out);
+void register_fault(std::vector<queue_contender>& out);
+
+}  // namespace bench
+
+#endif  // MPSCQ_BENCH_SCENARIOS_HPP

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The headline benchmark (the README's main job): installs missing Debian
+# packages, builds mpscq-bench (release preset), runs the quick benchmark and
+# prints its tables; writes out/bench.csv, out/bench.png and out/bench.txt.
+# Extra arguments go to mpscq-bench, e.g.:
+#   scripts/bench.sh --full          longer, more samples (run on a quiet machine)
+#   scripts/bench.sh --only S4,S5    a subset of the scenarios
+# Instruction counts and simulated cache misses (repeatable to the unit):
+#   scripts/callgrind.sh, scripts/cachegrind.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh bench
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)" --target mpscq-bench
+mkdir -p out
+echo "=== mpscq-bench $* (tables below; progress on stderr) ==="
+build/release/bench/mpscq-bench --csv out/bench.csv --plot out/bench.png "$@" | tee out/bench.txt
