@@ -143,10 +143,18 @@ bool pin_to(int cpu) noexcept;
 // producers go round-robin over every CPU but the consumer's, where possible.
 int cpu_for(int index) noexcept;
 
-// Spin with a pause a few times, then yield: every contender's producer (when
-// full) and consumer (when empty) uses the same policy.
+// Spin with a pause `limit` times, then yield each time: every contender's
+// producer (when full) and consumer (when empty) uses the same policy. Threads
+// pinned to their own CPU spin long (a yield is a ~1 us syscall here that only
+// delays the next poll); oversubscribed threads yield soon (the thread they
+// wait for may need their CPU).
 struct backoff {
+  static constexpr unsigned pinned_limit = 1u << 14;
+  static constexpr unsigned shared_limit = 64;
+  unsigned limit = shared_limit;
   unsigned n = 0;
+  backoff() = default;
+  explicit backoff(bool pinned) : limit(pinned ? pinned_limit : shared_limit) {}
   void pause() noexcept;
   void reset() noexcept { n = 0; }
 };

@@ -173,7 +173,7 @@ blocking_out blocking_run(const mt_config& cfg) {
       for (;; ++seq) {
         const bool last = seq + 1 >= cap || stop.load(std::memory_order_relaxed);
         if (seq >= ring) {
-          backoff bo;
+          backoff bo(cfg.own_cpu);
           while (pool.consumed.load(std::memory_order_acquire) < seq - ring + 1) {
             if (owner_stop.load(std::memory_order_relaxed)) return;  // aborted
             bo.pause();
@@ -298,6 +298,7 @@ void scenario_s2_blocking(context& ctx) {
   mt_config cfg;
   cfg.producers = 1;
   cfg.pin = true;
+  cfg.own_cpu = allowed_cpus().size() >= 2;
   cfg.ms = ctx.sz.mt_ms;
   cfg.max_items = ctx.sz.mt_max_items;
   cfg.ring = std::min(ctx.sz.ring, ctx.sz.capacity);

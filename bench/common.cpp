@@ -60,7 +60,7 @@ int cpu_for(int index) noexcept {
 }
 
 void backoff::pause() noexcept {
-  if (++n < 64) {
+  if (++n < limit) {
     mpscq::detail::cpu_relax();
   } else {
     sched_yield();

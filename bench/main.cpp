@@ -320,6 +320,7 @@ mt_config mt_for(const context& ctx, int producers, bool pin) {
   mt_config cfg;
   cfg.producers = producers;
   cfg.pin = pin;
+  cfg.own_cpu = pin && static_cast<std::size_t>(producers) + 1 <= allowed_cpus().size();
   cfg.ms = ctx.sz.mt_ms;
   cfg.max_items = ctx.sz.mt_max_items;
   cfg.ring = ring_for(ctx, producers);
@@ -334,7 +335,8 @@ void scenario_s2(context& ctx, const std::vector<queue_contender>& qs) {
     run_mt_case(ctx, qs, sc, "1P1C spin", mt_for(ctx, 1, true), rep, false);
   progress_done();
   ctx.res.print_table(sc, "M items/s", reference,
-                      "S2  1 producer, 1 consumer pinned to different cores, consumer polls (spin, then yield)");
+                      "S2  1 producer, 1 consumer pinned to different cores, the consumer polls (pause-spins; "
+                      "yields only after ~16k empty polls)");
   scenario_s2_blocking(ctx);
 }
 
@@ -359,9 +361,12 @@ void scenario_s7(context& ctx, const std::vector<queue_contender>& qs) {
   ctx.res.set_reference(sc, reference);
   int pmax = ctx.opt.producers;
   if (pmax == 0) pmax = std::clamp(static_cast<int>(allowed_cpus().size()) - 1, 1, 15);
+  // Every count up to 4, then powers of two, and P itself.
+  std::vector<int> counts;
+  for (int p = 1; p <= pmax; p = p < 4 ? p + 1 : p * 2) counts.push_back(p);
+  if (counts.back() != pmax) counts.push_back(pmax);
   for (int rep = 0; rep < ctx.opt.reps; ++rep)
-    for (int p = 1; p <= pmax; ++p)
-      run_mt_case(ctx, qs, sc, "P=" + std::to_string(p), mt_for(ctx, p, true), rep, true);
+    for (int p : counts) run_mt_case(ctx, qs, sc, "P=" + std::to_string(p), mt_for(ctx, p, true), rep, true);
   progress_done();
   char title[256];
   std::snprintf(title, sizeof title,

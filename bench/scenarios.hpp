@@ -45,6 +45,7 @@ struct check_report {
 struct mt_config {
   int producers = 1;
   bool pin = true;             // consumer on cpu_for(0), producer i on cpu_for(i + 1)
+  bool own_cpu = true;         // every thread has a CPU to itself: spin long before yielding
   double ms = 100;             // producers stop after this long (or at max_items)
   std::uint64_t max_items = 1000000;
   std::size_t ring = 8192;     // per-producer recycling ring
@@ -165,7 +166,7 @@ measured mt_run(const mt_config& cfg) {
           const std::uint64_t need = seq - ring + 1;
           const std::uint64_t want = std::min(seq, need + ring / 8);
           (void)need;
-          backoff b;
+          backoff b(cfg.own_cpu);
           while ((known_consumed = pool.consumed.load(std::memory_order_acquire)) < want) {
             if (stop.load(std::memory_order_relaxed)) goto done;
             b.pause();
@@ -174,7 +175,7 @@ measured mt_run(const mt_config& cfg) {
         {
           item* it = &pool.ring[seq % ring];
           fill(*it, static_cast<std::uint32_t>(pi), seq);
-          backoff b;
+          backoff b(cfg.own_cpu);
           while (!q->try_push(tok, it)) {
             if (stop.load(std::memory_order_relaxed)) goto done;
             b.pause();
@@ -191,7 +192,7 @@ measured mt_run(const mt_config& cfg) {
     typename C::consumer_t k(*q);
     start.arrive_and_wait();
     t_begin = now_ns();
-    backoff b;
+    backoff b(cfg.own_cpu);
     std::uint64_t idle_since = 0;
     std::uint64_t last_received = 0;
     for (;;) {

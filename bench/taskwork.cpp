@@ -129,7 +129,7 @@ s5_out s5_run(std::size_t nclients, double ms, std::uint64_t max_items) {
     ready.reserve(nclients);
     std::uint64_t added = 0;
     start.arrive_and_wait();
-    backoff b;
+    backoff b(true);  // pinned to its own CPU
     while (!stop.load(std::memory_order_relaxed) && added < max_items) {
       ready.clear();
       for (auto& c : clients)
