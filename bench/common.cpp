@@ -115,7 +115,7 @@ sizes sizes_for(const options& o) {
   } else {
     s.s1_ms = 30;
     s.s1_n = {8, 1024, 65536};
-    s.mt_ms = 300;
+    s.mt_ms = 450;
     s.mt_max_items = 200'000'000;
     s.ring = 16384;
     s.s4_warm_drains = 4000;
@@ -124,7 +124,7 @@ sizes sizes_for(const options& o) {
     s.s4_flush_mib = 96;
     s.s5_ms = 600;
     s.s5_max_items = 60'000'000;
-    s.s6_samples = 3000;
+    s.s6_samples = 4000;
     s.s6_cycles = 150;
     s.s6_batch = 16;
     s.handoff_trials = 21;
