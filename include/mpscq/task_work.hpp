@@ -104,9 +104,11 @@
 //   - Items of one task_work run one at a time; everything an item did
 //     happens-before the next item starts (whichever thread runs it), and
 //     before run() returns to its caller.
-//   - Everything before close() returns happens-before the items the fallback
-//     runs for adds that saw it closed; after close() returns, no scheduler
-//     call is in progress or will start.
+//   - After close() returns, no scheduler call is in progress or will start,
+//     and an item whose add happens after close() returned runs with
+//     cancel == true (on the fallback, or in a run that still owes a cycle
+//     accepted before close()). Items run on the closing thread after
+//     close() are cancelled too.
 //   - Everything the items and the scheduler calls did happens-before the
 //     destructor returns.
 //
@@ -257,7 +259,7 @@ class task_work {
     // 4. A cycle whose schedule the target dropped: run it, cancelled.
     run_result ignored;
     never_yield no;
-    while (serve(runner::destructor, true, unlimited, no, ignored) != stop::drained) {
+    while (serve(runner::destructor, unlimited, no, ignored) != stop::drained) {
     }
   }
 
@@ -291,11 +293,12 @@ class task_work {
     return run_as(runner::target, max_entries, should_yield);
   }
 
-  /// The target is gone: adds that would schedule go to the fallback instead
-  /// (their items run with cancel == true), and so do the items of runs that
-  /// start after this. Waits for scheduler calls in progress; once it
-  /// returns, the scheduler is never called again. Schedules accepted before
-  /// must still be run (see THE PROTOCOL). Idempotent; any thread.
+  /// The target is gone: adds that would schedule go to the fallback instead,
+  /// and every item whose add happens after close() returns runs with
+  /// cancel == true, whoever runs it. Waits for scheduler calls in progress;
+  /// once it returns, the scheduler is never called again. Schedules accepted
+  /// before must still be run (see THE PROTOCOL); their items run cancelled
+  /// from then on. Idempotent; any thread.
   void close() noexcept {
     // Release: pairs with the acquire fetch_add in schedule() of an add that
     // sees the bit. The bit and the adders' count share one word, so an add
@@ -396,11 +399,7 @@ class task_work {
       return result;
     }
     for (;;) {
-      // Relaxed: cancel is advisory; a run that misses a concurrent close()
-      // runs its items as it would have a moment earlier. A target that
-      // called close() itself sees the bit by program order.
-      const bool cancel = who != runner::target || (gate_.load(std::memory_order_relaxed) & gate_closed) != 0;
-      if (serve(who, cancel, max_entries, should_yield, result) == stop::more) {
+      if (serve(who, max_entries, should_yield, result) == stop::more) {
         leave_run_owning();
         result.more = true;
         return result;
@@ -473,8 +472,8 @@ class task_work {
   // nothing to pop, `more` at the cap, on should_yield, or when a target run
   // met an in-flight push (it still owns the queue).
   template <class ShouldYield>
-  stop serve(runner who, bool cancel, std::size_t max_entries, ShouldYield& should_yield,
-             run_result& result) noexcept {
+  stop serve(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept {
+    bool cancel = who != runner::target;
     task_context* current = nullptr;
     unsigned in_flight = 0;
     detail::backoff wait;
@@ -497,6 +496,12 @@ class task_work {
       // starts a new cycle - and a new schedule - and this run must end after
       // this item (EXACTLY ONCE, point 2).
       const bool emptied = consumer_.emptied();
+      // Relaxed: if the item's add happened after close() returned, the pop
+      // that returned it happened after that too (the queue's release/acquire),
+      // so coherence makes this load see the bit; an item added before may
+      // run either way, as it would have a moment earlier. Once set, the bit
+      // stays set: stop reading it.
+      if (!cancel) cancel = (gate_.load(std::memory_order_relaxed) & gate_closed) != 0;
       work& w = work::from_hook(n);
       switch_context(current, context_of(w));
       w(run_state{cancel});
