@@ -241,7 +241,7 @@ class task_work {
     // acq_rel: release pairs with the acquire fetch_add of adds that see the
     // bits (as in close()); acquire orders our waits below after it.
     gate_.fetch_or(gate_closed | gate_destroying, std::memory_order_acq_rel);
-    detail::backoff wait;
+    detail::task_work_backoff wait;
     // 1. Adds inside their scheduler call or fallback hand-off. Acquire:
     //    pairs with their release fetch_sub in schedule().
     while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
@@ -304,7 +304,7 @@ class task_work {
     // sees the bit. The bit and the adders' count share one word, so an add
     // either registers before this (and we wait for it below) or sees it.
     gate_.fetch_or(gate_closed, std::memory_order_acq_rel);
-    detail::backoff wait;
+    detail::task_work_backoff wait;
     // Acquire: pairs with the release fetch_sub in schedule().
     while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
   }
@@ -476,7 +476,7 @@ class task_work {
     bool cancel = who != runner::target;
     task_context* current = nullptr;
     unsigned in_flight = 0;
-    detail::backoff wait;
+    detail::task_work_backoff wait;
     for (;;) {
       node* n = consumer_.pop();
       if (n == nullptr) {

@@ -1,14 +1,16 @@
 // mpscq/detail/task_work_support.hpp - small helpers for mpscq::task_work.
 //
 // Internal header: not part of the public API, not general purpose.
-//   misuse(what)    report a programming error and stop (a Relacy verdict in
-//                   model builds, so a model can show which check fired)
-//   backoff         a waiter that never spins a core: it yields, then sleeps
-//                   in growing steps (model builds: it only yields, which is
-//                   what Relacy needs to tell a wait from a livelock)
-//   runner_id()     the calling thread's identity, never equal to the
-//                   "nobody" value runner_id_type{} (Relacy numbers its
-//                   threads from 0, so the model build shifts them by one)
+//   task_work_misuse(what)  report a programming error and stop (a Relacy
+//                           verdict in model builds, so a model can show
+//                           which check fired)
+//   task_work_backoff       a waiter that never spins a core: it yields, then
+//                           sleeps in growing steps (model builds: it only
+//                           yields, which Relacy needs to tell a wait from a
+//                           livelock)
+//   runner_id()             the calling thread's identity, never equal to the
+//                           "nobody" value runner_id_type{} (Relacy numbers
+//                           its threads from 0; the model build shifts them)
 #ifndef MPSCQ_DETAIL_TASK_WORK_SUPPORT_HPP
 #define MPSCQ_DETAIL_TASK_WORK_SUPPORT_HPP
 
@@ -37,7 +39,7 @@ namespace mpscq::detail {
 /// Waits for another thread (a preempted producer, a finishing run, an
 /// executor) without burning a core: yields for a while, then sleeps 50 us,
 /// 100 us, ... up to 1.6 ms per round.
-class backoff {
+class task_work_backoff {
  public:
   void pause() noexcept {
 #if defined(MPSCQ_MODEL_RELACY)
