@@ -538,7 +538,8 @@ class task_work {
   // --- the producers' side: the queue (its own cache lines) ----------------
   queue q_;
 
-  // --- read by the one scheduling add per cycle -----------------------------
+  // --- written by the one scheduling add per cycle (gate_ is also read by
+  //     runs, for the closed bit, once per item until it is set) ------------
   alignas(detail::cache_line) detail::atomic<std::uint32_t> gate_{0};
   detail::atomic<bool> fallback_queued_{false};
   detail::atomic<std::uint32_t> fallback_refs_{0};
