@@ -220,6 +220,11 @@ class consumer {
       // exchange), so its link store lands after this clear.
       stub->next.store(nullptr, std::memory_order_relaxed);
       cursor_ = head = first;
+      // The stub is no longer the tail: a new cycle has begun, whether or
+      // not this pop can hand `first` out (it cannot while a push behind it
+      // is in flight, and then a caller that asks emptied() after a nullptr
+      // must not be told the queue is empty).
+      emptied_ = false;
     }
     // Acquire: pairs with the release link store that linked head's
     // successor, so the successor's payload is visible when we hand it out.
@@ -258,9 +263,14 @@ class consumer {
     return nullptr;
   }
 
-  /// True when the last node pop() returned left the queue empty: its pop put
-  /// the stub back as the tail, so the next push will return true. False
-  /// after a pop that left nodes behind. (Initially true.)
+  /// True while the stub is the tail as far as this consumer knows: the last
+  /// node pop() returned left the queue empty (its pop put the stub back), so
+  /// the next push returns true, and no pop has since taken a new node off
+  /// the stub. False after a pop that left nodes behind, and false as soon as
+  /// a pop steps onto a newly pushed node - even when that pop returns
+  /// nullptr because a push behind the node is still in flight. Initially
+  /// true. After a pop that returned a node, emptied() is exactly "this pop
+  /// started no new cycle; the next push does" (task_work's stop rule).
   bool emptied() const noexcept { return emptied_; }
 
   /// The queue this consumer reads.

@@ -297,6 +297,31 @@ TEST(Queue, InFlightPushBehindLastLinkedNode) {
   EXPECT_EQ(c.pop(), nullptr);
 }
 
+// Regression (found by the epoll/io_uring examples through local_work's
+// has_work()): a pop that steps off the stub onto a new node, and then cannot
+// hand it out because a push behind it is in flight, has started a new cycle.
+// emptied() must say so, even though that pop returned nullptr: the stale
+// "emptied" made local_work drop its pending flag for good.
+TEST(Queue, EmptiedTurnsFalseWhenPopStepsOffTheStub) {
+  queue q;
+  item a{1, {}}, b{2, {}}, d{3, {}};
+  consumer c(q);
+  EXPECT_TRUE(q.push(&a.hook));
+  EXPECT_EQ(pop_value(c), 1);
+  EXPECT_TRUE(c.emptied());       // the stub is the tail again
+  EXPECT_TRUE(q.push(&b.hook));   // a new cycle
+  node* prev = access::publish(q, &d.hook, &d.hook);  // d in flight behind b
+  EXPECT_EQ(prev, &b.hook);
+  EXPECT_EQ(c.pop(), nullptr);    // steps onto b, cannot hand it out yet
+  EXPECT_FALSE(c.emptied());      // ... but the cycle has begun
+  EXPECT_FALSE(q.empty());
+  access::link(prev, &d.hook);
+  EXPECT_EQ(pop_value(c), 2);
+  EXPECT_FALSE(c.emptied());
+  EXPECT_EQ(pop_value(c), 3);
+  EXPECT_TRUE(c.emptied());
+}
+
 TEST(Queue, InFlightPushInTheMiddle) {
   queue q;
   item a{1, {}}, b{2, {}}, d{3, {}}, e{4, {}};
