@@ -1,0 +1,479 @@
+// mpscq/detail/local_work_core.hpp - what mpscq::local_work and
+// mpscq::legacy::local_work share: the owner check, the in-flight adder gate,
+// the pending flag and eventfd, the countdown wait loop, and the counters.
+//
+// Internal header: not general purpose. The protocol is specified in
+// mpscq/local_work.hpp; this file implements the half of it that does not
+// depend on the queue. The two queue variants plug in through CRTP:
+//
+//   int  run_items(int max, bool cancel)     pop and run up to max items
+//   bool items_left() const                  after run_items: work remains that
+//                                            the owner knows of (capped run,
+//                                            producer in flight)
+//   bool queue_empty(std::memory_order) const  the waiter's re-check
+//   int  drain_cancelled()                   run everything left, cancel = true
+//
+// local_work_options and local_work_stats are public types; they live here
+// so that both variants can use them, and are documented in local_work.hpp.
+#ifndef MPSCQ_DETAIL_LOCAL_WORK_CORE_HPP
+#define MPSCQ_DETAIL_LOCAL_WORK_CORE_HPP
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+
+#include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/cache_line.hpp>
+#include <mpscq/detail/eventfd.hpp>
+#include <mpscq/detail/futex.hpp>
+#include <mpscq/detail/mutants.hpp>
+#include <mpscq/work.hpp>
+
+namespace mpscq {
+
+/// Construction options of local_work (and legacy::local_work).
+struct local_work_options {
+  /// Create an eventfd that becomes readable when work arrives on an empty
+  /// queue (see local_work::event_fd). Linux only.
+  bool enable_eventfd = false;
+  /// The owner thread. Unset: the first thread that calls run(), wait() or
+  /// close() becomes the owner.
+  std::optional<detail::thread_id> owner;
+};
+
+/// Counters for tests and benchmarks (local_work::stats). Each is a relaxed
+/// snapshot; only `wakes` and `cancelled_inline` are written by producers,
+/// and only on their slow paths.
+struct local_work_stats {
+  std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle)
+  std::uint64_t wait_cycles = 0;         // times wait() armed the countdown
+  std::uint64_t sleeps = 0;              // of those, times it went on to futex-wait (the re-check found nothing)
+  std::uint64_t recheck_aborts = 0;      // of those, times the re-check after arming found work: no sleep
+  std::uint64_t timeouts = 0;            // wait() calls that returned because `timeout` passed
+  std::uint64_t in_flight_backoffs = 0;  // pauses of wait() for a producer inside its push
+  std::uint64_t items_run = 0;           // items run by run()/wait() (cancel == false)
+  std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
+  std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
+};
+
+namespace detail {
+
+/// wait_nr when nobody waits (io_uring's IO_CQ_WAKE_INIT, as a signed value).
+/// Zero or below means "issue no wake".
+inline constexpr int no_waiter = -1;
+
+/// Items wait() runs per pass at least (io_uring's IO_LOCAL_TW_DEFAULT_MAX).
+inline constexpr int wait_run_batch = 20;
+
+/// Pause of a thread that waits for another one to finish a few instructions
+/// it may have been preempted inside (an in-flight push, an in-flight add):
+/// yield a few times, then sleep 10 us, 20 us, ... up to 1 ms. Never a busy
+/// spin on the core the other thread may need.
+inline void local_work_pause(unsigned round) {
+#if defined(MPSCQ_MODEL_RELACY)
+  (void)round;
+  yield_thread();  // Relacy: every wait loop must yield
+#else
+  if (round < 8) {
+    yield_thread();
+    return;
+  }
+  const unsigned shift = std::min(round - 8, 7u);
+  std::this_thread::sleep_for(std::chrono::microseconds(std::min(10u << shift, 1000u)));
+#endif
+}
+
+/// A thread id that names no thread: std::thread::id{} normally; in model
+/// builds (thread indices from 0) the largest index.
+template <class Id>
+Id no_thread() noexcept {
+  if constexpr (std::is_integral_v<Id>) {
+    return static_cast<Id>(~Id{});
+  } else {
+    return Id{};
+  }
+}
+
+/// A statistics counter written by one thread (the owner) and read by any:
+/// a relaxed load and store, no read-modify-write. Plain std::atomic, also in
+/// model builds: statistics are not part of the protocol under check.
+class owner_counter {
+ public:
+  void add(std::uint64_t n = 1) noexcept {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+template <class Derived>
+class local_work_core {
+ public:
+  local_work_core(const local_work_core&) = delete;
+  local_work_core& operator=(const local_work_core&) = delete;
+
+  bool has_work() const noexcept {
+    // Acquire: pairs with the release stores in signal_non_empty() and
+    // run_pass(), so a caller that sees true and then runs finds the work.
+    return pending_.load(std::memory_order_acquire);
+  }
+
+  int event_fd() const noexcept { return eventfd_.fd(); }
+
+  int run(int max_events) {
+    claim_owner("run");
+    if (closed_ || max_events <= 0) return 0;
+    return run_pass(max_events);
+  }
+
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {});
+
+  void close() {
+    claim_owner("close");
+    close_owned();
+  }
+
+  void disown() {
+    claim_owner("disown");
+    // Release: pairs with the acquire compare-exchange in claim_owner(), so
+    // the next owner sees the consumer state this one leaves behind.
+    owner_.store(no_owner(), std::memory_order_release);
+  }
+
+  local_work_stats stats() const noexcept {
+    local_work_stats s;
+    s.wakes = wakes_.load(std::memory_order_relaxed);
+    s.wait_cycles = wait_cycles_.get();
+    s.sleeps = sleeps_.get();
+    s.recheck_aborts = recheck_aborts_.get();
+    s.timeouts = timeouts_.get();
+    s.in_flight_backoffs = in_flight_backoffs_.get();
+    s.items_run = items_run_.get();
+    s.items_cancelled = items_cancelled_.get();
+    s.cancelled_inline = cancelled_inline_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+ protected:
+  explicit local_work_core(const local_work_options& options) : owner_(options.owner.value_or(no_owner())) {
+    if (options.enable_eventfd) eventfd_.open();
+  }
+  ~local_work_core() = default;
+
+  // --- the producer's side --------------------------------------------------
+
+  /// Enters the in-flight adder gate. False once close() has begun: the
+  /// caller must then run its item itself, with cancel = true.
+  bool enter() noexcept {
+    // Relaxed: the gate needs no ordering on the way in. Every change of
+    // gate_ is a read-modify-write, so they are totally ordered: either our
+    // increment comes before close()'s fetch_or (then close() waits for our
+    // release decrement in leave(), which publishes our push), or after it
+    // (then we see the closed bit and push nothing).
+    const unsigned state = gate_.fetch_add(adder_one, std::memory_order_relaxed);
+    if ((state & closed_bit) == 0) return true;
+    cancelled_inline_.fetch_add(1, std::memory_order_relaxed);  // still inside the gate
+    leave();
+    return false;
+  }
+
+  /// Leaves the gate: from here on, add() must not touch the object.
+  void leave() noexcept {
+    // Release: pairs with the acquire load in wait_for_adders(), so our push
+    // and wake-up happen-before close() drains and the destructor frees.
+    gate_.fetch_sub(adder_one, std::memory_order_release);
+  }
+
+  /// An add's push found the queue empty: make has_work() true and the
+  /// eventfd readable.
+  void signal_non_empty() noexcept {
+    // The eventfd first: run_pass() drains it only after it saw the flag, so
+    // a signal is never drained before its flag is up (which would leave the
+    // fd readable over an empty queue forever, or unreadable over work).
+    if (eventfd_.enabled()) eventfd_.signal();
+    // Release: pairs with the acquire in has_work() and the exchange in
+    // run_pass(): whoever sees the flag sees our push.
+    pending_.store(true, std::memory_order_release);
+  }
+
+  /// The producer's half of the Dekker pair: reads wait_nr after the push.
+  ///
+  /// A read-modify-write (that writes back what it read), not a load: every
+  /// write to wait_nr is an acq_rel read-modify-write, so all of them are
+  /// totally ordered and each one's release sequence contains every later one.
+  /// So against the owner's arming exchange in wait(), one comes first:
+  ///   - this read first: it synchronizes with the arm, our push
+  ///     happens-before the owner's re-check, and the owner sees our item and
+  ///     does not sleep;
+  ///   - the arm first: we read the armed count (or a later claim's value,
+  ///     whose maker wakes the owner) and apply the wake rule.
+  /// The push's tail exchange is acq_rel, not seq_cst, so a seq_cst load here
+  /// would not be enough in the C++ model; an RMW is, and on x86 it costs
+  /// what the fence would (a locked instruction, on a line this add just
+  /// wrote in enter()).
+  int read_wait_nr() noexcept {
+    return wait_nr_.fetch_add(0, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
+  }
+
+  /// Claim-then-wake: bump the futex word, then wake the owner.
+  void wake_owner() noexcept {
+    // Release: the word changes before futex_wake, so an owner between its
+    // snapshot and its futex_wait sees a different value and does not sleep.
+    // The owner took its snapshot before arming, and we claimed that arming
+    // (acq_rel RMWs on wait_nr), so the snapshot cannot already include this
+    // increment.
+    futex_.fetch_add(1, std::memory_order_release);
+    futex_wake(futex_, 1);
+    // Relaxed: a statistic, incremented only here, on the wake path.
+    wakes_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // The wait_nr word for the variants' wake rules (see local_work.hpp).
+  detail::atomic<int>& wait_nr() noexcept { return wait_nr_; }
+
+  // --- the owner's side -----------------------------------------------------
+
+  /// The destructor: close() if not closed yet (by the owner, or by any
+  /// thread when no owner was ever set), and wait out in-flight adders.
+  void close_on_destroy() noexcept {
+    if (!closed_) {
+      const thread_id self = current_thread();
+      // Relaxed: see claim_owner().
+      const thread_id owner = owner_.load(std::memory_order_relaxed);
+      if (owner != self && owner != no_owner()) {
+        std::fputs(
+            "mpscq::local_work destroyed by a thread that is not its owner before close(): call close() on "
+            "the owner thread (or disown()) first\n",
+            stderr);
+        std::abort();
+      }
+    }
+    close_owned();
+  }
+
+ private:
+  Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+  const Derived& derived() const noexcept { return static_cast<const Derived&>(*this); }
+
+  static constexpr unsigned closed_bit = 1;
+  static constexpr unsigned adder_one = 2;
+
+  static thread_id no_owner() noexcept { return no_thread<thread_id>(); }
+
+  void claim_owner(const char* what) {
+    const thread_id self = current_thread();
+    // Relaxed: only the owner itself (or the constructor, published with the
+    // object) stores its id, so a thread reads its own id back by coherence;
+    // any other value leads to the compare-exchange or the error.
+    thread_id owner = owner_.load(std::memory_order_relaxed);
+    if (owner == self) return;
+    // acq_rel on success: acquire pairs with the release in disown(); release
+    // publishes our claim to a later disown()/claim chain. Relaxed on failure:
+    // we only report the error.
+    if (owner == no_owner() &&
+        owner_.compare_exchange_strong(owner, self, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      return;
+    }
+    throw std::logic_error(std::string("mpscq::local_work::") + what +
+                           "() called from a thread that is not the owner");
+  }
+
+  int run_pass(int max_events) {
+    // Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
+    // pushes after our pops sets it again. Load first so an idle owner does
+    // not write the producers' flag line. acq_rel: acquire pairs with the
+    // release store in signal_non_empty(), so the eventfd signal of the add
+    // that raised the flag is there to drain; release is for symmetry with
+    // the producers' stores (nothing reads through it).
+    if (pending_.load(std::memory_order_relaxed) && pending_.exchange(false, std::memory_order_acq_rel) &&
+        eventfd_.enabled()) {
+      eventfd_.drain();
+    }
+    const int n = derived().run_items(max_events, false);
+    items_run_.add(static_cast<std::uint64_t>(n));
+    if (derived().items_left()) {
+      // Work left behind (cap reached, or a producer in flight): say so, for
+      // has_work() and for an owner that polls the eventfd. Release: as in
+      // signal_non_empty().
+      if (eventfd_.enabled()) eventfd_.signal();
+      pending_.store(true, std::memory_order_release);
+    }
+    return n;
+  }
+
+  void disarm() noexcept {
+    // acq_rel, like every write to wait_nr (see read_wait_nr()): a producer
+    // whose wait_nr read came before this RMW synchronizes with it, so the
+    // pass we run next sees its push.
+    wait_nr_.exchange(no_waiter, std::memory_order_acq_rel);
+  }
+
+  void close_owned() {
+    if (!closed_) {
+      closed_ = true;
+      // Relaxed: see enter(). Adds that come after this in gate_'s order run
+      // their item themselves.
+      gate_.fetch_or(closed_bit, std::memory_order_relaxed);
+      wait_for_adders();
+      items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
+      pending_.store(false, std::memory_order_relaxed);
+      if (eventfd_.enabled()) eventfd_.drain();
+      return;
+    }
+    // Closed already: only adds that found the closed bit can still be inside
+    // the gate (on their way out). Wait for them too before the memory goes.
+    wait_for_adders();
+  }
+
+  /// Waits until no add() is inside the object. The upstream use-after-free:
+  /// an add touches wait_nr and the futex word after its push, so an owner
+  /// that has run every item may still not free the object.
+  void wait_for_adders() noexcept {
+    if constexpr (mutant::local_teardown_no_wait_adders) {
+      return;  // MUTANT: free while adds still read wait_nr / wake the futex
+    } else {
+      unsigned round = 0;
+      // Acquire: pairs with the release decrement in leave(). gate_ changes
+      // only by read-modify-writes, so reading zero synchronizes with every
+      // adder's leave(): their pushes and wakes happen-before what follows.
+      while ((gate_.load(std::memory_order_acquire) & ~closed_bit) != 0) local_work_pause(round++);
+    }
+  }
+
+  static std::chrono::steady_clock::time_point deadline_after(std::chrono::steady_clock::time_point start,
+                                                              std::chrono::nanoseconds d) noexcept {
+    using tp = std::chrono::steady_clock::time_point;
+    if (d <= std::chrono::nanoseconds::zero()) return start;
+    if (d >= tp::max() - start) return tp::max();
+    return start + std::chrono::duration_cast<tp::duration>(d);
+  }
+
+  // --- producers' control line: written by every add() ---------------------
+  // In-flight adders (in units of adder_one) and the closed bit. Only RMWs.
+  alignas(cache_line) detail::atomic<unsigned> gate_{0};
+  // The countdown: lazy adds still needed, or <= 0 for "issue no wake". Only
+  // RMWs (see read_wait_nr()).
+  detail::atomic<int> wait_nr_{no_waiter};
+  // The owner sleeps on this word; a waking add bumps it first (not the
+  // countdown: its value is a sequence number, so a wake between the owner's
+  // snapshot and its sleep is never missed).
+  futex_word futex_{0};
+  std::atomic<std::uint64_t> wakes_{0};
+  std::atomic<std::uint64_t> cancelled_inline_{0};
+
+  // --- the pending flag: its own line, so has_work() does not read the lines
+  // every add writes, and the owner's clears do not invalidate them.
+  alignas(cache_line) detail::atomic<bool> pending_{false};
+
+  // --- the owner's line ------------------------------------------------------
+  // Plain std::atomic also in model builds: the identity check is not part of
+  // the protocol under check, and keeps the model's state space small.
+  alignas(cache_line) std::atomic<thread_id> owner_;
+  bool closed_ = false;  // owner only
+  eventfd_signal eventfd_;
+  owner_counter wait_cycles_;
+  owner_counter sleeps_;
+  owner_counter recheck_aborts_;
+  owner_counter timeouts_;
+  owner_counter in_flight_backoffs_;
+  owner_counter items_run_;
+  owner_counter items_cancelled_;
+};
+
+template <class Derived>
+int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds timeout,
+                                   std::chrono::nanoseconds min_wait) {
+  using clock = std::chrono::steady_clock;
+  claim_owner("wait");
+  if (closed_) return 0;
+  const clock::time_point start = clock::now();
+  const bool unbounded = timeout == std::chrono::nanoseconds::max();
+  const clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
+  const bool has_min_wait = min_wait > std::chrono::nanoseconds::zero();
+  const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : deadline;
+
+  int ran = 0;
+  unsigned round = 0;
+  for (;;) {
+    const int n = run_pass(std::max(min_events - ran, wait_run_batch));
+    ran += n;
+    if (ran >= min_events) return ran;
+    const clock::time_point now = clock::now();
+    if (now >= deadline) {
+      timeouts_.add();
+      return ran;
+    }
+    // IORING_FEAT_MIN_TIMEOUT: past min_wait, one item is enough.
+    const bool min_wait_passed = has_min_wait && now >= min_deadline;
+    if (min_wait_passed && ran > 0) return ran;
+
+    if (n == 0 && !derived().queue_empty(std::memory_order_relaxed)) {
+      // RACE WINDOW (the queue's in-flight window): a producer made its node
+      // the tail but has not linked it yet, so pop() gave nothing while the
+      // queue is not empty. It may have been preempted there: do not spin on
+      // the core it needs, and do not sleep on the futex either (its add may
+      // be lazy and not wake us).
+      in_flight_backoffs_.add();
+      local_work_pause(round++);
+      continue;
+    }
+    round = 0;
+
+    // How many lazy adds end this sleep; past min_wait any one add does (the
+    // kernel's min-timeout timer re-arms cq_wait_nr with 1).
+    const int count = min_wait_passed ? 1 : min_events - ran;
+    const clock::time_point until = (has_min_wait && !min_wait_passed) ? std::min(deadline, min_deadline) : deadline;
+
+    // 1. Snapshot the futex word *before* arming. Acquire: pairs with the
+    //    release bump in wake_owner(). A producer that claims the wake of the
+    //    arming below bumps the word after its claim, so after this load:
+    //    futex_wait then sees a changed word and does not sleep.
+    const int seq = futex_.load(std::memory_order_acquire);
+    // 2. Arm the countdown: the owner's half of the Dekker pair (see
+    //    read_wait_nr()). acq_rel: acquire synchronizes with every producer
+    //    whose wait_nr read came first, so its push is visible to the
+    //    re-check; release publishes the snapshot order to the claimer.
+    wait_nr_.exchange(count, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
+    wait_cycles_.add();
+    // 3. Re-check: never sleep with work queued. RACE WINDOW: an add that
+    //    pushed before the arm and read wait_nr before it too saw "no waiter"
+    //    and will not wake us; this load is the only thing that finds its
+    //    item. Relaxed is enough: the ordering comes from the RMW pair above
+    //    (such an add's push happens-before this load, and coherence forbids
+    //    reading a tail older than it).
+    if constexpr (!mutant::local_arm_without_recheck) {
+      if (!derived().queue_empty(std::memory_order_relaxed)) {
+        disarm();
+        recheck_aborts_.add();
+        continue;
+      }
+    }
+    // 4. Sleep. Wakes: a claiming add, the timeout, or spuriously (signals,
+    //    and an early wake from a lazy add's decrement that was meant for an
+    //    earlier cycle: tolerated, the loop re-arms for what is still needed).
+    sleeps_.add();
+    std::chrono::nanoseconds left = std::chrono::nanoseconds::max();
+    if (until != clock::time_point::max()) {
+      left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - clock::now());
+      if (left < std::chrono::nanoseconds::zero()) left = std::chrono::nanoseconds::zero();
+    }
+    futex_wait(futex_, seq, left);
+    // 5. Reset the countdown, then run what arrived.
+    disarm();
+  }
+}
+
+}  // namespace detail
+}  // namespace mpscq
+
+#endif  // MPSCQ_DETAIL_LOCAL_WORK_CORE_HPP

@@ -1,0 +1,164 @@
+// mpscq/legacy/local_work.hpp - local task work the way io_uring did it
+// before the mpscq series: an llist, with the nr_tw counting scheme.
+//
+// WHY IT EXISTS
+//   To measure. The benchmarks run the seed's before/after side by side: this
+//   class is "before" (LIFO compare-exchange push, take-all + reverse, a retry
+//   list for what exceeds the cap, the wake decision from nr_tw), and
+//   mpscq::local_work is "after". Same API, same gate, pending flag, eventfd,
+//   wait loop and counters (detail/local_work_core.hpp), so only the queue and
+//   the wake rule differ. Use mpscq::local_work in real code.
+//
+// THE OLD SCHEME
+//   add(): a compare-exchange loop on the list head. Each new head carries
+//   nr_tw = (the old head's nr_tw) + 1 for a lazy add - the number of lazy
+//   items queued since the owner last took the list - or FORCE (larger than
+//   any count a waiter arms with) for an eager one. After the push, with
+//   nr_wait = wait_nr read as unsigned (NO_WAITER = -1 is the largest):
+//     nr_tw <  nr_wait             -> not enough yet (or nobody waits): no wake
+//     previous head's nr_tw >= nr_wait -> an earlier add already woke: no wake
+//     otherwise                    -> wake
+//   The owner arms wait_nr with the number still needed and resets it to
+//   NO_WAITER after waking, like mpscq::local_work. run(): first what the
+//   retry list holds (and stop there if the cap leaves some of it), then take
+//   the whole list with one exchange (newest first), reverse it (O(n)), run up
+//   to the cap and park the rest on the retry list.
+//
+// ITEMS MUST BE TYPE-STABLE STORAGE
+//   An add reads nr_tw from the current head item, which the owner may have
+//   run (and the item's owner reused) meanwhile; the kernel relied on
+//   SLAB_TYPESAFE_BY_RCU for this. Here: a legacy::work may be re-added or
+//   reused as a legacy::work at any time, but its memory must stay valid for
+//   the lifetime of the legacy::local_work it was added to (take items from a
+//   pool). nr_tw is atomic, so such a read is a stale value, never a race; the
+//   compare-exchange then fails and the add retries.
+//
+// SYNCHRONIZATION TABLE, MEMORY-ORDERING CONTRACT, CLOSE
+//   As mpscq::local_work (mpscq/local_work.hpp), except the order: items
+//   still run oldest first within one take, but a capped take parks the rest,
+//   and later adds wait behind them.
+#ifndef MPSCQ_LEGACY_LOCAL_WORK_HPP
+#define MPSCQ_LEGACY_LOCAL_WORK_HPP
+
+#include <chrono>
+
+#include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/cache_line.hpp>
+#include <mpscq/detail/local_work_core.hpp>
+#include <mpscq/llist.hpp>
+#include <mpscq/work.hpp>
+
+namespace mpscq::legacy {
+
+/// A task-work item with the old scheme's per-item counter. Also an
+/// mpscq::work, so a benchmark can run the same items through both variants.
+struct work : mpscq::work {
+  /// Lazy items queued since the owner's last take, counting this one (or
+  /// FORCE for an eager add). Written by the adding thread before its push,
+  /// read by the next adder.
+  detail::atomic<unsigned> nr_tw{0};
+};
+
+class local_work : private detail::local_work_core<local_work> {
+  using core = detail::local_work_core<local_work>;
+  friend core;
+
+ public:
+  /// nr_tw of an eager add (io_uring's IO_CQ_WAKE_FORCE): above any count.
+  static constexpr unsigned force_wake = static_cast<unsigned>(detail::no_waiter) >> 1;
+
+  explicit local_work(local_work_options options = {}) : core(options) {}
+  ~local_work() { close_on_destroy(); }
+  local_work(const local_work&) = delete;
+  local_work& operator=(const local_work&) = delete;
+
+  /// See mpscq::local_work::add and THE OLD SCHEME.
+  void add(work& w, wake mode = wake::eager) {
+    if (!enter()) {
+      w(run_state{true});
+      return;
+    }
+    // Acquire (and acquire on the compare-exchange's failure): pairs with the
+    // release compare-exchange that made `head` the head, so the nr_tw its
+    // adder stored is the one we read (the kernel's READ_ONCE under cmpxchg's
+    // full barrier).
+    node* head = first_.load(std::memory_order_acquire);
+    unsigned previous = 0;
+    unsigned nr_tw = 0;
+    do {
+      // The head item may have run already: see ITEMS MUST BE TYPE-STABLE.
+      // Relaxed: ordered by the acquire that gave us `head`.
+      previous = head == nullptr ? 0 : item(head).nr_tw.load(std::memory_order_relaxed);
+      nr_tw = mode == wake::lazy ? previous + 1 : force_wake;  // overflow: an earlier add woke
+      // Relaxed: published by the release compare-exchange below.
+      w.nr_tw.store(nr_tw, std::memory_order_relaxed);
+      w.hook.next.store(head, std::memory_order_relaxed);
+      // Release on success: pairs with the acquire exchange in run_items()
+      // (the owner's take) and with the next adder's acquire head read.
+    } while (!first_.compare_exchange_strong(head, &w.hook, std::memory_order_release, std::memory_order_acquire));
+    if (head == nullptr) signal_non_empty();
+    // The Dekker read (see read_wait_nr()); NO_WAITER reads as UINT_MAX.
+    const auto nr_wait = static_cast<unsigned>(read_wait_nr());
+    if (nr_tw >= nr_wait && previous < nr_wait) wake_owner();
+    leave();
+  }
+
+  using core::close;
+  using core::disown;
+  using core::event_fd;
+  using core::has_work;
+  using core::run;
+  using core::stats;
+  using core::wait;
+
+ private:
+  static work& item(node* n) noexcept { return static_cast<work&>(mpscq::work::from_hook(n)); }
+
+  // Runs the chain starting at *chain while n < max; leaves *chain at the
+  // first item not run.
+  static int run_chain(node*& chain, int n, int max, bool cancel) {
+    while (n < max && chain != nullptr) {
+      node* current = chain;
+      // Relaxed: the chain is the owner's alone (taken, or parked by us).
+      chain = current->next.load(std::memory_order_relaxed);  // before func: it may re-add the item
+      mpscq::work::from_hook(current)(run_state{cancel});
+      ++n;
+    }
+    return n;
+  }
+
+  int run_items(int max, bool cancel) {
+    int n = run_chain(retry_, 0, max, cancel);
+    if (retry_ != nullptr || n >= max) return n;  // the retry list goes first
+    // Acquire: pairs with the release compare-exchange of every add whose
+    // item we take (each later add's RMW continues the release sequence).
+    node* taken = llist::reverse(first_.exchange(nullptr, std::memory_order_acquire));
+    n = run_chain(taken, n, max, cancel);
+    retry_ = taken;
+    return n;
+  }
+
+  bool items_left() const noexcept { return retry_ != nullptr; }
+
+  bool queue_empty(std::memory_order order) const noexcept {
+    return retry_ == nullptr && first_.load(order) == nullptr;
+  }
+
+  int drain_cancelled() {
+    int n = 0;
+    // No add is inside any more (close() waited them out).
+    while (!queue_empty(std::memory_order_acquire)) n += run_items(1 << 30, true);
+    return n;
+  }
+
+  // The producers' line: the list head (llist's layout; the add loop is
+  // llist::add's with the nr_tw computation inside, which llist::add cannot
+  // host).
+  alignas(detail::cache_line) detail::atomic<node*> first_{nullptr};
+  // The owner's: what a capped run left over, oldest first.
+  alignas(detail::cache_line) node* retry_ = nullptr;
+};
+
+}  // namespace mpscq::legacy
+
+#endif  // MPSCQ_LEGACY_LOCAL_WORK_HPP

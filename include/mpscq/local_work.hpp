@@ -1,0 +1,261 @@
+// mpscq/local_work.hpp - owner-thread task work with countdown waits
+// (io_uring's DEFER_TASKRUN local task work, in user space).
+//
+// WHAT IT IS
+//   A queue of mpscq::work items that any thread may add() to and that one
+//   thread, the owner, runs - only when it asks to, in run() or wait(), in
+//   FIFO order. wait() sleeps until enough work has arrived: each add is
+//   `eager` (wake the owner now) or `lazy` (count towards the owner's
+//   min_events; only the add that completes the count wakes it). So a burst of
+//   N lazy adds into a wait for N costs one futex wake, not N. Built on
+//   mpscq::queue: an add is one exchange, one store, and a few RMWs on one
+//   cache line; no locks, no allocation.
+//
+// WHEN TO USE IT
+//   An event loop (or any thread that owns state) receives completions from
+//   other threads and wants to process them in batches, on its own thread,
+//   with as few wake-ups as the latency budget allows. Not for several
+//   consumers; not for work that must run without the owner's cooperation
+//   (that is mpscq::task_work).
+//
+// EXAMPLE
+//   mpscq::local_work lw;                         // owner: first run/wait caller
+//   struct request { mpscq::work tw{{}, &request::done}; int result;
+//     static void done(mpscq::work& w, mpscq::run_state st) {
+//       auto& r = mpscq::container_of<&request::tw>(w);
+//       if (st.cancel) { /* lw closed: fail r */ return; }
+//       /* complete r on the owner thread */ } };
+//   // any thread, when r completes:
+//   lw.add(r.tw, mpscq::wake::lazy);
+//   // the owner's loop: at least 16 completions, or 1 after 50 us, or 1 ms:
+//   lw.wait(16, std::chrono::milliseconds(1), std::chrono::microseconds(50));
+//
+// SYNCHRONIZATION TABLE (may the two calls run at the same time?)
+//                  add   has_work/event_fd/stats   run/wait/close/disown
+//   add            yes   yes                       yes
+//   has_work...    yes   yes                       yes
+//   run/wait/...   yes   yes                       no: owner thread only
+//   The owner is options.owner, or the first thread that calls run(), wait()
+//   or close(). run/wait/close/disown from any other thread throw
+//   std::logic_error, in every build (a relaxed load and a compare of the
+//   thread id). disown() hands ownership to the next caller. The destructor
+//   closes; it must run on the owner thread unless close() already ran
+//   (otherwise it aborts with a message). add() must not *begin* after the
+//   destructor began; adds already inside are waited out.
+//
+// MEMORY-ORDERING CONTRACT
+//   Everything a thread did before add(w) happens-before w.func runs on the
+//   owner (or, after close, wherever it runs). Items of one thread run in that
+//   thread's order; items of different threads in the order of their pushes.
+//   After has_work() returns true, the owner's next run() finds the work (or a
+//   producer still inside its push, see RACE WINDOWS).
+//
+// THE WAKE RULE (the merged kernel's, with wait_nr <= 0 meaning "no wake")
+//   The owner's wait() arms wait_nr with the number of lazy adds it still
+//   needs, re-checks the queue, sleeps on a separate futex word, and on waking
+//   resets wait_nr to NO_WAITER (-1). After its push, an add reads wait_nr:
+//
+//       state of wait_nr        lazy add                     eager add
+//       <= 0 (no waiter, or     nothing                      nothing
+//       this cycle's wake is
+//       already claimed)
+//       k > 0 (armed)           fetch_sub: the add that      exchange(NO_WAITER):
+//                               takes it 1 -> 0 wakes        wakes if old > 0
+//
+//          arm(k)          lazy x k: k..1 -> 0 (wake)
+//   NO_WAITER ------> k  --------------------------------> 0 --+
+//       ^                \   eager: exchange -> NO_WAITER (wake)  |
+//       |                 +-------------------------------> -1 --+
+//       +----------------- owner wakes: reset to NO_WAITER ------+
+//
+//   At most one wake per wait cycle: only one RMW sees 1 (lazy) or a positive
+//   value it replaces with NO_WAITER (eager). The eager claim is an
+//   unconditional exchange, not a compare-exchange: with compare-exchange, a
+//   lazy decrement landing between its read and its CAS makes the eager add
+//   give up although the countdown has not fired - a lost wake (the seed's v2
+//   bug; the model tests keep it as a mutant).
+//
+// RACE WINDOWS
+//   - push vs arm (the Dekker pair): an add that pushes while the owner arms.
+//     Either the add's wait_nr read comes first and the owner's re-check sees
+//     its item, or the arm comes first and the add sees the countdown. Both
+//     sides use acq_rel read-modify-writes on wait_nr (see read_wait_nr() in
+//     detail/local_work_core.hpp); the re-check lives in wait().
+//   - the in-flight push (queue.hpp): a producer preempted between its tail
+//     exchange and its link store. run() then stops early (and keeps
+//     has_work() true); wait() yields, then sleeps 10 us .. 1 ms, and retries,
+//     never busy-spinning and never sleeping on the futex meanwhile.
+//   - the stale decrement: a lazy add reads k > 0, the owner wakes (another
+//     add's claim) and re-arms, then the add's fetch_sub lands on the new
+//     count. The owner may wake early; it re-arms for what it still needs.
+//     Early wakes are tolerated, lost wakes never.
+//   - teardown (the upstream use-after-free): an add touches wait_nr and the
+//     futex word after its push, so the owner may have run the item while the
+//     add is still inside. close() counts adders in and out and waits for the
+//     count to reach zero before it drains and before the memory goes.
+//
+// THE GUARANTEE
+//   An eager add is never left waiting behind a sleeping owner: the owner
+//   wakes and runs it (it either sees the item at its re-check, or the add
+//   claims the wake). A lazy add may wait until the owner's min_events lazy
+//   adds arrived, or its min_wait passed (then any one add wakes it), or its
+//   timeout.
+//
+// CLOSE, AND add() AFTER CLOSE
+//   close() (owner) marks the object closed, waits until no add() is inside,
+//   then runs every remaining item exactly once with run_state.cancel = true.
+//   An add() that finds the object closed runs its item itself, at once, on
+//   the adding thread, with cancel = true: nothing is lost or leaked. (Such an
+//   item may run before older items of the same thread that close() is still
+//   draining.) run() and wait() after close() return 0 at once.
+//
+// COST
+//   add(): the gate increment, the push (exchange + store), the wait_nr read
+//   (an RMW on the same line as the gate), the gate decrement; plus, on an
+//   empty -> non-empty push, the pending-flag store (and an eventfd write if
+//   enabled); plus, only when it claims a wait cycle, a futex bump and one
+//   FUTEX_WAKE syscall. No syscall when nobody waits.
+#ifndef MPSCQ_LOCAL_WORK_HPP
+#define MPSCQ_LOCAL_WORK_HPP
+
+#include <chrono>
+
+#include <mpscq/detail/local_work_core.hpp>
+#include <mpscq/queue.hpp>
+#include <mpscq/work.hpp>
+
+namespace mpscq {
+
+class local_work : private detail::local_work_core<local_work> {
+  using core = detail::local_work_core<local_work>;
+  friend core;
+
+ public:
+  /// An empty queue; options.enable_eventfd creates the eventfd (throws
+  /// std::system_error if that fails), options.owner fixes the owner thread.
+  explicit local_work(local_work_options options = {}) : core(options) {}
+
+  /// close(): see CLOSE above. Aborts with a message if run by a thread other
+  /// than the owner before close() ran.
+  ~local_work() { close_on_destroy(); }
+
+  local_work(const local_work&) = delete;
+  local_work& operator=(const local_work&) = delete;
+
+  /// Queues `w` (any thread; `w` must not be queued already) and applies the
+  /// wake rule. After close(), runs w with cancel = true on this thread.
+  void add(work& w, wake mode = wake::eager) {
+    if (!enter()) {
+      w(run_state{true});
+      return;
+    }
+    if (queue_.push(&w.hook)) signal_non_empty();
+    const int armed = read_wait_nr();
+    if (armed > 0 && claims_wake(armed, mode)) wake_owner();
+    leave();
+  }
+
+  /// True when work may be waiting for run(): set by the add that finds the
+  /// queue empty, cleared when run()/wait() start taking work, set again when
+  /// they leave work behind. Any thread; reads its own cache line, not the
+  /// producers' tail.
+  using core::has_work;
+
+  /// Owner only. Runs up to max_events queued items, oldest first; leaves the
+  /// rest queued (and has_work() true). Never waits: stops early when a
+  /// producer is inside its push. Returns how many ran.
+  using core::run;
+
+  /// Owner only. Runs queued work, then sleeps until more arrives, and
+  /// returns when min_events items ran in this call, or `timeout` passed
+  /// (nanoseconds::max(): never), or - if min_wait > 0 - min_wait passed and
+  /// at least one item ran. Returns how many ran (possibly more than
+  /// min_events: it runs in batches of at least 20). Wakes: see THE WAKE RULE.
+  using core::wait;
+
+  /// -1 unless options.enable_eventfd. Becomes readable when work arrives on
+  /// an empty queue (and when run() leaves work behind); run()/wait() drain
+  /// it when they take the work. For owners that sleep in poll/epoll.
+  using core::event_fd;
+
+  /// Owner only. See CLOSE above. Idempotent.
+  using core::close;
+
+  /// Owner only. Gives up ownership: the next thread to call run(), wait() or
+  /// close() becomes the owner (what happened on this thread before
+  /// happens-before what the next owner does).
+  using core::disown;
+
+  /// Counters (relaxed snapshots): wakes issued, wait cycles, sleeps, ...
+  /// See local_work_stats.
+  using core::stats;
+
+ private:
+  // The wake rule for an add that read `armed` > 0 from wait_nr. True: this
+  // add claimed the cycle's wake.
+  bool claims_wake(int armed, wake mode) noexcept {
+    auto& wait_nr = this->wait_nr();
+    if (mode == wake::lazy) {
+      // acq_rel: like every write to wait_nr (see read_wait_nr()). The add
+      // that takes the count from 1 to 0 wakes; the others only count.
+      return wait_nr.fetch_sub(1, std::memory_order_acq_rel) == 1;
+    }
+    if constexpr (detail::mutant::local_eager_wake_cas) {
+      // MUTANT (the seed's v2): give up if wait_nr changed since our read. A
+      // lazy decrement in between (k -> k-1, still > 0) makes us give up
+      // although nobody will wake the owner: lost wake.
+      return wait_nr.compare_exchange_strong(armed, detail::no_waiter, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed);
+    } else {
+      (void)armed;
+      // acq_rel: as above. Unconditional: whatever lazy decrements landed
+      // since our read, if the count is still positive, the wake is ours.
+      return wait_nr.exchange(detail::no_waiter, std::memory_order_acq_rel) > 0;
+    }
+  }
+
+  // --- the queue variant's part of the core (see local_work_core.hpp) -------
+  int run_items(int max, bool cancel) {
+    int n = 0;
+    while (n < max) {
+      node* next = consumer_.pop();
+      if (next == nullptr) break;  // empty, or a producer in flight
+      work::from_hook(next)(run_state{cancel});
+      ++n;
+    }
+    return n;
+  }
+
+  // The consumer's cursor is not on the stub: items (or a push in flight)
+  // remain behind the last one we ran.
+  bool items_left() const noexcept { return !consumer_.emptied(); }
+
+  bool queue_empty(std::memory_order order) const noexcept { return queue_.empty(order); }
+
+  int drain_cancelled() {
+    int n = 0;
+    unsigned round = 0;
+    // No add is inside any more (close() waited them out), so every push is
+    // linked and pop() returns nullptr only once the queue is empty. Acquire:
+    // pairs with the pushes' release exchange (a snapshot to end the loop on).
+    while (!queue_.empty(std::memory_order_acquire)) {
+      node* next = consumer_.pop();
+      if (next == nullptr) {
+        detail::local_work_pause(round++);  // only reachable if an add were still in flight
+        continue;
+      }
+      work::from_hook(next)(run_state{true});
+      ++n;
+    }
+    return n;
+  }
+
+  // The producers' tail (its own lines: queue is cache-line aligned), then
+  // the owner's cursor.
+  queue queue_;
+  consumer consumer_{queue_};
+};
+
+}  // namespace mpscq
+
+#endif  // MPSCQ_LOCAL_WORK_HPP

@@ -1,0 +1,311 @@
+// Relacy models of mpscq::local_work's wake protocol, on the real header
+// (include/mpscq/local_work.hpp + detail/local_work_core.hpp) through the
+// detail/ seam: the queue, the countdown, the gate and the pending flag are
+// rl::atomic operations with their real memory orders, and the owner sleeps
+// in rl::rl_futex (detail/futex.hpp), which reports DEADLOCK when the owner
+// sleeps untimed and no wake ever comes - a lost wake.
+//
+//   local_work_model <scenario> [random N | bound K | full]   (default: random 100000)
+//
+// Scenarios (each owner waits with an unbounded timeout, so only a wake ends
+// its sleep):
+//   eager_lazy  owner wait(2); one lazy and one eager producer. The lazy
+//               decrement can land between the eager add's read of wait_nr
+//               and its claim: with the v2 compare-exchange claim
+//               (LOCAL_EAGER_WAKE_CAS) the eager add gives up, the count
+//               stays at 1 and the owner sleeps for ever: DEADLOCK.
+//   recheck     owner wait(1); one lazy producer. An add that reads wait_nr
+//               before the owner arms sees "no waiter"; only the owner's
+//               re-check finds its item. Without the re-check
+//               (LOCAL_ARM_WITHOUT_RECHECK), or with the push / wait_nr read
+//               and the arm / re-check no longer ordered
+//               (LOCAL_PUSH_ARM_RELAXED: the re-check may read a stale empty
+//               tail while the add reads a stale "no waiter"): DEADLOCK.
+//   fifo        2 producers x 2 items (lazy, eager mixed), owner wait(4):
+//               every item runs once, per-producer order, payload written
+//               before add() is visible in the item's function (rl::var: DATA
+//               RACE otherwise), and the in-flight window is crossed by
+//               yielding, never by spinning (LIVELOCK otherwise).
+//   teardown    the local_work is heap-allocated (Relacy's allocator). One
+//               eager producer; the owner waits for its item and deletes the
+//               object at once. close() must wait until the add has left
+//               (it still reads wait_nr and wakes the futex after its push).
+//               Without that (LOCAL_TEARDOWN_NO_WAIT_ADDERS): ACCESS TO FREED
+//               MEMORY.
+//   close_race  owner wait(1) then close() while 2 producers each add 2
+//               items; adds after close run inline. Every item runs exactly
+//               once (LOCAL_TEARDOWN_NO_WAIT_ADDERS: close() drains before an
+//               in-flight push lands - "item lost").
+//
+// Relacy's headers are system headers, so the project's warnings apply to
+// this file only.
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <sstream>
+
+#include <mpscq/local_work.hpp>  // pulls in relacy through detail/relacy_seam.hpp
+
+namespace {
+
+constexpr auto forever = std::chrono::nanoseconds::max();
+
+struct model_item : mpscq::work {
+  rl::var<int> payload;  // written by the producer before add(), read when run
+  int producer = 0;
+  int seq = 0;
+  int runs = 0;       // plain: Relacy runs one thread at a time
+  bool cancelled = false;
+  int* next_seq = nullptr;  // the owner's expectation for this producer (null: no order check)
+
+  model_item() { func = &model_item::run; }
+
+  void prepare(int p, int s) {
+    producer = p;
+    seq = s;
+    payload($) = p * 100 + s;
+  }
+
+  static void run(mpscq::work& w, mpscq::run_state st) {
+    auto& self = static_cast<model_item&>(w);
+    const int value = self.payload($);  // DATA RACE if not ordered after the producer's write
+    RL_ASSERT(value == self.producer * 100 + self.seq && "payload not the producer's");
+    ++self.runs;
+    RL_ASSERT(self.runs == 1 && "item ran twice");
+    self.cancelled = st.cancel;
+    if (self.next_seq != nullptr && !st.cancel) {
+      RL_ASSERT(self.seq == self.next_seq[self.producer] && "per-producer order broken");
+      self.next_seq[self.producer] = self.seq + 1;
+    }
+  }
+};
+
+// A local_work on Relacy's heap, owned by thread 0. Relacy replaces the plain
+// global operator new, not the aligned one that `new local_work` would call
+// (it is cache-line aligned), so the storage comes from ::operator new and is
+// aligned here; Relacy then sees the free, and an rl::atomic touched after it
+// reports ACCESS TO FREED MEMORY.
+class heap_local_work {
+ public:
+  mpscq::local_work* create() {
+    constexpr std::size_t align = alignof(mpscq::local_work);
+    base_ = ::operator new(sizeof(mpscq::local_work) + align);
+    void* p = base_;
+    std::size_t space = sizeof(mpscq::local_work) + align;
+    std::align(align, sizeof(mpscq::local_work), p, space);
+    mpscq::local_work_options options;
+    options.owner = 0u;
+    return lw_ = new (p) mpscq::local_work(options);
+  }
+  void destroy() {
+    if (lw_ == nullptr) return;
+    lw_->~local_work();
+    ::operator delete(base_);
+    lw_ = nullptr;
+  }
+
+ private:
+  void* base_ = nullptr;
+  mpscq::local_work* lw_ = nullptr;
+};
+
+// --- eager_lazy --------------------------------------------------------------
+struct eager_lazy : rl::test_suite<eager_lazy, 3> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_item items[2];
+  int ran = 0;
+
+  void before() { lw = heap.create(); }
+  void thread(unsigned index) {
+    if (index == 0) {
+      ran = lw->wait(2, forever);
+      lw->close();
+    } else {
+      model_item& it = items[index - 1];
+      it.prepare(static_cast<int>(index), 0);
+      lw->add(it, index == 1 ? mpscq::wake::lazy : mpscq::wake::eager);
+    }
+  }
+  void after() {
+    RL_ASSERT(ran == 2 && "wait(2) returned early");
+    for (auto& it : items) RL_ASSERT(it.runs == 1 && "item lost");
+    heap.destroy();
+  }
+};
+
+// --- recheck -----------------------------------------------------------------
+struct recheck : rl::test_suite<recheck, 2> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_item item;
+  int ran = 0;
+
+  void before() { lw = heap.create(); }
+  void thread(unsigned index) {
+    if (index == 0) {
+      ran = lw->wait(1, forever);
+      lw->close();
+    } else {
+      item.prepare(1, 0);
+      lw->add(item, mpscq::wake::lazy);
+    }
+  }
+  void after() {
+    RL_ASSERT(ran == 1 && "wait(1) returned without the item");
+    RL_ASSERT(item.runs == 1 && !item.cancelled && "item lost");
+    heap.destroy();
+  }
+};
+
+// --- fifo --------------------------------------------------------------------
+struct fifo : rl::test_suite<fifo, 3> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_item items[2][2];
+  int next_seq[3] = {0, 0, 0};
+  int ran = 0;
+
+  void before() { lw = heap.create(); }
+  void thread(unsigned index) {
+    if (index == 0) {
+      while (ran < 4) ran += lw->wait(4 - ran, forever);
+      lw->close();
+    } else {
+      for (int s = 0; s < 2; ++s) {
+        model_item& it = items[index - 1][s];
+        it.next_seq = next_seq;
+        it.prepare(static_cast<int>(index), s);
+        // Producer 1: lazy, eager. Producer 2: eager, lazy.
+        const bool eager = (s == 0) == (index == 2);
+        lw->add(it, eager ? mpscq::wake::eager : mpscq::wake::lazy);
+      }
+    }
+  }
+  void after() {
+    RL_ASSERT(ran == 4 && "items lost");
+    for (auto& row : items) {
+      for (auto& it : row) RL_ASSERT(it.runs == 1 && !it.cancelled && "item lost or cancelled");
+    }
+    RL_ASSERT(!lw->has_work());
+    heap.destroy();
+  }
+};
+
+// --- teardown ----------------------------------------------------------------
+struct teardown : rl::test_suite<teardown, 2> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_item item;
+
+  void before() { lw = heap.create(); }
+  void thread(unsigned index) {
+    if (index == 0) {
+      int ran = 0;
+      while (ran < 1) ran += lw->wait(1, forever);
+      heap.destroy();  // the add may still be inside: the destructor must wait
+    } else {
+      item.prepare(1, 0);
+      lw->add(item, mpscq::wake::eager);
+    }
+  }
+  void after() { RL_ASSERT(item.runs == 1 && "item lost"); }
+};
+
+// --- close_race --------------------------------------------------------------
+struct close_race : rl::test_suite<close_race, 3> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_item items[2][2];
+
+  void before() { lw = heap.create(); }
+  void thread(unsigned index) {
+    if (index == 0) {
+      lw->wait(1, forever);
+      lw->close();
+    } else {
+      for (int s = 0; s < 2; ++s) {
+        model_item& it = items[index - 1][s];
+        it.prepare(static_cast<int>(index), s);
+        lw->add(it, s == 0 ? mpscq::wake::eager : mpscq::wake::lazy);
+      }
+    }
+  }
+  void after() {
+    for (auto& row : items) {
+      for (auto& it : row) RL_ASSERT(it.runs == 1 && "item lost");
+    }
+    heap.destroy();
+  }
+};
+
+struct null_buffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s eager_lazy|recheck|fifo|teardown|close_race [random N | bound K | full]\n",
+                 argv[0]);
+    return 2;
+  }
+  const char* scenario = argv[1];
+  rl::test_params params;
+  params.search_type = rl::random_scheduler_type;
+  params.iteration_count = 100000;
+  const char* scheduler = "random";
+  if (argc >= 3) {
+    scheduler = argv[2];
+    if (std::strcmp(argv[2], "random") == 0) {
+      params.search_type = rl::random_scheduler_type;
+      if (argc >= 4) params.iteration_count = std::strtoull(argv[3], nullptr, 10);
+    } else if (std::strcmp(argv[2], "bound") == 0) {
+      params.search_type = rl::fair_context_bound_scheduler_type;
+      params.context_bound = argc >= 4 ? static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10)) : 2;
+    } else if (std::strcmp(argv[2], "full") == 0) {
+      params.search_type = rl::fair_full_search_scheduler_type;
+    } else {
+      std::fprintf(stderr, "unknown scheduler %s\n", argv[2]);
+      return 2;
+    }
+  }
+  params.execution_depth_limit = 20000;
+  null_buffer nothing;
+  std::ostream quiet(&nothing);
+  params.progress_stream = &quiet;
+
+  std::printf("local-work-model: scenario=%s scheduler=%s", scenario, scheduler);
+  if (params.search_type == rl::random_scheduler_type) {
+    std::printf(" iterations=%llu", static_cast<unsigned long long>(params.iteration_count));
+  }
+  if (params.search_type == rl::fair_context_bound_scheduler_type) std::printf(" bound=%u", params.context_bound);
+  std::printf("\n");
+  std::fflush(stdout);
+
+  const auto start = std::chrono::steady_clock::now();
+  bool ok = false;
+  if (std::strcmp(scenario, "eager_lazy") == 0) {
+    ok = rl::simulate<eager_lazy>(params);
+  } else if (std::strcmp(scenario, "recheck") == 0) {
+    ok = rl::simulate<recheck>(params);
+  } else if (std::strcmp(scenario, "fifo") == 0) {
+    ok = rl::simulate<fifo>(params);
+  } else if (std::strcmp(scenario, "teardown") == 0) {
+    ok = rl::simulate<teardown>(params);
+  } else if (std::strcmp(scenario, "close_race") == 0) {
+    ok = rl::simulate<close_race>(params);
+  } else {
+    std::fprintf(stderr, "unknown scenario %s\n", scenario);
+    return 2;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("local-work-model: %s %s after %llu iterations in %.2f s\n", scenario, ok ? "PASS" : "FAIL",
+              static_cast<unsigned long long>(params.stop_iteration), seconds);
+  return ok ? 0 : 1;
+}
