@@ -126,9 +126,14 @@
 
 namespace mpscq {
 
+namespace detail {
+struct local_work_access;  // tests reach the queue through this (see queue_access)
+}
+
 class local_work : private detail::local_work_core<local_work> {
   using core = detail::local_work_core<local_work>;
   friend core;
+  friend struct detail::local_work_access;
 
  public:
   /// An empty queue; options.enable_eventfd creates the eventfd (throws

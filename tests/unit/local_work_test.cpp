@@ -17,6 +17,12 @@
 
 #include <gtest/gtest.h>
 
+// Test access to the queue inside local_work, to hold a push inside its
+// in-flight window (between the tail exchange and the link store).
+struct mpscq::detail::local_work_access {
+  static mpscq::queue& queue_of(mpscq::local_work& lw) { return lw.queue_; }
+};
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -386,6 +392,36 @@ TEST(LocalWorkQueue, CappedRunThenMoreAddsKeepsOneFifo) {
   for (int i = 3; i < 6; ++i) lw.add(it[i]);
   EXPECT_EQ(lw.run(10), 4);
   EXPECT_EQ(it.log, iota(0, 6));
+}
+
+TEST(LocalWorkQueue, InFlightPushKeepsWorkPendingAndNeverSleeps) {
+  mpscq::local_work_options options;
+  options.enable_eventfd = true;
+  mpscq::local_work lw(options);
+  items it(2);
+  lw.add(it[0], mpscq::wake::lazy);
+  // A second producer is preempted inside its push: the tail is it[1], but
+  // it[0] does not link to it yet.
+  mpscq::queue& q = mpscq::detail::local_work_access::queue_of(lw);
+  mpscq::node* prev = mpscq::detail::queue_access::publish(q, &it[1].hook, &it[1].hook);
+  ASSERT_EQ(prev, &it[0].hook);
+
+  EXPECT_EQ(lw.run(10), 0) << "it[0] cannot be handed out while a push behind it is in flight";
+  EXPECT_TRUE(lw.has_work()) << "work is left: the flag must stay up";
+  EXPECT_TRUE(readable(lw.event_fd())) << "and the eventfd readable";
+
+  const auto start = clock_type::now();
+  EXPECT_EQ(lw.wait(1, 30ms), 0);
+  EXPECT_GE(clock_type::now() - start, 30ms);
+  auto s = lw.stats();
+  EXPECT_EQ(s.sleeps, 0u) << "never sleeps on the futex with a push in flight";
+  EXPECT_GT(s.in_flight_backoffs, 0u);
+
+  mpscq::detail::queue_access::link(prev, &it[1].hook);  // the producer runs again
+  EXPECT_EQ(lw.run(10), 2);
+  EXPECT_EQ(it.log, iota(0, 2));
+  EXPECT_FALSE(lw.has_work());
+  EXPECT_FALSE(readable(lw.event_fd()));
 }
 
 TEST(LegacyLocalWork, CappedTakeParksTheRestOnTheRetryList) {

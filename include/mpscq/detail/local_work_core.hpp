@@ -291,10 +291,11 @@ class local_work_core {
   int run_pass(int max_events) {
     // Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
     // pushes after our pops sets it again. Load first so an idle owner does
-    // not write the producers' flag line. acq_rel: acquire pairs with the
-    // release store in signal_non_empty(), so the eventfd signal of the add
-    // that raised the flag is there to drain; release is for symmetry with
-    // the producers' stores (nothing reads through it).
+    // not write the flag's line when there is nothing to clear. acq_rel:
+    // acquire pairs with the release store in signal_non_empty(), so the
+    // eventfd signal of the add that raised the flag is there to drain;
+    // release is for symmetry with the producers' stores (nothing reads
+    // through it).
     if (pending_.load(std::memory_order_relaxed) && pending_.exchange(false, std::memory_order_acq_rel) &&
         eventfd_.enabled()) {
       eventfd_.drain();
