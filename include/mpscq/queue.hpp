@@ -120,8 +120,10 @@ class alignas(detail::cache_line) queue {
   }
 
   /// empty() with the caller's choice of order for the tail load, for wait
-  /// protocols that must order it against their own flags (local_work arms
-  /// its countdown, then re-checks with a seq_cst load here).
+  /// protocols that order it against their own flags through other
+  /// operations (local_work's re-check after arming is relaxed here: its
+  /// ordering comes from the acq_rel read-modify-writes on wait_nr, see
+  /// detail/local_work_core.hpp).
   bool empty(std::memory_order order) const noexcept { return tail_.load(order) == &stub_; }
 
  private:

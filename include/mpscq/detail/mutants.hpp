@@ -76,7 +76,7 @@ inline constexpr bool task_stop_after_cap_check = true;  // the emptied stop mov
 inline constexpr bool task_stop_after_cap_check = false;
 #endif
 #ifdef MPSCQ_MUTANT_TASK_EMPTIED_RELAXED
-inline constexpr bool task_emptied_relaxed = true;  // relaxed order on the emptied test
+inline constexpr bool task_emptied_relaxed = true;  // relaxed run-slot hand-off: the order that publishes the end of a run (its emptying pop) to the next run
 #else
 inline constexpr bool task_emptied_relaxed = false;
 #endif
