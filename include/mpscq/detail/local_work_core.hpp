@@ -182,7 +182,9 @@ class local_work_core {
     // (then we see the closed bit and push nothing).
     const unsigned state = gate_.fetch_add(adder_one, std::memory_order_relaxed);
     if ((state & closed_bit) == 0) return true;
-    cancelled_inline_.fetch_add(1, std::memory_order_relaxed);  // still inside the gate
+    // Relaxed: a statistic. Counted while still inside the gate, so the
+    // object is alive.
+    cancelled_inline_.fetch_add(1, std::memory_order_relaxed);
     leave();
     return false;
   }
