@@ -239,14 +239,14 @@ class local_work : private detail::local_work_core<local_work> {
 
   int drain_cancelled() {
     int n = 0;
-    unsigned round = 0;
+    detail::backoff wait;
     // No add is inside any more (close() waited them out), so every push is
     // linked and pop() returns nullptr only once the queue is empty. Acquire:
     // pairs with the pushes' release exchange (a snapshot to end the loop on).
     while (!queue_.empty(std::memory_order_acquire)) {
       node* next = consumer_.pop();
       if (next == nullptr) {
-        detail::local_work_pause(round++);  // only reachable if an add were still in flight
+        wait.pause();  // only reachable if an add were still in flight
         continue;
       }
       work::from_hook(next)(run_state{true});

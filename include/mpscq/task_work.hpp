@@ -137,6 +137,7 @@
 #include <utility>
 
 #include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/fallback_executor.hpp>
 #include <mpscq/detail/mutants.hpp>
@@ -234,14 +235,14 @@ class task_work {
 
   /// See LIFETIME in the header comment.
   ~task_work() {
-    const detail::runner_id_type me = detail::runner_id();
+    const detail::thread_id me = detail::current_thread();
     // Relaxed: only our own earlier store can equal our id (see enter_run).
     if (active_thread_.load(std::memory_order_relaxed) == me)
       detail::task_work_misuse("destroyed from inside one of its own items");
     // acq_rel: release pairs with the acquire fetch_add of adds that see the
     // bits (as in close()); acquire orders our waits below after it.
     gate_.fetch_or(gate_closed | gate_destroying, std::memory_order_acq_rel);
-    detail::task_work_backoff wait;
+    detail::backoff wait;
     // 1. Adds inside their scheduler call or fallback hand-off. Acquire:
     //    pairs with their release fetch_sub in schedule().
     while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
@@ -304,7 +305,7 @@ class task_work {
     // sees the bit. The bit and the adders' count share one word, so an add
     // either registers before this (and we wait for it below) or sees it.
     gate_.fetch_or(gate_closed, std::memory_order_acq_rel);
-    detail::task_work_backoff wait;
+    detail::backoff wait;
     // Acquire: pairs with the release fetch_sub in schedule().
     while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
   }
@@ -393,7 +394,7 @@ class task_work {
   template <class ShouldYield>
   run_result run_as(runner who, std::size_t max_entries, ShouldYield& should_yield) noexcept {
     run_result result;
-    const detail::runner_id_type me = detail::runner_id();
+    const detail::thread_id me = detail::current_thread();
     if (!enter_run(me)) {
       result.handed_off = true;
       return result;
@@ -417,7 +418,7 @@ class task_work {
   static constexpr std::memory_order slot_order =
       detail::mutant::weaken_if(detail::mutant::task_emptied_relaxed, std::memory_order_acq_rel);
 
-  bool enter_run(detail::runner_id_type me) noexcept {
+  bool enter_run(detail::thread_id me) noexcept {
     // acq_rel. Acquire: pairs with the release of the previous run's
     // leave_run(), so we see its consumer cursor and everything its items
     // did - its last item ran after the emptying pop, and nothing else orders
@@ -438,8 +439,8 @@ class task_work {
 
   // Leaves the run slot after a run that no longer owns the queue. Returns
   // true if runs handed us their turns meanwhile: we keep the slot and serve.
-  bool leave_run(detail::runner_id_type me) noexcept {
-    active_thread_.store(detail::runner_id_type{}, std::memory_order_relaxed);
+  bool leave_run(detail::thread_id me) noexcept {
+    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);
     // acq_rel. Release: pairs with the acquire in the next enter_run(): our
     // items' effects and the consumer cursor go with the slot. Acquire: pairs
     // with the release of runs that handed us their turn.
@@ -451,7 +452,7 @@ class task_work {
   // Leaves the run slot after a run that still owns the queue (`more`). Turns
   // handed to us meanwhile are absorbed: our caller's next run() serves them.
   void leave_run_owning() noexcept {
-    active_thread_.store(detail::runner_id_type{}, std::memory_order_relaxed);
+    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);
     runs_.exchange(0, slot_order);  // as in leave_run()
   }
 
@@ -476,7 +477,7 @@ class task_work {
     bool cancel = who != runner::target;
     task_context* current = nullptr;
     unsigned in_flight = 0;
-    detail::task_work_backoff wait;
+    detail::backoff wait;
     for (;;) {
       node* n = consumer_.pop();
       if (n == nullptr) {
@@ -549,7 +550,7 @@ class task_work {
 
   // --- the target's side: the run slot and the consumer ---------------------
   alignas(detail::cache_line) detail::atomic<std::uint32_t> runs_{0};
-  detail::atomic<detail::runner_id_type> active_thread_{detail::runner_id_type{}};
+  detail::atomic<detail::thread_id> active_thread_{detail::no_thread()};
   consumer consumer_{q_};
   std::uint64_t emptied_count_ = 0;
 };

@@ -44,6 +44,8 @@ inline void yield_thread() noexcept { std::this_thread::yield(); }
 /// Identity of the calling thread, for owner checks.
 using thread_id = std::thread::id;
 inline thread_id current_thread() noexcept { return std::this_thread::get_id(); }
+/// A thread_id that names no thread (never equal to current_thread()).
+inline thread_id no_thread() noexcept { return thread_id{}; }
 
 }  // namespace mpscq::detail
 

@@ -31,6 +31,7 @@
 #include <type_traits>
 
 #include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/eventfd.hpp>
 #include <mpscq/detail/futex.hpp>
@@ -72,35 +73,6 @@ inline constexpr int no_waiter = -1;
 
 /// Items wait() runs per pass at least (io_uring's IO_LOCAL_TW_DEFAULT_MAX).
 inline constexpr int wait_run_batch = 20;
-
-/// Pause of a thread that waits for another one to finish a few instructions
-/// it may have been preempted inside (an in-flight push, an in-flight add):
-/// yield a few times, then sleep 10 us, 20 us, ... up to 1 ms. Never a busy
-/// spin on the core the other thread may need.
-inline void local_work_pause(unsigned round) {
-#if defined(MPSCQ_MODEL_RELACY)
-  (void)round;
-  yield_thread();  // Relacy: every wait loop must yield
-#else
-  if (round < 8) {
-    yield_thread();
-    return;
-  }
-  const unsigned shift = std::min(round - 8, 7u);
-  std::this_thread::sleep_for(std::chrono::microseconds(std::min(10u << shift, 1000u)));
-#endif
-}
-
-/// A thread id that names no thread: std::thread::id{} normally; in model
-/// builds (thread indices from 0) the largest index.
-template <class Id>
-Id no_thread() noexcept {
-  if constexpr (std::is_integral_v<Id>) {
-    return static_cast<Id>(~Id{});
-  } else {
-    return Id{};
-  }
-}
 
 /// A statistics counter written by one thread (the owner) and read by any:
 /// a relaxed load and store, no read-modify-write. Plain std::atomic, also in
@@ -270,7 +242,7 @@ class local_work_core {
   static constexpr unsigned closed_bit = 1;
   static constexpr unsigned adder_one = 2;
 
-  static thread_id no_owner() noexcept { return no_thread<thread_id>(); }
+  static thread_id no_owner() noexcept { return no_thread(); }
 
   void claim_owner(const char* what) {
     const thread_id self = current_thread();
@@ -345,11 +317,11 @@ class local_work_core {
     if constexpr (mutant::local_teardown_no_wait_adders) {
       return;  // MUTANT: free while adds still read wait_nr / wake the futex
     } else {
-      unsigned round = 0;
+      backoff wait;
       // Acquire: pairs with the release decrement in leave(). gate_ changes
       // only by read-modify-writes, so reading zero synchronizes with every
       // adder's leave(): their pushes and wakes happen-before what follows.
-      while ((gate_.load(std::memory_order_acquire) & ~closed_bit) != 0) local_work_pause(round++);
+      while ((gate_.load(std::memory_order_acquire) & ~closed_bit) != 0) wait.pause();
     }
   }
 
@@ -406,7 +378,7 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : deadline;
 
   int ran = 0;
-  unsigned round = 0;
+  backoff in_flight_wait;
   for (;;) {
     const int n = run_pass(std::max(min_events - ran, wait_run_batch));
     ran += n;
@@ -427,10 +399,10 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
       // the core it needs, and do not sleep on the futex either (its add may
       // be lazy and not wake us).
       in_flight_backoffs_.add();
-      local_work_pause(round++);
+      in_flight_wait.pause();
       continue;
     }
-    round = 0;
+    in_flight_wait = backoff{};  // progress: the next in-flight window starts with yields
 
     // How many lazy adds end this sleep; past min_wait any one add does (the
     // kernel's min-timeout timer re-arms cq_wait_nr with 1).

@@ -103,6 +103,8 @@ inline void yield_thread() noexcept { rl::yield(1, RL_INFO); }
 
 using thread_id = unsigned;
 inline thread_id current_thread() noexcept { return rl::thread_index(); }
+/// Relacy numbers its threads from 0: the largest index names no thread.
+inline thread_id no_thread() noexcept { return ~thread_id{}; }
 
 }  // namespace mpscq::detail
 
