@@ -244,8 +244,12 @@ class task_work {
     gate_.fetch_or(gate_closed | gate_destroying, std::memory_order_acq_rel);
     detail::backoff wait;
     // 1. Adds inside their scheduler call or fallback hand-off. Acquire:
-    //    pairs with their release fetch_sub in schedule().
-    while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
+    //    pairs with their release fetch_sub in schedule(). MUTANT
+    //    task_teardown_no_wait_adders skips it: an add still returning from
+    //    its scheduler call / fallback hand-off touches freed memory.
+    if constexpr (!detail::mutant::task_teardown_no_wait_adders) {
+      while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
+    }
     // 2. Fallback jobs handed over. Acquire: pairs with the job's release
     //    fetch_sub, its last access (run_fallback_job()).
     while (fallback_refs_.load(std::memory_order_acquire) != 0) wait.pause();
@@ -305,9 +309,13 @@ class task_work {
     // sees the bit. The bit and the adders' count share one word, so an add
     // either registers before this (and we wait for it below) or sees it.
     gate_.fetch_or(gate_closed, std::memory_order_acq_rel);
-    detail::backoff wait;
-    // Acquire: pairs with the release fetch_sub in schedule().
-    while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
+    // Acquire: pairs with the release fetch_sub in schedule(). MUTANT
+    // task_teardown_no_wait_adders skips it: a scheduler call can still be
+    // in progress (or start) after close() returned.
+    if constexpr (!detail::mutant::task_teardown_no_wait_adders) {
+      detail::backoff wait;
+      while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
+    }
   }
 
   /// True once close() (or the destructor) has started. Any thread.

@@ -86,6 +86,13 @@ inline constexpr bool task_fallback_drops_ref_early = true;  // fallback release
 inline constexpr bool task_fallback_drops_ref_early = false;
 #endif
 
+// --- task_work.hpp (teardown) ----------------------------------------------
+#ifdef MPSCQ_MUTANT_TASK_TEARDOWN_NO_WAIT_ADDERS
+inline constexpr bool task_teardown_no_wait_adders = true;  // close()/~task_work() do not wait out in-flight scheduling adds
+#else
+inline constexpr bool task_teardown_no_wait_adders = false;
+#endif
+
 /// The order a site uses: `order` normally, relaxed when its mutant is on.
 constexpr std::memory_order weaken_if(bool mutated, std::memory_order order) noexcept {
   return mutated ? std::memory_order_relaxed : order;

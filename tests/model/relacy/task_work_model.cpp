@@ -52,6 +52,23 @@
 //    Catches TASK_FALLBACK_DROPS_REF_EARLY (d; ACCESS TO FREED MEMORY where the
 //    search meets the narrower interleaving first).
 //
+//  destroy_in_flight [1 producer x 1 item, 1 owner, 1 fallback thread]
+//    As lifetime, but the owner destroys the task_work as soon as the item
+//    ran - allowed: "an add whose item ran may still be returning". The
+//    scheduling add is then still between its fallback hand-off and its
+//    release fetch_sub on gate_, which the destructor must wait out.
+//    The owner learns that the item ran from the item itself (a release
+//    increment it acquires), as a real owner would.
+//    Catches TASK_TEARDOWN_NO_WAIT_ADDERS (ACCESS TO FREED MEMORY: the add's
+//    fetch_sub on the destroyed gate_; or d, where the job is still running).
+//
+//  close_in_flight [1 producer x 1 item, 1 closer]
+//    The closer calls close() and then marks it returned; the scheduler
+//    checks e. no scheduler call runs after close() returned: "scheduler
+//    called after close() returned". The destructor (after()) runs the
+//    accepted cycle cancelled.
+//    Catches TASK_TEARDOWN_NO_WAIT_ADDERS (e).
+//
 // Relacy's own headers warn under -Wall -Wextra; they are included as system
 // headers, so the warnings target applies to this file's code only.
 
@@ -130,6 +147,9 @@ struct model_state {
   int cancelled = 0;
   // The actor's state: an rl::var, so unordered items are a DATA RACE.
   rl::var<int> state;
+  // Where set, each item's run ends with a release increment here: how a
+  // real owner learns that an item ran (destroy_in_flight).
+  detail::atomic<int>* ran_signal = nullptr;
 
   void init(int p, int n) {
     producers = p;
@@ -152,6 +172,7 @@ struct model_state {
     ++next_seq[it.producer];
     ++total_ran;
     if (st.cancel) ++cancelled;
+    if (ran_signal != nullptr) ran_signal->fetch_add(1, std::memory_order_release);
   }
 
   bool all_ran() const { return total_ran == producers * per_producer; }
@@ -369,6 +390,92 @@ struct lifetime : rl::test_suite<lifetime, 3> {
   }
 };
 
+// --- destroy_in_flight -----------------------------------------------------
+
+struct destroy_in_flight : rl::test_suite<destroy_in_flight, 3> {
+  model_state m;
+  slot_executor fallback;
+  detail::atomic<int> ran{0};
+  detail::atomic<int> destroyed{0};
+  slot<task_work> tw;
+
+  void before() {
+    m.init(1, 1);
+    m.ran_signal = &ran;
+    tw.emplace([](task_work&) { return false; }, fallback);  // the target is exiting
+  }
+
+  void thread(unsigned index) {
+    switch (index) {
+      case 0:  // producer: its add may still be returning when the owner destroys
+        tw.get()->add(m.items[0][0].tw);
+        break;
+      case 1:  // owner: destroys the task_work once the item ran
+        // Acquire: pairs with the item's release (model_state::ran_signal).
+        while (ran.load(std::memory_order_acquire) == 0) detail::yield_thread();
+        tw.destroy();
+        check(!fallback.running(), "destroyed while a fallback job it handed over was still running");
+        destroyed.store(1, std::memory_order_release);
+        break;
+      default:  // the fallback thread
+        for (;;) {
+          if (fallback.run_next()) continue;
+          if (destroyed.load(std::memory_order_acquire) != 0 && fallback.idle()) break;
+          detail::yield_thread();
+        }
+        break;
+    }
+  }
+
+  void after() {
+    m.check_all_ran_once();
+    check(m.cancelled == m.total_ran, "a refused item ran without cancel");
+  }
+};
+
+// --- close_in_flight -------------------------------------------------------
+
+struct close_in_flight : rl::test_suite<close_in_flight, 2> {
+  model_state m;
+  slot_executor fallback;
+  // Set once close() returned. An atomic, not plain memory: the scheduler's
+  // load of it is then a model operation, a point where Relacy may switch
+  // threads (plain code runs on without one).
+  detail::atomic<int> close_returned{0};
+  slot<task_work> tw;
+
+  void before() {
+    m.init(1, 1);
+    tw.emplace(
+        [this](task_work&) {
+          // Acquire/release: the correct close() makes this call
+          // happen-before its return, so the load cannot read the store.
+          check(close_returned.load(std::memory_order_acquire) == 0, "scheduler called after close() returned");
+          return true;  // accepted: the destructor (after()) runs it, cancelled
+        },
+        fallback);
+  }
+
+  void thread(unsigned index) {
+    if (index == 0) {
+      tw.get()->add(m.items[0][0].tw);
+      return;
+    }
+    tw.get()->close();
+    close_returned.store(1, std::memory_order_release);
+  }
+
+  void after() {
+    // A closed add hands its cycle to the fallback executor; no thread runs
+    // its jobs here, so run them now (the destructor waits for them).
+    while (fallback.run_next()) {
+    }
+    tw.destroy();
+    m.check_all_ran_once();
+    check(m.cancelled == m.total_ran, "an item ran without cancel after close()");
+  }
+};
+
 template <class Model>
 bool simulate(const rl::test_params& base) {
   rl::test_params params = base;
@@ -376,7 +483,7 @@ bool simulate(const rl::test_params& base) {
 }
 
 int usage() {
-  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|all [random N | bound K | full]\n", stderr);
+  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|destroy_in_flight|close_in_flight|all [random N | bound K | full]\n", stderr);
   return 2;
 }
 
@@ -420,6 +527,14 @@ int main(int argc, char** argv) {
   if (model == "lifetime" || model == "all") {
     known = true;
     ok = simulate<lifetime>(params) && ok;
+  }
+  if (model == "destroy_in_flight" || model == "all") {
+    known = true;
+    ok = simulate<destroy_in_flight>(params) && ok;
+  }
+  if (model == "close_in_flight" || model == "all") {
+    known = true;
+    ok = simulate<close_in_flight>(params) && ok;
   }
   if (!known) return usage();
   std::puts(ok ? "task_work_model: all checks passed" : "task_work_model: FAILED");
