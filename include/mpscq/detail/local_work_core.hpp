@@ -165,7 +165,8 @@ class local_work_core {
   void leave() noexcept {
     // Release: pairs with the acquire load in wait_for_adders(), so our push
     // and wake-up happen-before close() drains and the destructor frees.
-    gate_.fetch_sub(adder_one, std::memory_order_release);
+    // (MUTANT local_gate_relaxed: relaxed.)
+    gate_.fetch_sub(adder_one, mutant::weaken_if(mutant::local_gate_relaxed, std::memory_order_release));
   }
 
   /// An add's push found the queue empty: make has_work() true and the
@@ -321,7 +322,9 @@ class local_work_core {
       // Acquire: pairs with the release decrement in leave(). gate_ changes
       // only by read-modify-writes, so reading zero synchronizes with every
       // adder's leave(): their pushes and wakes happen-before what follows.
-      while ((gate_.load(std::memory_order_acquire) & ~closed_bit) != 0) wait.pause();
+      // (MUTANT local_gate_relaxed: relaxed.)
+      while ((gate_.load(mutant::weaken_if(mutant::local_gate_relaxed, std::memory_order_acquire)) & ~closed_bit) != 0)
+        wait.pause();
     }
   }
 

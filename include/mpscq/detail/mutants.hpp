@@ -63,6 +63,11 @@ inline constexpr bool local_teardown_no_wait_adders = true;  // close() does not
 #else
 inline constexpr bool local_teardown_no_wait_adders = false;
 #endif
+#ifdef MPSCQ_MUTANT_LOCAL_GATE_RELAXED
+inline constexpr bool local_gate_relaxed = true;  // adder gate: leave()'s release fetch_sub and wait_for_adders()'s acquire load -> relaxed
+#else
+inline constexpr bool local_gate_relaxed = false;
+#endif
 
 // --- task_work.hpp ---------------------------------------------------------
 #ifdef MPSCQ_MUTANT_TASK_NO_STOP_AFTER_EMPTIED

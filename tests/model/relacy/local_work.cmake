@@ -55,7 +55,13 @@ set(_local_work_mutants
   "arm_without_recheck|MPSCQ_MUTANT_LOCAL_ARM_WITHOUT_RECHECK|recheck random 100000|DEADLOCK"
   "push_arm_relaxed|MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED|recheck random 200000|DEADLOCK"
   "teardown_no_wait_adders|MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS|teardown random 100000|ACCESS TO FREED MEMORY"
-  "teardown_no_wait_adders_close|MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost")
+  "teardown_no_wait_adders_close|MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost"
+  # The gate read zero without synchronizing with the adders' leave(): the
+  # drain's tail load may be older than an add's push (stale empty) - "item
+  # lost", iteration ~400. teardown does not catch it: Relacy checks a free
+  # against later accesses, not against unordered earlier atomic ones, and
+  # the add touches nothing after its fetch_sub.
+  "gate_relaxed|MPSCQ_MUTANT_LOCAL_GATE_RELAXED|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost")
 foreach(entry IN LISTS _local_work_mutants)
   string(REPLACE "|" ";" fields "${entry}")
   list(GET fields 0 mutant)
