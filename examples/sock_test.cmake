@@ -2,27 +2,7 @@
 # mpscq::local_work vs mpscq::legacy::local_work, A B A B in one run. The smoke
 # test is a short run; the real one is e.g.
 #   sock_test --seconds=3 --clients=8,1024 --reps=4
-if(NOT TARGET mpscq_examples_liburing)
-  find_package(PkgConfig QUIET)
-  if(PkgConfig_FOUND)
-    pkg_check_modules(MPSCQ_EXAMPLES_LIBURING QUIET IMPORTED_TARGET liburing)
-  endif()
-  if(MPSCQ_EXAMPLES_LIBURING_FOUND)
-    add_library(mpscq_examples_liburing INTERFACE)
-    target_link_libraries(mpscq_examples_liburing INTERFACE PkgConfig::MPSCQ_EXAMPLES_LIBURING)
-  else()
-    find_library(MPSCQ_EXAMPLES_URING_LIBRARY uring)
-    find_path(MPSCQ_EXAMPLES_URING_INCLUDE liburing.h)
-    if(MPSCQ_EXAMPLES_URING_LIBRARY AND MPSCQ_EXAMPLES_URING_INCLUDE)
-      add_library(mpscq_examples_liburing INTERFACE)
-      target_link_libraries(mpscq_examples_liburing INTERFACE ${MPSCQ_EXAMPLES_URING_LIBRARY})
-      target_include_directories(mpscq_examples_liburing INTERFACE ${MPSCQ_EXAMPLES_URING_INCLUDE})
-    endif()
-  endif()
-endif()
-
-if(TARGET mpscq_examples_liburing AND EXISTS ${PROJECT_SOURCE_DIR}/include/mpscq/local_work.hpp
-   AND EXISTS ${PROJECT_SOURCE_DIR}/include/mpscq/legacy/local_work.hpp)
+if(TARGET mpscq_examples_liburing)
   add_executable(sock_test ${CMAKE_CURRENT_LIST_DIR}/sock_test.cpp)
   target_link_libraries(sock_test PRIVATE mpscq::mpscq mpscq_warnings mpscq_examples_liburing)
   add_test(NAME example_sock_test COMMAND sock_test --seconds=0.4 --clients=8,256 --reps=1 --max-mib=2048)
