@@ -203,7 +203,9 @@ class local_work : private detail::local_work_core<local_work> {
     if (mode == wake::lazy) {
       // acq_rel: like every write to wait_nr (see read_wait_nr()). The add
       // that takes the count from 1 to 0 wakes; the others only count.
-      return wait_nr.fetch_sub(1, std::memory_order_acq_rel) == 1;
+      // (MUTANT local_claim_relaxed: relaxed, here and in the exchange below.)
+      return wait_nr.fetch_sub(1, detail::mutant::weaken_if(detail::mutant::local_claim_relaxed,
+                                                            std::memory_order_acq_rel)) == 1;
     }
     if constexpr (detail::mutant::local_eager_wake_cas) {
       // MUTANT (the seed's v2): give up if wait_nr changed since our read. A
@@ -215,7 +217,8 @@ class local_work : private detail::local_work_core<local_work> {
       (void)armed;
       // acq_rel: as above. Unconditional: whatever lazy decrements landed
       // since our read, if the count is still positive, the wake is ours.
-      return wait_nr.exchange(detail::no_waiter, std::memory_order_acq_rel) > 0;
+      return wait_nr.exchange(detail::no_waiter, detail::mutant::weaken_if(detail::mutant::local_claim_relaxed,
+                                                                            std::memory_order_acq_rel)) > 0;
     }
   }
 

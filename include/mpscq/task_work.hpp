@@ -252,7 +252,10 @@ class task_work {
     }
     // 2. Fallback jobs handed over. Acquire: pairs with the job's release
     //    fetch_sub, its last access (run_fallback_job()).
-    while (fallback_refs_.load(std::memory_order_acquire) != 0) wait.pause();
+    //    (MUTANT task_fallback_refs_relaxed: relaxed.)
+    while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
+                                                         std::memory_order_acquire)) != 0)
+      wait.pause();
     // 3. A run still active (a target run on another thread). Take the run
     //    slot for good. Acquire: pairs with the release in leave_run(), so we
     //    see the consumer cursor it left.
@@ -372,7 +375,10 @@ class task_work {
     // serve this cycle (it can only be queued this long if something other
     // than it emptied the queue, e.g. a spurious run()); the release makes our
     // push visible to it. Normally the flag is false here.
-    if (fallback_queued_.exchange(true, std::memory_order_acq_rel)) return;
+    // (MUTANT task_fallback_queued_relaxed: relaxed, here and in the job.)
+    if (fallback_queued_.exchange(
+            true, detail::mutant::weaken_if(detail::mutant::task_fallback_queued_relaxed, std::memory_order_acq_rel)))
+      return;
     // Relaxed: published by our release fetch_sub on gate_, which the
     // destructor acquires before it reads this counter.
     fallback_refs_.fetch_add(1, std::memory_order_relaxed);
@@ -389,13 +395,16 @@ class task_work {
     // acq_rel: acquire pairs with the add's exchange(true) (its push is then
     // visible even when the job was queued before that push); release lets a
     // later add that reads false submit the job again.
-    self.fallback_queued_.exchange(false, std::memory_order_acq_rel);
+    self.fallback_queued_.exchange(
+        false, detail::mutant::weaken_if(detail::mutant::task_fallback_queued_relaxed, std::memory_order_acq_rel));
     never_yield no;
     self.run_as(runner::fallback, unlimited, no);
     if constexpr (!detail::mutant::task_fallback_drops_ref_early) {
       // The job's last access to the task_work. Release: pairs with the
       // destructor's acquire load, so all we did happens-before the free.
-      self.fallback_refs_.fetch_sub(1, std::memory_order_release);
+      // (MUTANT task_fallback_refs_relaxed: relaxed.)
+      self.fallback_refs_.fetch_sub(
+          1, detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed, std::memory_order_release));
     }
   }
 

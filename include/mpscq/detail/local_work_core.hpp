@@ -207,7 +207,8 @@ class local_work_core {
     // The owner took its snapshot before arming, and we claimed that arming
     // (acq_rel RMWs on wait_nr), so the snapshot cannot already include this
     // increment.
-    futex_.fetch_add(1, std::memory_order_release);
+    // (MUTANT local_futex_word_relaxed: relaxed.)
+    futex_.fetch_add(1, mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_release));
     futex_wake(futex_, 1);
     // Relaxed: a statistic, incremented only here, on the wake path.
     wakes_.fetch_add(1, std::memory_order_relaxed);
@@ -416,7 +417,8 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     //    release bump in wake_owner(). A producer that claims the wake of the
     //    arming below bumps the word after its claim, so after this load:
     //    futex_wait then sees a changed word and does not sleep.
-    const int seq = futex_.load(std::memory_order_acquire);
+    //    (MUTANT local_futex_word_relaxed: relaxed.)
+    const int seq = futex_.load(mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_acquire));
     // 2. Arm the countdown: the owner's half of the Dekker pair (see
     //    read_wait_nr()). acq_rel: acquire synchronizes with every producer
     //    whose wait_nr read came first, so its push is visible to the

@@ -68,6 +68,18 @@ inline constexpr bool local_gate_relaxed = true;  // adder gate: leave()'s relea
 #else
 inline constexpr bool local_gate_relaxed = false;
 #endif
+#ifdef MPSCQ_MUTANT_LOCAL_FUTEX_WORD_RELAXED
+// NOT CAUGHT by the models (masked by Relacy's futex; see tests/model/relacy/local_work.cmake).
+inline constexpr bool local_futex_word_relaxed = true;  // futex word: wake_owner()'s release increment and the owner's acquire snapshot -> relaxed
+#else
+inline constexpr bool local_futex_word_relaxed = false;
+#endif
+#ifdef MPSCQ_MUTANT_LOCAL_CLAIM_RELAXED
+// NOT CAUGHT by the models (the order looks redundant; see tests/model/relacy/local_work.cmake).
+inline constexpr bool local_claim_relaxed = true;  // wake claims: lazy fetch_sub / eager exchange on wait_nr, acq_rel -> relaxed
+#else
+inline constexpr bool local_claim_relaxed = false;
+#endif
 
 // --- task_work.hpp ---------------------------------------------------------
 #ifdef MPSCQ_MUTANT_TASK_NO_STOP_AFTER_EMPTIED
@@ -96,6 +108,18 @@ inline constexpr bool task_fallback_drops_ref_early = false;
 inline constexpr bool task_teardown_no_wait_adders = true;  // close()/~task_work() do not wait out in-flight scheduling adds
 #else
 inline constexpr bool task_teardown_no_wait_adders = false;
+#endif
+
+#ifdef MPSCQ_MUTANT_TASK_FALLBACK_REFS_RELAXED
+// NOT CAUGHT by the models (masked by the run slot; see tests/model/relacy/task_work.cmake).
+inline constexpr bool task_fallback_refs_relaxed = true;  // fallback_refs_: the job's release fetch_sub and the destructor's acquire load -> relaxed
+#else
+inline constexpr bool task_fallback_refs_relaxed = false;
+#endif
+#ifdef MPSCQ_MUTANT_TASK_FALLBACK_QUEUED_RELAXED
+inline constexpr bool task_fallback_queued_relaxed = true;  // fallback_queued_: both acq_rel exchanges -> relaxed
+#else
+inline constexpr bool task_fallback_queued_relaxed = false;
 #endif
 
 /// The order a site uses: `order` normally, relaxed when its mutant is on.

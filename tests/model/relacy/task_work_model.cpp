@@ -69,6 +69,19 @@
 //    accepted cycle cancelled.
 //    Catches TASK_TEARDOWN_NO_WAIT_ADDERS (e).
 //
+//  fallback_requeue [1 producer x 2 items, 1 target, 1 fallback thread]
+//    The scheduler refuses, so the first add queues a fallback job; the
+//    target calls run() once anyway (a spurious run, allowed: it runs again
+//    while it returns `more`) and may empty the queue before the job starts.
+//    The second add then finds the queue empty and the job still queued
+//    (fallback_queued_ true): it hands its cycle to that job and returns.
+//    Only the job's acquire exchange(false), reading the add's release
+//    exchange(true), makes that add's push visible to the job.
+//    f. every item runs exactly once (c), checked before the destructor,
+//       which would otherwise drain a lost item.
+//    Catches TASK_FALLBACK_QUEUED_RELAXED (the job finds the queue empty:
+//    "an item was lost").
+//
 // Relacy's own headers warn under -Wall -Wextra; they are included as system
 // headers, so the warnings target applies to this file's code only.
 
@@ -476,6 +489,48 @@ struct close_in_flight : rl::test_suite<close_in_flight, 2> {
   }
 };
 
+// --- fallback_requeue ------------------------------------------------------
+
+struct fallback_requeue : rl::test_suite<fallback_requeue, 3> {
+  static constexpr int per_producer = 2;
+
+  model_state m;
+  slot_executor fallback;
+  detail::atomic<int> done{0};  // producer and target finished
+  slot<task_work> tw;
+
+  void before() {
+    m.init(1, per_producer);
+    tw.emplace([](task_work&) { return false; }, fallback);  // refuses: every cycle goes to the fallback
+  }
+
+  void thread(unsigned index) {
+    switch (index) {
+      case 0:  // producer
+        for (int j = 0; j < per_producer; ++j) tw.get()->add(m.items[0][j].tw);
+        done.fetch_add(1, std::memory_order_acq_rel);  // release: pairs with the fallback thread's acquire
+        break;
+      case 1:  // the target: one spurious run (and its reruns while it owns the queue)
+        while (tw.get()->run().more) {
+        }
+        done.fetch_add(1, std::memory_order_acq_rel);
+        break;
+      default:  // the fallback thread: runs jobs until nothing more can come
+        for (;;) {
+          if (fallback.run_next()) continue;
+          if (done.load(std::memory_order_acquire) == 2 && fallback.idle()) break;
+          detail::yield_thread();
+        }
+        break;
+    }
+  }
+
+  void after() {
+    m.check_all_ran_once();  // before the destructor, which would drain a lost item
+    tw.destroy();
+  }
+};
+
 template <class Model>
 bool simulate(const rl::test_params& base) {
   rl::test_params params = base;
@@ -483,7 +538,7 @@ bool simulate(const rl::test_params& base) {
 }
 
 int usage() {
-  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|destroy_in_flight|close_in_flight|all [random N | bound K | full]\n", stderr);
+  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|destroy_in_flight|close_in_flight|fallback_requeue|all [random N | bound K | full]\n", stderr);
   return 2;
 }
 
@@ -535,6 +590,10 @@ int main(int argc, char** argv) {
   if (model == "close_in_flight" || model == "all") {
     known = true;
     ok = simulate<close_in_flight>(params) && ok;
+  }
+  if (model == "fallback_requeue" || model == "all") {
+    known = true;
+    ok = simulate<fallback_requeue>(params) && ok;
   }
   if (!known) return usage();
   std::puts(ok ? "task_work_model: all checks passed" : "task_work_model: FAILED");
