@@ -9,44 +9,21 @@
 # scheduler. Correct models must pass (exit 0); every mutant must be caught,
 # asserted by matching Relacy's verdict (PASS_REGULAR_EXPRESSION, never
 # WILL_FAIL: an unrelated crash must not count as a catch).
-find_path(MPSCQ_RELACY_INCLUDE_DIR relacy/relacy.hpp)
 if(NOT MPSCQ_RELACY_INCLUDE_DIR)
-  message(WARNING "relacy-dev not found: the mpscq::local_work Relacy models are not built")
-  return()
+  return()  # tests/CMakeLists.txt has warned
 endif()
-
-function(mpscq_add_local_work_model name)
-  add_executable(${name} ${CMAKE_CURRENT_LIST_DIR}/local_work_model.cpp)
-  target_link_libraries(${name} PRIVATE mpscq::mpscq mpscq_warnings)
-  target_include_directories(${name} SYSTEM PRIVATE ${MPSCQ_RELACY_INCLUDE_DIR})
-  # -fno-sized-deallocation: g++ at C++14+ otherwise frees Relacy's
-  # allocations with the wrong function. -fno-lifetime-dse: g++ otherwise
-  # drops the store in which a destroyed rl::atomic poisons its signature, and
-  # an access after destruction (the teardown model) goes unseen.
-  target_compile_options(${name} PRIVATE -O2 -fno-sized-deallocation -fno-lifetime-dse)
-  target_compile_definitions(${name} PRIVATE MPSCQ_MODEL_RELACY ${ARGN})
-endfunction()
-
-function(mpscq_add_local_work_model_test name exe)
-  cmake_parse_arguments(arg "" "PASS" "" ${ARGN})
-  add_test(NAME ${name} COMMAND ${exe} ${arg_UNPARSED_ARGUMENTS})
-  set_tests_properties(${name} PROPERTIES LABELS model TIMEOUT 300)
-  if(arg_PASS)
-    set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${arg_PASS}")
-  endif()
-endfunction()
 
 # --- the correct protocol -------------------------------------------------------
 # Random runs for the 3-thread scenarios, context-bounded searches for the
 # small ones (a full search does not end: the wait loops yield, and every
 # yield is a branch point).
-mpscq_add_local_work_model(model_local_work)
-mpscq_add_local_work_model_test(model_local_work_eager_lazy_random model_local_work eager_lazy random 1000000)
-mpscq_add_local_work_model_test(model_local_work_eager_lazy_bound model_local_work eager_lazy bound 2)
-mpscq_add_local_work_model_test(model_local_work_recheck_bound model_local_work recheck bound 6)
-mpscq_add_local_work_model_test(model_local_work_fifo_random model_local_work fifo random 1000000)
-mpscq_add_local_work_model_test(model_local_work_teardown_bound model_local_work teardown bound 6)
-mpscq_add_local_work_model_test(model_local_work_close_race_random model_local_work close_race random 1000000)
+mpscq_add_relacy_model(model_local_work ${CMAKE_CURRENT_LIST_DIR}/local_work_model.cpp)
+mpscq_add_model_test(model_local_work_eager_lazy_random model_local_work eager_lazy random 1000000)
+mpscq_add_model_test(model_local_work_eager_lazy_bound model_local_work eager_lazy bound 2)
+mpscq_add_model_test(model_local_work_recheck_bound model_local_work recheck bound 6)
+mpscq_add_model_test(model_local_work_fifo_random model_local_work fifo random 1000000)
+mpscq_add_model_test(model_local_work_teardown_bound model_local_work teardown bound 6)
+mpscq_add_model_test(model_local_work_close_race_random model_local_work close_race random 1000000)
 
 # --- mutants: each must be caught -------------------------------------------------
 # name | definition | scenario + scheduler | verdict that must appear
@@ -70,9 +47,9 @@ foreach(entry IN LISTS _local_work_mutants)
   list(GET fields 3 verdict)
   string(REPLACE " " ";" run "${run}")
   if(NOT TARGET model_local_work_${definition})
-    mpscq_add_local_work_model(model_local_work_${definition} ${definition})
+    mpscq_add_relacy_model(model_local_work_${definition} ${CMAKE_CURRENT_LIST_DIR}/local_work_model.cpp ${definition})
   endif()
-  mpscq_add_local_work_model_test(model_local_work_mutant_${mutant} model_local_work_${definition} PASS "${verdict}" ${run})
+  mpscq_add_model_test(model_local_work_mutant_${mutant} model_local_work_${definition} PASS "${verdict}" ${run})
 endforeach()
 
 # Two mutants have no test: NOT CAUGHT after random 300k runs of every

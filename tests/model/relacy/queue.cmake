@@ -6,53 +6,27 @@
 # pass; every mutant must be caught, which a test asserts by matching the
 # checker's verdict text (PASS_REGULAR_EXPRESSION, never WILL_FAIL, so that an
 # unrelated crash cannot count as a catch).
-find_path(MPSCQ_RELACY_INCLUDE_DIR relacy/relacy.hpp)
 if(NOT MPSCQ_RELACY_INCLUDE_DIR)
-  message(WARNING "relacy-dev not found: the mpscq::queue Relacy models are not built")
-  return()
+  return()  # tests/CMakeLists.txt has warned
 endif()
-
-set(_queue_model_src ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp)
-
-# mpscq_add_queue_model(NAME DEFINITIONS...): one model executable.
-function(mpscq_add_queue_model name)
-  add_executable(${name} ${_queue_model_src})
-  target_link_libraries(${name} PRIVATE mpscq::mpscq mpscq_warnings)
-  # Relacy is included as a system header (its own warnings stay quiet); the
-  # model's code gets the project's warnings. -fno-sized-deallocation: g++ at
-  # C++14+ otherwise frees Relacy's allocations with the wrong function.
-  target_include_directories(${name} SYSTEM PRIVATE ${MPSCQ_RELACY_INCLUDE_DIR})
-  target_compile_options(${name} PRIVATE -O2 -fno-sized-deallocation)
-  target_compile_definitions(${name} PRIVATE MPSCQ_MODEL_RELACY ${ARGN})
-endfunction()
-
-# mpscq_add_queue_model_test(NAME EXECUTABLE [PASS regex] ARGS...)
-function(mpscq_add_queue_model_test name exe)
-  cmake_parse_arguments(arg "" "PASS" "" ${ARGN})
-  add_test(NAME ${name} COMMAND ${exe} ${arg_UNPARSED_ARGUMENTS})
-  set_tests_properties(${name} PROPERTIES LABELS model TIMEOUT 300)
-  if(arg_PASS)
-    set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${arg_PASS}")
-  endif()
-endfunction()
 
 # --- correct models -----------------------------------------------------------
 # 2 producers x 3 pushes, 2 nodes each: every producer reuses a node the
 # consumer handed back, so stale stores of an earlier cycle would show.
-mpscq_add_queue_model(model_queue_2p MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2)
-mpscq_add_queue_model_test(model_queue_2p_random model_queue_2p random 1000000)
+mpscq_add_relacy_model(model_queue_2p ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2)
+mpscq_add_model_test(model_queue_2p_random model_queue_2p random 1000000)
 # 2 producers x 2 pushes, one node each (reused): context-bounded search.
-mpscq_add_queue_model(model_queue_2p_small MODEL_PRODUCERS=2 MODEL_ROUNDS=2 MODEL_POOL=1)
-mpscq_add_queue_model_test(model_queue_2p_small_bound model_queue_2p_small bound 3)
+mpscq_add_relacy_model(model_queue_2p_small ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=2 MODEL_POOL=1)
+mpscq_add_model_test(model_queue_2p_small_bound model_queue_2p_small bound 3)
 # 2 producers x 1 push: full search of every interleaving and stale read.
-mpscq_add_queue_model(model_queue_2p_tiny MODEL_PRODUCERS=2 MODEL_ROUNDS=1 MODEL_POOL=1)
-mpscq_add_queue_model_test(model_queue_2p_tiny_full model_queue_2p_tiny full)
+mpscq_add_relacy_model(model_queue_2p_tiny ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=1 MODEL_POOL=1)
+mpscq_add_model_test(model_queue_2p_tiny_full model_queue_2p_tiny full)
 # 3 producers x 2 pushes, one node each (reused).
-mpscq_add_queue_model(model_queue_3p MODEL_PRODUCERS=3 MODEL_ROUNDS=2 MODEL_POOL=1)
-mpscq_add_queue_model_test(model_queue_3p_random model_queue_3p random 1000000)
+mpscq_add_relacy_model(model_queue_3p ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=3 MODEL_ROUNDS=2 MODEL_POOL=1)
+mpscq_add_model_test(model_queue_3p_random model_queue_3p random 1000000)
 # push_batch: 2 producers, each pushing two linked chains of 2 nodes, reused.
-mpscq_add_queue_model(model_queue_2p_batch MODEL_PRODUCERS=2 MODEL_ROUNDS=2 MODEL_BATCH=2 MODEL_POOL=2)
-mpscq_add_queue_model_test(model_queue_2p_batch_random model_queue_2p_batch random 200000)
+mpscq_add_relacy_model(model_queue_2p_batch ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=2 MODEL_BATCH=2 MODEL_POOL=2)
+mpscq_add_model_test(model_queue_2p_batch_random model_queue_2p_batch random 200000)
 
 # --- mutants: each must be caught -------------------------------------------
 # name | definition | verdict that must appear | why (see queue_model.cpp)
@@ -76,7 +50,7 @@ foreach(entry IN LISTS _queue_mutants)
   list(GET fields 0 mutant)
   list(GET fields 1 definition)
   list(GET fields 2 verdict)
-  mpscq_add_queue_model(model_queue_mutant_${mutant} MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2 ${definition})
-  mpscq_add_queue_model_test(model_queue_mutant_${mutant} model_queue_mutant_${mutant} PASS "${verdict}"
+  mpscq_add_relacy_model(model_queue_mutant_${mutant} ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2 ${definition})
+  mpscq_add_model_test(model_queue_mutant_${mutant} model_queue_mutant_${mutant} PASS "${verdict}"
                              random 500000)
 endforeach()

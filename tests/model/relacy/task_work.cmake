@@ -5,38 +5,9 @@
 # every model; each mutant must be caught, which a test asserts by matching the
 # checker's verdict text (PASS_REGULAR_EXPRESSION, never WILL_FAIL, so an
 # unrelated crash cannot count as a catch).
-find_path(MPSCQ_RELACY_INCLUDE_DIR relacy/relacy.hpp)
 if(NOT MPSCQ_RELACY_INCLUDE_DIR)
-  message(WARNING "relacy-dev not found: the mpscq::task_work Relacy models are not built")
-  return()
+  return()  # tests/CMakeLists.txt has warned
 endif()
-
-set(_task_work_model_src ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp)
-
-# mpscq_add_task_work_model(NAME DEFINITIONS...): one model executable.
-function(mpscq_add_task_work_model name)
-  add_executable(${name} ${_task_work_model_src})
-  target_link_libraries(${name} PRIVATE mpscq::mpscq mpscq_warnings)
-  # Relacy as a system header (its own warnings stay quiet). -O2 keeps the
-  # search fast; -fno-sized-deallocation: g++ at C++14+ otherwise frees
-  # Relacy's allocations with the wrong function.
-  target_include_directories(${name} SYSTEM PRIVATE ${MPSCQ_RELACY_INCLUDE_DIR})
-  # -fno-lifetime-dse: g++ otherwise drops the store in which a destroyed
-  # rl::atomic poisons its signature, and an access after destruction (the
-  # destroy_in_flight model) goes unseen.
-  target_compile_options(${name} PRIVATE -O2 -fno-sized-deallocation -fno-lifetime-dse)
-  target_compile_definitions(${name} PRIVATE MPSCQ_MODEL_RELACY ${ARGN})
-endfunction()
-
-# mpscq_add_task_work_model_test(NAME EXECUTABLE [PASS regex] ARGS...)
-function(mpscq_add_task_work_model_test name exe)
-  cmake_parse_arguments(arg "" "PASS" "" ${ARGN})
-  add_test(NAME ${name} COMMAND ${exe} ${arg_UNPARSED_ARGUMENTS})
-  set_tests_properties(${name} PROPERTIES LABELS model TIMEOUT 300)
-  if(arg_PASS)
-    set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${arg_PASS}")
-  endif()
-endfunction()
 
 # --- the correct protocol: every model passes -------------------------------
 # Random search, then an exhaustive context-bounded search where it stays
@@ -44,21 +15,21 @@ endfunction()
 # schedule_once ~9 s, lifetime ~9 s; capped bound 2 ~7 s; fallback_requeue
 # bound 2 ~2 s (bound 3 ~14 s); handoff bound 2 takes ~45 s and is left to
 # manual runs).
-mpscq_add_task_work_model(model_task_work)
+mpscq_add_relacy_model(model_task_work ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp)
 foreach(model IN ITEMS schedule_once capped handoff lifetime fallback_requeue)
-  mpscq_add_task_work_model_test(model_task_work_${model}_random model_task_work
+  mpscq_add_model_test(model_task_work_${model}_random model_task_work
                                  PASS "task_work_model: all checks passed" ${model} random 500000)
 endforeach()
 foreach(config IN ITEMS "schedule_once;3" "capped;2" "lifetime;3" "fallback_requeue;2")
   list(GET config 0 model)
   list(GET config 1 bound)
-  mpscq_add_task_work_model_test(model_task_work_${model}_bound${bound} model_task_work
+  mpscq_add_model_test(model_task_work_${model}_bound${bound} model_task_work
                                  PASS "task_work_model: all checks passed" ${model} bound ${bound})
 endforeach()
 
 # The in-flight add models are tiny: bound 3 finishes quickly.
 foreach(model IN ITEMS destroy_in_flight close_in_flight)
-  mpscq_add_task_work_model_test(model_task_work_${model}_bound3 model_task_work
+  mpscq_add_model_test(model_task_work_${model}_bound3 model_task_work
                                  PASS "task_work_model: all checks passed" ${model} bound 3)
 endforeach()
 
@@ -77,8 +48,8 @@ foreach(entry IN LISTS _task_work_mutants)
   list(GET fields 1 definition)
   list(GET fields 2 model)
   list(GET fields 3 verdict)
-  mpscq_add_task_work_model(model_task_work_mutant_${mutant} ${definition})
-  mpscq_add_task_work_model_test(model_task_work_mutant_${mutant} model_task_work_mutant_${mutant}
+  mpscq_add_relacy_model(model_task_work_mutant_${mutant} ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp ${definition})
+  mpscq_add_model_test(model_task_work_mutant_${mutant} model_task_work_mutant_${mutant}
                                  PASS "${verdict}" ${model} random 200000)
 endforeach()
 
@@ -86,12 +57,12 @@ endforeach()
 # needs the add preempted between its fallback hand-off and its gate_
 # fetch_sub while the job and the whole destructor run - bound 2 finds it
 # (iteration ~9k, under 1 s) where 500k random runs do not.
-mpscq_add_task_work_model(model_task_work_mutant_teardown_no_wait_adders MPSCQ_MUTANT_TASK_TEARDOWN_NO_WAIT_ADDERS)
-mpscq_add_task_work_model_test(model_task_work_mutant_teardown_no_wait_adders_destroy
+mpscq_add_relacy_model(model_task_work_mutant_teardown_no_wait_adders ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp MPSCQ_MUTANT_TASK_TEARDOWN_NO_WAIT_ADDERS)
+mpscq_add_model_test(model_task_work_mutant_teardown_no_wait_adders_destroy
                                model_task_work_mutant_teardown_no_wait_adders
                                PASS "ACCESS TO FREED MEMORY|USER ASSERT FAILED .destroyed while a fallback job"
                                destroy_in_flight bound 2)
-mpscq_add_task_work_model_test(model_task_work_mutant_teardown_no_wait_adders_close
+mpscq_add_model_test(model_task_work_mutant_teardown_no_wait_adders_close
                                model_task_work_mutant_teardown_no_wait_adders
                                PASS "USER ASSERT FAILED .scheduler called after close\\(\\) returned" close_in_flight random 200000)
 
