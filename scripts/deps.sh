@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-all}
 
-build=(cmake ninja-build g++ clang-14 pkg-config)
+build=(cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config)  # compiler-rt: the clang preset's sanitizers and libFuzzer
 test=(libgtest-dev relacy-dev spin liburing-dev valgrind)
 bench=(libconcurrentqueue-dev libboost-dev liburcu-dev libatomic-queue-dev libxenium-dev
        liburing-dev python3-matplotlib valgrind)
