@@ -11,6 +11,10 @@ presets=("$@")
 jobs=$(nproc)
 start=$(date +%s)
 failed=()
+passed_total=0
+failed_total=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for p in "${presets[@]}"; do
   echo "=== preset $p: configure + build ==="
   t0=$(date +%s)
@@ -18,12 +22,22 @@ for p in "${presets[@]}"; do
     failed+=("$p(build)"); continue
   fi
   echo "=== preset $p: test ==="
-  ctest --preset "$p" -j "$jobs" || failed+=("$p")
+  rc=0
+  ctest --preset "$p" -j "$jobs" 2>&1 | tee "$log" || rc=$?  # pipefail: ctest's status
+  # ctest's own summary: "N% tests passed, F tests failed out of T"
+  summary=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -n 1)
+  f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
+  t=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$summary")
+  if [ "$rc" -ne 0 ] || [ -z "$summary" ] || [ "$f" != 0 ]; then failed+=("$p"); fi
+  passed_total=$(( passed_total + ${t:-0} - ${f:-0} ))
+  failed_total=$(( failed_total + ${f:-0} ))
   echo "=== preset $p: $(( $(date +%s) - t0 )) s ==="
 done
 echo "=== all presets: $(( $(date +%s) - start )) s ==="
 if [ ${#failed[@]} -ne 0 ]; then
   echo "FAILED presets: ${failed[*]}"
+  echo "tests: ${passed_total} passed, ${failed_total} failed"
   exit 1
 fi
 echo "all presets passed: ${presets[*]}"
+echo "tests: ${passed_total} passed, ${failed_total} failed"
