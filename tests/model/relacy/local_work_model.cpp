@@ -50,6 +50,8 @@
 
 #include <mpscq/local_work.hpp>  // pulls in relacy through detail/relacy_seam.hpp
 
+#include "model_cli.hpp"
+
 namespace {
 
 constexpr auto forever = std::chrono::nanoseconds::max();
@@ -243,10 +245,6 @@ struct close_race : rl::test_suite<close_race, 3> {
   }
 };
 
-struct null_buffer : std::streambuf {
-  int overflow(int c) override { return c; }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,35 +254,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* scenario = argv[1];
-  rl::test_params params;
-  params.search_type = rl::random_scheduler_type;
-  params.iteration_count = 100000;
-  const char* scheduler = "random";
-  if (argc >= 3) {
-    scheduler = argv[2];
-    if (std::strcmp(argv[2], "random") == 0) {
-      params.search_type = rl::random_scheduler_type;
-      if (argc >= 4) params.iteration_count = std::strtoull(argv[3], nullptr, 10);
-    } else if (std::strcmp(argv[2], "bound") == 0) {
-      params.search_type = rl::fair_context_bound_scheduler_type;
-      params.context_bound = argc >= 4 ? static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10)) : 2;
-    } else if (std::strcmp(argv[2], "full") == 0) {
-      params.search_type = rl::fair_full_search_scheduler_type;
-    } else {
-      std::fprintf(stderr, "unknown scheduler %s\n", argv[2]);
-      return 2;
-    }
+  rl::test_params params = model_cli::defaults(100000);
+  const char* scheduler = nullptr;
+  if (!model_cli::parse_scheduler(argc, argv, 2, params, scheduler)) {
+    std::fprintf(stderr, "unknown scheduler %s\n", argv[2]);
+    return 2;
   }
-  params.execution_depth_limit = 20000;
-  null_buffer nothing;
-  std::ostream quiet(&nothing);
-  params.progress_stream = &quiet;
+  model_cli::quiet_progress quiet;
+  quiet.attach(params);
 
-  std::printf("local-work-model: scenario=%s scheduler=%s", scenario, scheduler);
-  if (params.search_type == rl::random_scheduler_type) {
-    std::printf(" iterations=%llu", static_cast<unsigned long long>(params.iteration_count));
-  }
-  if (params.search_type == rl::fair_context_bound_scheduler_type) std::printf(" bound=%u", params.context_bound);
+  std::printf("local-work-model: scenario=%s", scenario);
+  model_cli::print_scheduler(params, scheduler);
   std::printf("\n");
   std::fflush(stdout);
 

@@ -85,6 +85,8 @@
 
 #include <mpscq/queue.hpp>  // pulls in relacy through detail/relacy_seam.hpp
 
+#include "model_cli.hpp"
+
 #ifndef MODEL_PRODUCERS
 #define MODEL_PRODUCERS 2
 #endif
@@ -258,46 +260,20 @@ struct queue_model : rl::test_suite<queue_model, producers + 1> {
   }
 };
 
-// An ostream that drops Relacy's progress lines.
-struct null_buffer : std::streambuf {
-  int overflow(int c) override { return c; }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  rl::test_params params;
-  params.search_type = rl::random_scheduler_type;
-  params.iteration_count = 200000;
-  const char* scheduler = "random";
-  if (argc >= 2) {
-    scheduler = argv[1];
-    if (std::strcmp(argv[1], "random") == 0) {
-      params.search_type = rl::random_scheduler_type;
-      if (argc >= 3) params.iteration_count = std::strtoull(argv[2], nullptr, 10);
-    } else if (std::strcmp(argv[1], "bound") == 0) {
-      params.search_type = rl::fair_context_bound_scheduler_type;
-      params.context_bound = argc >= 3 ? static_cast<unsigned>(std::strtoul(argv[2], nullptr, 10)) : 2;
-    } else if (std::strcmp(argv[1], "full") == 0) {
-      params.search_type = rl::fair_full_search_scheduler_type;
-    } else {
-      std::fprintf(stderr, "usage: %s [random N | bound K | full]\n", argv[0]);
-      return 2;
-    }
+  rl::test_params params = model_cli::defaults(200000);
+  const char* scheduler = nullptr;
+  if (!model_cli::parse_scheduler(argc, argv, 1, params, scheduler)) {
+    std::fprintf(stderr, "usage: %s [random N | bound K | full]\n", argv[0]);
+    return 2;
   }
-  // A correct run needs a few hundred steps; the limit only bounds the wait
-  // loops when a node was lost (reported as LIVELOCK).
-  params.execution_depth_limit = 20000;
-  null_buffer nothing;
-  std::ostream quiet(&nothing);
-  params.progress_stream = &quiet;
+  model_cli::quiet_progress quiet;
+  quiet.attach(params);
 
-  std::printf("queue-model: producers=%d pushes_per_producer=%d batch=%d pool=%d scheduler=%s", producers, rounds,
-              batch, pool, scheduler);
-  if (params.search_type == rl::random_scheduler_type) {
-    std::printf(" iterations=%llu", static_cast<unsigned long long>(params.iteration_count));
-  }
-  if (params.search_type == rl::fair_context_bound_scheduler_type) std::printf(" bound=%u", params.context_bound);
+  std::printf("queue-model: producers=%d pushes_per_producer=%d batch=%d pool=%d", producers, rounds, batch, pool);
+  model_cli::print_scheduler(params, scheduler);
   std::printf("\n");
   std::fflush(stdout);
 

@@ -93,6 +93,8 @@
 
 #include <mpscq/task_work.hpp>  // pulls in relacy through detail/relacy_seam.hpp
 
+#include "model_cli.hpp"
+
 namespace {
 
 using mpscq::run_result;
@@ -547,24 +549,9 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string model = argv[1];
-  rl::test_params params;
-  params.search_type = rl::random_scheduler_type;
-  params.iteration_count = 100000;
-  params.execution_depth_limit = 20000;
-  if (argc >= 3) {
-    const std::string kind = argv[2];
-    if (kind == "random") {
-      params.search_type = rl::random_scheduler_type;
-      if (argc >= 4) params.iteration_count = std::strtoul(argv[3], nullptr, 10);
-    } else if (kind == "bound") {
-      params.search_type = rl::fair_context_bound_scheduler_type;
-      params.context_bound = argc >= 4 ? static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10)) : 2;
-    } else if (kind == "full") {
-      params.search_type = rl::fair_full_search_scheduler_type;
-    } else {
-      return usage();
-    }
-  }
+  rl::test_params params = model_cli::defaults(100000);
+  const char* scheduler = nullptr;
+  if (!model_cli::parse_scheduler(argc, argv, 2, params, scheduler)) return usage();
   bool ok = true;
   bool known = false;
   if (model == "schedule_once" || model == "all") {
