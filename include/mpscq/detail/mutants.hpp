@@ -63,10 +63,10 @@ inline constexpr bool local_teardown_no_wait_adders = true;  // close() does not
 #else
 inline constexpr bool local_teardown_no_wait_adders = false;
 #endif
-#ifdef MPSCQ_MUTANT_LOCAL_GATE_RELAXED
-inline constexpr bool local_gate_relaxed = true;  // adder gate: leave()'s release fetch_sub and wait_for_adders()'s acquire load -> relaxed
+#ifdef MPSCQ_MUTANT_GATE_RELAXED
+inline constexpr bool gate_relaxed = true;  // adder gate (detail/adder_gate.hpp): leave()'s release fetch_sub and wait_drained()'s acquire load -> relaxed
 #else
-inline constexpr bool local_gate_relaxed = false;
+inline constexpr bool gate_relaxed = false;
 #endif
 #ifdef MPSCQ_MUTANT_LOCAL_FUTEX_WORD_RELAXED
 // NOT CAUGHT by the models (masked by Relacy's futex; see tests/model/relacy/local_work.cmake).
@@ -108,6 +108,12 @@ inline constexpr bool task_fallback_drops_ref_early = false;
 inline constexpr bool task_teardown_no_wait_adders = true;  // close()/~task_work() do not wait out in-flight scheduling adds
 #else
 inline constexpr bool task_teardown_no_wait_adders = false;
+#endif
+
+#ifdef MPSCQ_MUTANT_TASK_GATE_AFTER_PUSH
+inline constexpr bool task_gate_after_push = true;  // the scheduling add enters the adder gate only after its push (the pre-hardening order: use after free)
+#else
+inline constexpr bool task_gate_after_push = false;
 #endif
 
 #ifdef MPSCQ_MUTANT_TASK_FALLBACK_REFS_RELAXED
