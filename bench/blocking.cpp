@@ -103,7 +103,7 @@ struct moodycamel_blocking {
 #if MPSCQ_BENCH_HAVE_LOCAL_WORK
 thread_local work_sink tl_sink;
 
-inline void run_item_tramp(mpscq::work& w, mpscq::run_state st) {
+inline void run_item_tramp(mpscq::work& w, mpscq::run_state st) noexcept {
   tl_sink.fn(tl_sink.ctx, *hook_item(&w), st.cancel);
 }
 

@@ -79,7 +79,7 @@ class simple_ready : public handoff {
 #if MPSCQ_BENCH_HAVE_LOCAL_WORK
 thread_local s6_sink* tl_s6 = nullptr;
 
-void s6_tramp(mpscq::work& w, mpscq::run_state st) {
+void s6_tramp(mpscq::work& w, mpscq::run_state st) noexcept {
   if (!st.cancel) tl_s6->on(static_cast<std::uint32_t>(hook_item(&w)->seq));
 }
 

@@ -71,10 +71,10 @@ struct owner_ctx {
 };
 thread_local owner_ctx* tl_owner = nullptr;
 
-void run_finish(mpscq::work&, mpscq::run_state) { tl_owner->source_finished = true; }
+void run_finish(mpscq::work&, mpscq::run_state) noexcept { tl_owner->source_finished = true; }
 
 template <class W>
-void run_client(mpscq::work& w, mpscq::run_state st) {
+void run_client(mpscq::work& w, mpscq::run_state st) noexcept {
   auto& c = *reinterpret_cast<client<W>*>(static_cast<W*>(&w));
   owner_ctx& o = *tl_owner;
   if (st.cancel) {

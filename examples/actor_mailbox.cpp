@@ -118,7 +118,7 @@ struct message {
   bool start = false;           // "send your first message" (from main)
   std::uint32_t from_slot = 0;  // which of the receiver's neighbours sent it
   std::uint32_t seq = 0;        // per (sender, receiver) pair
-  static void deliver(mpscq::work& w, mpscq::run_state st);
+  static void deliver(mpscq::work& w, mpscq::run_state st) noexcept;
 };
 
 struct actor {
@@ -140,7 +140,7 @@ struct actor {
   mpscq::work run_job{{}, &actor::run_mailbox};
   mpscq::task_work mailbox;
 
-  static void run_mailbox(mpscq::work& job, mpscq::run_state st);
+  static void run_mailbox(mpscq::work& job, mpscq::run_state st) noexcept;
 };
 
 struct world {
@@ -170,7 +170,7 @@ actor::actor(world& world_ref, std::uint32_t actor_id)
           },
           mpscq::default_fallback_executor()) {}
 
-void actor::run_mailbox(mpscq::work& job, mpscq::run_state) {
+void actor::run_mailbox(mpscq::work& job, mpscq::run_state) noexcept {
   actor& self = mpscq::container_of<&actor::run_job>(job);
   const mpscq::run_result r = self.mailbox.run(64);
   self.w.runs.fetch_add(1, std::memory_order_relaxed);
@@ -204,7 +204,7 @@ void actor::receive(message& m) {
   if (w.budget.fetch_sub(1, std::memory_order_relaxed) > 0) send_to_neighbour(static_cast<int>(rng() % neighbours));
 }
 
-void message::deliver(mpscq::work& w, mpscq::run_state st) {
+void message::deliver(mpscq::work& w, mpscq::run_state st) noexcept {
   message& self = mpscq::container_of<&message::tw>(w);
   actor& to = *self.to;
   world& world_ref = to.w;

@@ -107,7 +107,7 @@ struct item {
   std::uint32_t worker = 0;
   std::uint32_t seq = 0;  // position in its worker's add order
 
-  static void on_run(mpscq::work& w, mpscq::run_state st);
+  static void on_run(mpscq::work& w, mpscq::run_state st) noexcept;
 };
 
 // Everything the loop thread (the owner) writes while running items. Only the
@@ -121,7 +121,7 @@ struct loop_state {
   std::uint32_t items_per_worker = 0;
 };
 
-void item::on_run(mpscq::work& w, mpscq::run_state st) {
+void item::on_run(mpscq::work& w, mpscq::run_state st) noexcept {
   item& it = mpscq::container_of<&item::tw>(w);
   loop_state& s = *it.loop;
   ++s.runs[static_cast<std::size_t>(it.worker) * s.items_per_worker + it.seq];

@@ -118,7 +118,7 @@ struct item {
   std::uint32_t seq = 0;
   std::uint32_t slot = 0;
 
-  static void on_run(mpscq::work& w, mpscq::run_state st);
+  static void on_run(mpscq::work& w, mpscq::run_state st) noexcept;
 };
 
 // Owner-only state (the ring and the bookkeeping of the items it ran).
@@ -143,7 +143,7 @@ struct owner_state {
   }
 };
 
-void item::on_run(mpscq::work& w, mpscq::run_state st) {
+void item::on_run(mpscq::work& w, mpscq::run_state st) noexcept {
   item& it = mpscq::container_of<&item::tw>(w);
   owner_state& o = *it.owner;
   ++o.runs[it.slot];

@@ -273,7 +273,7 @@ struct buffer {
   std::uint32_t returns = 0;  // receiver (or main at the end): came back
 
   buffer() noexcept { tw.func = &buffer::on_run; }
-  static void on_run(mpscq::work& w, mpscq::run_state st);
+  static void on_run(mpscq::work& w, mpscq::run_state st) noexcept;
 };
 
 struct conn_recv {  // receiver-only
@@ -348,7 +348,7 @@ struct phase {
 };
 
 template <class LW>
-void buffer<LW>::on_run(mpscq::work& w, mpscq::run_state st) {
+void buffer<LW>::on_run(mpscq::work& w, mpscq::run_state st) noexcept {
   const std::uint64_t t0 = ticks();
   buffer& b = mpscq::container_of<&buffer::tw>(static_cast<typename variant<LW>::work_type&>(w));
   phase<LW>& ph = *b.ph;

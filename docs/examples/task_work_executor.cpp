@@ -104,7 +104,7 @@ struct letter {
   mailbox* box = nullptr;
   mpscq::work tw{{}, &letter::deliver};
 
-  static void deliver(mpscq::work& w, mpscq::run_state st) {
+  static void deliver(mpscq::work& w, mpscq::run_state st) noexcept {
     letter& l = mpscq::container_of<&letter::tw>(w);
     mailbox& box = *l.box;
     if (!st.cancel) {
@@ -160,7 +160,7 @@ struct connection final : mpscq::task_context {
 struct packet {
   int handled = 0;
   mpscq::context_work cw;  // names a task_context; do not overwrite cw.func
-  static void handle(mpscq::context_work& w, mpscq::run_state) {
+  static void handle(mpscq::context_work& w, mpscq::run_state) noexcept {
     ++mpscq::container_of<&packet::cw>(w).handled;
   }
 };
@@ -221,7 +221,7 @@ struct note {
   int runs = 0;
   int cancelled = 0;
   mpscq::work tw{{}, &note::run};
-  static void run(mpscq::work& w, mpscq::run_state st) {
+  static void run(mpscq::work& w, mpscq::run_state st) noexcept {
     note& n = mpscq::container_of<&note::tw>(w);
     ++n.runs;
     n.cancelled += st.cancel ? 1 : 0;

@@ -26,7 +26,7 @@ struct request {
   bool failed = false;
   mpscq::work tw{{}, &request::complete};
 
-  static void complete(mpscq::work& w, mpscq::run_state st) {
+  static void complete(mpscq::work& w, mpscq::run_state st) noexcept {
     request& r = mpscq::container_of<&request::tw>(w);
     if (st.cancel) {  // the runner is closing or gone: release, do not work
       r.failed = true;
@@ -44,7 +44,7 @@ struct counting_context final : mpscq::task_context {
 struct tagged {
   int handled = 0;
   mpscq::context_work cw;
-  static void handle(mpscq::context_work& w, mpscq::run_state) {
+  static void handle(mpscq::context_work& w, mpscq::run_state) noexcept {
     ++mpscq::container_of<&tagged::cw>(w).handled;
   }
 };

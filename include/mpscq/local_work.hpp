@@ -149,7 +149,8 @@ class local_work : private detail::local_work_core<local_work> {
 
   /// Queues `w` (any thread; `w` must not be queued already) and applies the
   /// wake rule. After close(), runs w with cancel = true on this thread.
-  void add(work& w, wake mode = wake::eager) {
+  void add(work& w, wake mode = wake::eager) noexcept {
+    if (w.func == nullptr) detail::misuse("local_work", "add(): the work item has no func");
     if (!enter()) {
       w(run_state{true});
       return;
@@ -223,7 +224,7 @@ class local_work : private detail::local_work_core<local_work> {
   }
 
   // --- the queue variant's part of the core (see local_work_core.hpp) -------
-  int run_items(int max, bool cancel) {
+  int run_items(int max, bool cancel) noexcept {
     int n = 0;
     while (n < max) {
       node* next = consumer_.pop();
@@ -240,7 +241,7 @@ class local_work : private detail::local_work_core<local_work> {
 
   bool queue_empty(std::memory_order order) const noexcept { return queue_.empty(order); }
 
-  int drain_cancelled() {
+  int drain_cancelled() noexcept {
     int n = 0;
     detail::backoff wait;
     // No add is inside any more (close() waited them out), so every push is

@@ -44,6 +44,16 @@
 //   node returned by pop() is no longer referenced by the queue or by any
 //   producer: free it, or push it again, at once.
 //
+// MISUSE
+//   Pushing a node that is still queued corrupts the list (a lost node, or a
+//   node handed out forever). push() reports it - "mpscq::queue: ..." on
+//   stderr, then abort() - when the node is the current tail, in every build;
+//   with MPSCQ_DEBUG (default when NDEBUG is not defined) also when it is
+//   anywhere in the queue: pop() then clears a node's next pointer before
+//   handing it out, and push() checks it. A node taken from an mpscq::llist
+//   keeps its list link: reset it (n->next.store(nullptr)) before pushing it
+//   here in a debug build. A second consumer on one queue is reported too.
+//
 // THE IN-FLIGHT WINDOW
 //   A push publishes its node in two steps: the exchange makes it the new
 //   tail, then a store links it behind its predecessor. Between the two the
@@ -70,7 +80,19 @@
 
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/cache_line.hpp>
+#include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+
+// MPSCQ_DEBUG: the checks that cost more than a compare (docs/api.md,
+// "Contracts"). On by default when NDEBUG is not defined; define it to 0 or 1
+// to choose, and choose the same in every translation unit of a program.
+#if !defined(MPSCQ_DEBUG)
+#if defined(NDEBUG)
+#define MPSCQ_DEBUG 0
+#else
+#define MPSCQ_DEBUG 1
+#endif
+#endif
 
 namespace mpscq {
 
@@ -97,14 +119,30 @@ class alignas(detail::cache_line) queue {
   ~queue() = default;
 
   /// Pushes `n` (any thread, wait-free). Returns true if the queue was empty
-  /// before this push. `n` must not be in any queue.
-  bool push(node* n) noexcept { return push_batch(n, n); }
+  /// before this push. `n` must not be in any queue: pushing a node that is
+  /// still queued is reported (message, abort) when it is the tail, in every
+  /// build (one compare), and anywhere in the queue with MPSCQ_DEBUG (see
+  /// MISUSE above).
+  bool push(node* n) noexcept {
+#if MPSCQ_DEBUG
+    // A node that is not queued has next == nullptr: pop() clears it in debug
+    // builds before handing a node out. Relaxed: our own earlier writes, or
+    // the consumer's hand-off, order it for a correct caller.
+    if (n->next.load(std::memory_order_relaxed) != nullptr)
+      detail::misuse("queue", "push(): the node is still queued (pushed twice before it was popped)");
+#endif
+    return push_batch(n, n);
+  }
 
   /// Pushes a chain that the caller already linked: first->next ... == last.
   /// One exchange for the whole chain; the chain stays contiguous in the
   /// queue's order. Returns true if the queue was empty before.
   bool push_batch(node* first, node* last) noexcept {
     node* prev = publish(first, last);
+    // Misuse, every build: `last` was the tail already (pushed twice, the
+    // second time before anything was pushed behind it). Linking it to
+    // itself would make pop() hand it out forever. One compare.
+    if (prev == last) detail::misuse("queue", "push(): the node is already the queue's tail (pushed twice)");
     link(prev, first);
     return prev == &stub_;
   }
@@ -183,10 +221,8 @@ class consumer {
     // acq_rel: acquire pairs with the release in ~consumer(), so a consumer
     // created after another one was destroyed sees its parked cursor; release
     // is for symmetry with that detach (nothing else reads this flag).
-    if (q_.consumer_attached_.exchange(true, std::memory_order_acq_rel)) {
-      std::fputs("mpscq::consumer: a second consumer attached to one queue\n", stderr);
-      std::abort();
-    }
+    if (q_.consumer_attached_.exchange(true, std::memory_order_acq_rel))
+      detail::misuse("consumer", "a second consumer attached to one queue");
     cursor_ = q_.parked_cursor_;
     emptied_ = q_.parked_emptied_;
   }
@@ -234,6 +270,12 @@ class consumer {
     if (next != nullptr) {
       cursor_ = next;
       emptied_ = false;
+#if MPSCQ_DEBUG
+      // Debug builds: a node that is not queued has next == nullptr, so push()
+      // can tell a re-push of a queued node. Relaxed: head is ours now; no
+      // producer writes head->next again (it is linked and not the tail).
+      head->next.store(nullptr, std::memory_order_relaxed);
+#endif
       return head;
     }
     if constexpr (detail::mutant::queue_stub_not_reinserted) {

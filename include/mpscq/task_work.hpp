@@ -84,20 +84,30 @@
 //   add         yes    yes              yes     only adds whose push is done
 //   run         yes    yes (hand-off)   yes     no
 //   close       yes    yes              yes     no
-//   Not allowed, and reported (abort with a message): run() from inside one of
-//   this task_work's own items, run(0), run() during destruction, destroying
-//   it from inside one of its items. Also not allowed: close() from inside
-//   the scheduler (it waits for the scheduler calls in flight - deadlock).
+//   Not allowed, and reported ("mpscq::task_work: ..." on stderr, then
+//   abort; see docs/api.md, Contracts): run() from inside one of this
+//   task_work's own items, run(0), run() during destruction, destroying it
+//   from inside one of its items, close() or destruction from inside its
+//   scheduler or fallback hand-off (including an item the scheduler runs
+//   inline: they would wait for the calling add), an add() that begins after
+//   the destructor began, an item with no func, a scheduler that throws.
+//
+// CAPS
+//   run(max_entries, should_yield) runs at most max_entries items per call and
+//   consults should_yield() between any two of them, also when it serves
+//   turns that other runs handed to it.
 //
 // LIFETIME
-//   ~task_work() closes, waits for adds still inside their scheduler call or
-//   fallback hand-off, for every fallback job it handed over, and for a run
-//   still active on another thread; then it runs whatever is left (a cycle
-//   whose schedule the target dropped) with cancel == true. Destroy it only
-//   when no run() can come any more and every add() has returned or had its
-//   item run: an add whose item ran may still be returning (that is the
-//   in-flight add the destructor waits out), but an add that has not pushed
-//   yet is a use after free.
+//   ~task_work() closes, waits for every add still inside (each add is counted
+//   in the adder gate from before its push to its last access), for every
+//   fallback job it handed over, and for a run still active on another
+//   thread; then it runs whatever is left (a cycle whose schedule the target
+//   dropped) with cancel == true. Destroy it only when no run() can come any
+//   more and every add() has returned or had its item run - by any run, also
+//   one the scheduler did not arrange: an add whose item ran may still be
+//   returning (that is the in-flight add the destructor waits out), but an
+//   add that has not begun yet is a use after free (reported when the object
+//   is still there to see it).
 //
 // MEMORY-ORDERING CONTRACT
 //   - Everything a thread did before add(w) happens-before w's func runs.
@@ -115,14 +125,20 @@
 // RACE WINDOWS (where they live)
 //   - The in-flight push (queue.hpp): a producer between its exchange and its
 //     link. run() sees pop() == nullptr while !empty(); it leaves the current
-//     context, yields (twice), and then returns `more` rather than spin. The
-//     fallback and the destructor keep waiting with a backoff instead.
+//     context, backs off once (detail/backoff.hpp: yields, then sleeps that
+//     grow to ~1 ms across calls while the push stays stuck) and returns
+//     `more` with `busy`, rather than spin. The fallback and the destructor
+//     keep waiting with the same backoff.
 //   - Emptying pop -> end of run (serve()): after the pop that emptied the
 //     queue the run still executes that item; a new cycle can be scheduled
 //     meanwhile. The run slot closes this window (hand-off, point 3 above).
-//   - Scheduling add -> scheduler return (schedule()): the adder still
-//     touches the task_work after its push. It is counted in gate_, which
-//     close() and the destructor wait on.
+//   - Push -> the add's last access (add(), schedule()): the adder still
+//     touches the task_work after its push (the gate, the scheduler call, the
+//     fallback hand-off), while any run() - arranged or not - may already
+//     have run its item and its owner destroyed the object. Every add enters
+//     the adder gate (detail/adder_gate.hpp) before its push and leaves it as
+//     its last access; close() and the destructor wait for the count. (The
+//     mutant task_gate_after_push keeps the old order, gate after push.)
 //   - Fallback job -> last access (run_fallback_job()): the job drops its
 //     reference as its very last access; dropping it earlier lets the
 //     destructor free the queue under the job (the mutant
@@ -132,16 +148,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <utility>
 
+#include <mpscq/detail/adder_gate.hpp>
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
+#include <mpscq/detail/callback_guard.hpp>
 #include <mpscq/detail/fallback_executor.hpp>
+#include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
-#include <mpscq/detail/task_work_support.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
 
@@ -176,7 +196,7 @@ class task_context {
 /// context_work::dispatch) and groups it by context. Any other runner
 /// (local_work, a plain loop) just calls the handler. Do not overwrite func.
 struct context_work : work {
-  using handler_type = void (*)(context_work&, run_state);
+  using handler_type = void (*)(context_work&, run_state) noexcept;  // noexcept: see work.hpp
 
   task_context* context = nullptr;
   handler_type handler = nullptr;
@@ -186,7 +206,7 @@ struct context_work : work {
     func = &context_work::dispatch;
   }
 
-  static void dispatch(work& w, run_state st) {
+  static void dispatch(work& w, run_state st) noexcept {
     auto& self = static_cast<context_work&>(w);
     self.handler(self, st);
   }
@@ -203,12 +223,21 @@ struct run_result {
   std::size_t emptied = 0;   ///< cycles it ended with an emptying pop (more than
                              ///< one when it served runs handed to it)
   bool more = false;         ///< the caller still owns the queue: run() again
+  bool busy = false;         ///< (with more) it stopped because a producer is
+                             ///< inside its push (the in-flight window), not at
+                             ///< the cap: run() already backed off (a yield, later
+                             ///< sleeps growing to ~1 ms while the push stays
+                             ///< stuck), so calling it again at once does not spin
   bool handed_off = false;   ///< another run was active; it took this turn
 };
 
 /// Called by the add that made the queue non-empty: arrange for run() to be
 /// called on the target and return true, or return false if the target
-/// refuses (it is exiting). Must not throw, must not call close().
+/// refuses (it is exiting). Must not throw: an exception that escapes it is
+/// reported ("mpscq::task_work: the scheduler threw ...") and aborts, since
+/// the add that called it cannot hand its cycle anywhere. Must not call
+/// close() or destroy the task_work (reported too: they would wait for the
+/// calling add itself).
 using task_work_scheduler = std::function<bool(task_work&)>;
 
 /// Work scheduled exactly once onto a target. See the header comment.
@@ -225,7 +254,7 @@ class task_work {
   /// A task_work whose refused queues go to `fallback`, which must outlive it.
   task_work(task_work_scheduler scheduler, fallback_executor& fallback)
       : scheduler_(std::move(scheduler)), fallback_(&fallback) {
-    if (!scheduler_) detail::task_work_misuse("constructed with an empty scheduler");
+    if (!scheduler_) detail::misuse("task_work", "constructed with an empty scheduler");
     fallback_job_.func = &task_work::run_fallback_job;
     fallback_job_.owner = this;
   }
@@ -238,18 +267,16 @@ class task_work {
     const detail::thread_id me = detail::current_thread();
     // Relaxed: only our own earlier store can equal our id (see enter_run).
     if (active_thread_.load(std::memory_order_relaxed) == me)
-      detail::task_work_misuse("destroyed from inside one of its own items");
-    // acq_rel: release pairs with the acquire fetch_add of adds that see the
-    // bits (as in close()); acquire orders our waits below after it.
-    gate_.fetch_or(gate_closed | gate_destroying, std::memory_order_acq_rel);
+      detail::misuse("task_work", "destroyed from inside one of its own items");
+    if (detail::callback_guard::inside(this))
+      detail::misuse("task_work", "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)");
+    gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);
     detail::backoff wait;
-    // 1. Adds inside their scheduler call or fallback hand-off. Acquire:
-    //    pairs with their release fetch_sub in schedule(). MUTANT
-    //    task_teardown_no_wait_adders skips it: an add still returning from
-    //    its scheduler call / fallback hand-off touches freed memory.
-    if constexpr (!detail::mutant::task_teardown_no_wait_adders) {
-      while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
-    }
+    // 1. Adds still inside (adder_gate.hpp): every add is counted from before
+    //    its push to its last access. MUTANT task_teardown_no_wait_adders
+    //    skips it: an add still returning from its scheduler call / fallback
+    //    hand-off touches freed memory.
+    if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
     // 2. Fallback jobs handed over. Acquire: pairs with the job's release
     //    fetch_sub, its last access (run_fallback_job()).
     //    (MUTANT task_fallback_refs_relaxed: relaxed.)
@@ -271,14 +298,33 @@ class task_work {
     }
   }
 
-  /// Adds `w` (any thread; `w.func` set). Only the add that finds the queue
-  /// empty calls the scheduler - or, if it refuses or close() was called,
-  /// hands the queue to the fallback executor. `w` belongs to the task_work
-  /// until its func starts.
+  /// Adds `w` (any thread; `w.func` set; `w` not queued). Only the add that
+  /// finds the queue empty calls the scheduler - or, if it refuses or close()
+  /// was called, hands the queue to the fallback executor. `w` belongs to the
+  /// task_work until its func starts. Cost: the gate's two RMWs, the push
+  /// (exchange + store); the scheduling add also the scheduler call.
   void add(work& w) noexcept {
-    if (w.func == nullptr) detail::task_work_misuse("add(): the work item has no func");
-    if (!q_.push(&w.hook)) return;  // not the first: the queue's owner will run it
-    schedule();
+    if (w.func == nullptr) detail::misuse("task_work", "add(): the work item has no func");
+    if constexpr (detail::mutant::task_gate_after_push) {
+      // MUTANT (the pre-hardening order): register only after a push that
+      // found the queue empty. In between, a run() the scheduler did not
+      // arrange can run the item, the owner destroys the object, and this add
+      // then touches freed memory.
+      if (!q_.push(&w.hook)) return;
+      const detail::adder_gate::state state = gate_.enter();
+      schedule(state);
+      gate_.leave();
+    } else {
+      // RACE WINDOW (push -> last access): from the push on, the item can run
+      // - in a run the scheduler arranged, or in any other run() - and its
+      // owner may then destroy the task_work. So the add is counted in the
+      // gate *before* the push, and the destructor waits for the count.
+      const detail::adder_gate::state state = gate_.enter();
+      if ((state & detail::adder_gate::destroying) != 0)
+        detail::misuse("task_work", "add() began after the destructor began (use after free)");
+      if (q_.push(&w.hook)) schedule(state);  // else: the queue's owner will run it
+      gate_.leave();
+    }
   }
 
   /// Runs queued items in FIFO order on the calling thread (the target), at
@@ -294,10 +340,9 @@ class task_work {
   /// need_resched(): the run leaves its context first.
   template <class ShouldYield>
   run_result run(std::size_t max_entries, ShouldYield&& should_yield) noexcept {
-    if (max_entries == 0) detail::task_work_misuse("run(0): max_entries must be at least 1");
+    if (max_entries == 0) detail::misuse("task_work", "run(0): max_entries must be at least 1");
     // Relaxed: a best-effort check for a run racing with the destructor.
-    if ((gate_.load(std::memory_order_relaxed) & gate_destroying) != 0)
-      detail::task_work_misuse("run() on a task_work that is being destroyed");
+    if (gate_.is_destroying()) detail::misuse("task_work", "run() on a task_work that is being destroyed");
     return run_as(runner::target, max_entries, should_yield);
   }
 
@@ -308,24 +353,19 @@ class task_work {
   /// before must still be run (see THE PROTOCOL); their items run cancelled
   /// from then on. Idempotent; any thread.
   void close() noexcept {
-    // Release: pairs with the acquire fetch_add in schedule() of an add that
-    // sees the bit. The bit and the adders' count share one word, so an add
-    // either registers before this (and we wait for it below) or sees it.
-    gate_.fetch_or(gate_closed, std::memory_order_acq_rel);
-    // Acquire: pairs with the release fetch_sub in schedule(). MUTANT
-    // task_teardown_no_wait_adders skips it: a scheduler call can still be
-    // in progress (or start) after close() returned.
-    if constexpr (!detail::mutant::task_teardown_no_wait_adders) {
-      detail::backoff wait;
-      while ((gate_.load(std::memory_order_acquire) & gate_adders) != 0) wait.pause();
-    }
+    if (detail::callback_guard::inside(this))
+      detail::misuse("task_work", "close() called from inside its scheduler or fallback hand-off (it would wait for itself)");
+    // The bit and the adders' count share one word (adder_gate.hpp, G1): an
+    // add either entered before this (and we wait for it below) or sees it.
+    gate_.close(detail::adder_gate::closed);
+    // MUTANT task_teardown_no_wait_adders skips it: a scheduler call can
+    // still be in progress (or start) after close() returned.
+    if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
   }
 
-  /// True once close() (or the destructor) has started. Any thread.
-  bool closed() const noexcept {
-    // Relaxed: a snapshot; close() itself gives the ordering.
-    return (gate_.load(std::memory_order_relaxed) & gate_closed) != 0;
-  }
+  /// True once close() (or the destructor) has started. Any thread; a
+  /// snapshot (close() itself gives the ordering).
+  bool closed() const noexcept { return gate_.is_closed(); }
 
   /// A snapshot: nothing queued and no add in flight (see queue::empty).
   bool empty() const noexcept { return q_.empty(); }
@@ -339,7 +379,7 @@ class task_work {
   friend struct detail::task_work_access;
 
   enum class runner { target, fallback, destructor };
-  enum class stop { emptied, drained, more };
+  enum class stop { emptied, drained, more, busy };
   struct never_yield {
     bool operator()() const noexcept { return false; }
   };
@@ -347,26 +387,34 @@ class task_work {
     task_work* owner = nullptr;
   };
 
-  // gate_: the closed and destroying bits, and the number of adds between
-  // "my push made the queue non-empty" and "I handed it over".
-  static constexpr std::uint32_t gate_closed = 1u << 31;
-  static constexpr std::uint32_t gate_destroying = 1u << 30;
-  static constexpr std::uint32_t gate_adders = gate_destroying - 1;
-
   // The add that made the queue non-empty owns it until it hands it over.
-  void schedule() noexcept {
-    // Register as an adder and learn whether the target is closed, in one
-    // RMW: close() either sees our count (and waits for our fetch_sub) or we
-    // see its bit. Acquire: pairs with close()'s release, so an add that sees
-    // the target closed sees what was done before close().
-    const std::uint32_t gate = gate_.fetch_add(1, std::memory_order_acquire);
-    if ((gate & gate_closed) == 0 && scheduler_(*this)) {
-      // Release: pairs with the acquire loads in close() and ~task_work().
-      gate_.fetch_sub(1, std::memory_order_release);
-      return;
-    }
+  // Runs inside the adder gate; `state` is what its enter() returned: close()
+  // either saw this add counted (and waits for it) or the add sees the bit.
+  void schedule(detail::adder_gate::state state) noexcept {
+    detail::callback_guard inside_callback(this);  // close()/~task_work() from in here: misuse
+    if ((state & detail::adder_gate::closed) == 0 && call_scheduler()) return;
     hand_to_fallback();
-    gate_.fetch_sub(1, std::memory_order_release);  // as above
+  }
+
+  bool call_scheduler() noexcept {
+#if defined(__cpp_exceptions) && !defined(MPSCQ_MODEL_RELACY)
+    try {
+      return scheduler_(*this);
+    } catch (const std::exception& e) {
+      scheduler_threw(e.what());
+    } catch (...) {
+      scheduler_threw("an exception not derived from std::exception");
+    }
+#else
+    return scheduler_(*this);
+#endif
+  }
+
+  [[noreturn]] static void scheduler_threw(const char* what) noexcept {
+    char message[256];
+    std::snprintf(message, sizeof message,
+                  "the scheduler threw (%s); a scheduler must not throw: return false to refuse", what);
+    detail::misuse("task_work", message);
   }
 
   void hand_to_fallback() noexcept {
@@ -417,9 +465,11 @@ class task_work {
       return result;
     }
     for (;;) {
-      if (serve(who, max_entries, should_yield, result) == stop::more) {
+      const stop why = serve(who, max_entries, should_yield, result);
+      if (why == stop::more || why == stop::busy) {
         leave_run_owning();
         result.more = true;
+        result.busy = why == stop::busy;
         return result;
       }
       if (!leave_run(me)) return result;
@@ -450,7 +500,7 @@ class task_work {
     // reads its own id if it stored it itself (and then it is still running:
     // it clears the id before it leaves the slot).
     if (active_thread_.load(std::memory_order_relaxed) == me)
-      detail::task_work_misuse("run() called from inside one of its own items");
+      detail::misuse("task_work", "run() called from inside one of its own items");
     return false;
   }
 
@@ -487,54 +537,68 @@ class task_work {
 
   // The run loop. Holds the run slot. Returns `emptied` right after a pop
   // that emptied the queue (ownership ends there), `drained` when there was
-  // nothing to pop, `more` at the cap, on should_yield, or when a target run
-  // met an in-flight push (it still owns the queue).
+  // nothing to pop, `more` at the cap or on should_yield, `busy` when a target
+  // run met an in-flight push (it still owns the queue in both).
   template <class ShouldYield>
   stop serve(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept {
     bool cancel = who != runner::target;
     task_context* current = nullptr;
-    unsigned in_flight = 0;
     detail::backoff wait;
     for (;;) {
+      // CAPS ARE CAPS: at most max_entries items per run() call, and
+      // should_yield() between any two of them - also across the turns other
+      // runs handed to this one (run_as()), so a chain of hand-offs cannot
+      // make one run(1) run many items. Checked before the pop: an item
+      // popped is an item run.
+      if constexpr (!detail::mutant::task_stop_after_cap_check) {
+        if (result.ran != 0 && (result.ran >= max_entries || should_yield())) {
+          switch_context(current, nullptr);
+          return stop::more;
+        }
+      }
       node* n = consumer_.pop();
       if (n == nullptr) {
         switch_context(current, nullptr);  // never hold a context while waiting
         if (q_.empty()) return stop::drained;
         // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange
-        // and its link. Do not spin: yield; a target run gives up after two
-        // tries and reports `more` (it still owns the queue); the fallback and
-        // the destructor have nothing better to do and keep waiting.
-        if (who == runner::target && in_flight == target_in_flight_tries) return stop::more;
-        ++in_flight;
+        // and its link. Do not spin: back off (detail/backoff.hpp). A target
+        // run pauses once and reports `busy` (it still owns the queue); its
+        // backoff state lives on (in_flight_wait_), so a caller that runs
+        // again at once meets longer pauses while the push stays stuck. The
+        // fallback and the destructor have nothing better to do and keep
+        // waiting here.
+        if (who == runner::target) {
+          in_flight_wait_.pause();
+          return stop::busy;
+        }
         wait.pause();
         continue;
       }
-      in_flight = 0;
+      if (in_flight_wait_.rounds() != 0) in_flight_wait_ = detail::backoff{};  // progress
       // Read right after the pop: this pop put the stub back, so a later push
       // starts a new cycle - and a new schedule - and this run must end after
       // this item (EXACTLY ONCE, point 2).
       const bool emptied = consumer_.emptied();
-      // Relaxed: if the item's add happened after close() returned, the pop
-      // that returned it happened after that too (the queue's release/acquire),
-      // so coherence makes this load see the bit; an item added before may
-      // run either way, as it would have a moment earlier. Once set, the bit
-      // stays set: stop reading it.
-      if (!cancel) cancel = (gate_.load(std::memory_order_relaxed) & gate_closed) != 0;
+      // Relaxed (is_closed()): if the item's add happened after close()
+      // returned, the pop that returned it happened after that too (the
+      // queue's release/acquire), so coherence makes this load see the bit;
+      // an item added before may run either way, as it would have a moment
+      // earlier. Once set, the bit stays set: stop reading it.
+      if (!cancel) cancel = gate_.is_closed();
       work& w = work::from_hook(n);
       switch_context(current, context_of(w));
       w(run_state{cancel});
       ++result.ran;
-      if constexpr (!detail::mutant::task_stop_after_cap_check && !detail::mutant::task_no_stop_after_emptied) {
-        if (emptied) return end_cycle(current, result);
-      }
-      if (result.ran >= max_entries || should_yield()) {
-        switch_context(current, nullptr);
-        return stop::more;
-      }
       if constexpr (detail::mutant::task_stop_after_cap_check) {
         // MUTANT: the stop moved after the cap/yield check: a capped run whose
         // last pop emptied the queue reports `more` and runs again, next to
         // the run the next cycle schedules.
+        if (result.ran >= max_entries || should_yield()) {
+          switch_context(current, nullptr);
+          return stop::more;
+        }
+        if (emptied) return end_cycle(current, result);
+      } else if constexpr (!detail::mutant::task_no_stop_after_emptied) {
         if (emptied) return end_cycle(current, result);
       }
       // MUTANT task_no_stop_after_emptied: no stop at all; the loop pops on
@@ -549,16 +613,12 @@ class task_work {
     return stop::emptied;
   }
 
-  // A target run that meets an in-flight push yields this many times before
-  // it returns `more`.
-  static constexpr unsigned target_in_flight_tries = 2;
-
   // --- the producers' side: the queue (its own cache lines) ----------------
   queue q_;
 
   // --- written by the one scheduling add per cycle (gate_ is also read by
   //     runs, for the closed bit, once per item until it is set) ------------
-  alignas(detail::cache_line) detail::atomic<std::uint32_t> gate_{0};
+  alignas(detail::cache_line) detail::adder_gate gate_;
   detail::atomic<bool> fallback_queued_{false};
   detail::atomic<std::uint32_t> fallback_refs_{0};
   task_work_scheduler scheduler_;
@@ -570,6 +630,7 @@ class task_work {
   detail::atomic<detail::thread_id> active_thread_{detail::no_thread()};
   consumer consumer_{q_};
   std::uint64_t emptied_count_ = 0;
+  detail::backoff in_flight_wait_;  // the run slot holder's pause for an in-flight push
 };
 
 namespace detail {

@@ -18,6 +18,16 @@
 //     }
 //   };
 //
+// EXCEPTIONS
+//   `func` is a pointer to a noexcept function: an item that could throw does
+//   not compile ("invalid conversion from 'void (*)(mpscq::work&,
+//   mpscq::run_state)' to 'void (*)(mpscq::work&, mpscq::run_state)
+//   noexcept'"). Declare your function noexcept and handle errors inside it
+//   (complete the request with an error); an exception that escapes anyway
+//   ends in std::terminate (the language rule for noexcept), before any
+//   queue state is left half-updated. This is the folly/io_uring rule: task
+//   work cannot fail, so no runner has to undo a half-finished batch.
+//
 // LIFETIME
 //   From add() until `func` starts, the item belongs to the queue: do not
 //   touch, move or free it. Inside `func` it is yours again (free it, or add
@@ -38,10 +48,12 @@ struct run_state {
 /// An intrusive task-work item. Embed it; see the header comment.
 struct work {
   node hook;
-  void (*func)(work&, run_state) = nullptr;
+  /// What runs the item. noexcept: see EXCEPTIONS above.
+  using func_type = void (*)(work&, run_state) noexcept;
+  func_type func = nullptr;
 
   /// Runs the item (what local_work and task_work call).
-  void operator()(run_state st) { func(*this, st); }
+  void operator()(run_state st) noexcept { func(*this, st); }
 
   /// The work item that holds queue hook `n`.
   static work& from_hook(node* n) noexcept { return *detail::owner_of<work, node, &work::hook>(n); }

@@ -82,7 +82,7 @@ struct item : mpscq::legacy::work {
   bool eager = false;
   std::atomic<std::uint32_t> runs{0};
   item() { func = &item::run; }
-  static void run(mpscq::work& w, mpscq::run_state st);
+  static void run(mpscq::work& w, mpscq::run_state st) noexcept;
 };
 
 struct alignas(64) producer_state {
@@ -100,7 +100,7 @@ struct alignas(64) producer_state {
 std::atomic<bool> owner_closing{false};
 std::atomic<std::thread::id> owner_thread{};
 
-void item::run(mpscq::work& w, mpscq::run_state st) {
+void item::run(mpscq::work& w, mpscq::run_state st) noexcept {
   auto& self = static_cast<item&>(w);
   producer_state& p = *self.producer;
   if (self.runs.fetch_add(1) != 0) {
@@ -272,7 +272,7 @@ struct default_mode {
     // End: stop the owner (kick it out of a long wait) while producers run on.
     stop_owner.store(true);
     kick.producer = nullptr;
-    kick.func = [](mpscq::work&, mpscq::run_state) {};
+    kick.func = [](mpscq::work&, mpscq::run_state) noexcept {};
     lw.add(kick, mpscq::wake::eager);
     owner.join();
     // Let every producer add into the closed object (inline, cancelled).
@@ -336,7 +336,7 @@ struct default_mode {
 struct round_item : mpscq::legacy::work {
   std::atomic<int>* ran = nullptr;
   round_item() {
-    func = [](mpscq::work& w, mpscq::run_state) { static_cast<round_item&>(w).ran->fetch_add(1); };
+    func = [](mpscq::work& w, mpscq::run_state) noexcept { static_cast<round_item&>(w).ran->fetch_add(1); };
   }
 };
 

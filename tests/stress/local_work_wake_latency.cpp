@@ -46,7 +46,7 @@ std::int64_t now_ns() {
 struct probe : mpscq::legacy::work {
   std::atomic<std::int64_t> ran_at{0};
   probe() {
-    func = [](mpscq::work& w, mpscq::run_state) { static_cast<probe&>(w).ran_at.store(now_ns()); };
+    func = [](mpscq::work& w, mpscq::run_state) noexcept { static_cast<probe&>(w).ran_at.store(now_ns()); };
   }
 };
 

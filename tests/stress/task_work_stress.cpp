@@ -138,7 +138,7 @@ struct item {
   std::uint32_t producer = 0;
   std::uint64_t seq = 0;
   bool after_close = false;
-  static void run(mpscq::context_work& w, run_state st);
+  static void run(mpscq::context_work& w, run_state st) noexcept;
 };
 
 // One task_work's target: the runner pool, its tokens and the per-producer
@@ -221,7 +221,7 @@ struct round_state {
     }
   }
 
-  void on_item(item& it, run_state st) {
+  void on_item(item& it, run_state st) noexcept {
     thread_local std::minstd_rand rng(std::random_device{}());
     if (in_item.fetch_add(1, std::memory_order_acq_rel) != 0) stats.overlaps.fetch_add(1);
     // Now and then a slow item: the next cycle's run may then start on another
@@ -243,7 +243,7 @@ struct round_state {
   }
 };
 
-void item::run(mpscq::context_work& w, run_state st) {
+void item::run(mpscq::context_work& w, run_state st) noexcept {
   item& self = mpscq::container_of<&item::tw>(w);
   self.round->on_item(self, st);
   delete &self;  // ASan: neither the queue nor the run loop may touch it again

@@ -68,7 +68,7 @@ struct logged_item {
   std::function<void()> also;  // optional extra action inside func
   work tw{{}, &logged_item::run};
 
-  static void run(work& w, run_state st) {
+  static void run(work& w, run_state st) noexcept {
     logged_item& self = mpscq::container_of<&logged_item::tw>(w);
     self.log->push_back(st.cancel ? self.id + "c" : self.id);
     if (self.also) self.also();
@@ -193,7 +193,7 @@ struct context_item {
   std::string id;
   log_t* log = nullptr;
   mpscq::context_work tw;
-  static void run(mpscq::context_work& w, run_state) {
+  static void run(mpscq::context_work& w, run_state) noexcept {
     context_item& self = mpscq::container_of<&context_item::tw>(w);
     self.log->push_back(self.id);
   }
@@ -266,7 +266,7 @@ TEST(TaskWork, ContextWorkRunsOutsideTaskWorkToo) {
   item.tw(run_state{});
   EXPECT_EQ(log, (log_t{"solo"}));
   EXPECT_EQ(mpscq::context_work::from(item.tw), &item.tw);
-  work plain{{}, [](work&, run_state) {}};
+  work plain{{}, [](work&, run_state) noexcept {}};
   EXPECT_EQ(mpscq::context_work::from(plain), nullptr);
 }
 
@@ -416,7 +416,7 @@ TEST(TaskWork, DefaultFallbackExecutorRunsRefusedWork) {
     int* ran;
     bool* cancelled;
   };
-  auto fn = [](work& w, run_state st) {
+  auto fn = [](work& w, run_state st) noexcept {
     item_t& self = mpscq::container_of<&item_t::tw>(w);
     std::lock_guard<std::mutex> lock(*self.mutex);
     ++*self.ran;

@@ -24,17 +24,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <optional>
-#include <stdexcept>
-#include <string>
 #include <thread>
 #include <type_traits>
 
+#include <mpscq/detail/adder_gate.hpp>
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/eventfd.hpp>
 #include <mpscq/detail/futex.hpp>
+#include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
 #include <mpscq/work.hpp>
 
@@ -102,21 +103,24 @@ class local_work_core {
 
   int event_fd() const noexcept { return eventfd_.fd(); }
 
-  int run(int max_events) {
-    claim_owner("run");
+  int run(int max_events) noexcept {
+    claim_owner("run() called from a thread that is not the owner");
     if (closed_ || max_events <= 0) return 0;
     return run_pass(max_events);
   }
 
-  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {});
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept;
 
-  void close() {
-    claim_owner("close");
+  void close() noexcept {
+    claim_owner("close() called from a thread that is not the owner");
     close_owned();
   }
 
-  void disown() {
-    claim_owner("disown");
+  void disown() noexcept {
+    claim_owner("disown() called from a thread that is not the owner");
+    // Another thread could claim the consumer while the run that called us
+    // goes on popping: two consumers.
+    if (depth_ != 0) misuse("local_work", "disown() called from inside one of its own items");
     // Release: pairs with the acquire compare-exchange in claim_owner(), so
     // the next owner sees the consumer state this one leaves behind.
     owner_.store(no_owner(), std::memory_order_release);
@@ -147,13 +151,15 @@ class local_work_core {
   /// Enters the in-flight adder gate. False once close() has begun: the
   /// caller must then run its item itself, with cancel = true.
   bool enter() noexcept {
-    // Relaxed: the gate needs no ordering on the way in. Every change of
-    // gate_ is a read-modify-write, so they are totally ordered: either our
-    // increment comes before close()'s fetch_or (then close() waits for our
-    // release decrement in leave(), which publishes our push), or after it
-    // (then we see the closed bit and push nothing).
-    const unsigned state = gate_.fetch_add(adder_one, std::memory_order_relaxed);
-    if ((state & closed_bit) == 0) return true;
+    // The gate's invariant G1 (detail/adder_gate.hpp): either our enter comes
+    // before close()'s (close() then waits for our leave(), which publishes
+    // our push), or after it (we see the closed bit and push nothing).
+    const adder_gate::state state = gate_.enter();
+    if ((state & adder_gate::destroying) != 0) {
+      // Relaxed: the object is still alive while we are counted in.
+      misuse("local_work", "add() began after the destructor began (use after free)");
+    }
+    if ((state & adder_gate::closed) == 0) return true;
     // Relaxed: a statistic. Counted while still inside the gate, so the
     // object is alive.
     cancelled_inline_.fetch_add(1, std::memory_order_relaxed);
@@ -162,12 +168,7 @@ class local_work_core {
   }
 
   /// Leaves the gate: from here on, add() must not touch the object.
-  void leave() noexcept {
-    // Release: pairs with the acquire load in wait_for_adders(), so our push
-    // and wake-up happen-before close() drains and the destructor frees.
-    // (MUTANT local_gate_relaxed: relaxed.)
-    gate_.fetch_sub(adder_one, mutant::weaken_if(mutant::local_gate_relaxed, std::memory_order_release));
-  }
+  void leave() noexcept { gate_.leave(); }
 
   /// An add's push found the queue empty: make has_work() true and the
   /// eventfd readable.
@@ -222,31 +223,26 @@ class local_work_core {
   /// The destructor: close() if not closed yet (by the owner, or by any
   /// thread when no owner was ever set), and wait out in-flight adders.
   void close_on_destroy() noexcept {
-    if (!closed_) {
-      const thread_id self = current_thread();
-      // Relaxed: see claim_owner().
-      const thread_id owner = owner_.load(std::memory_order_relaxed);
-      if (owner != self && owner != no_owner()) {
-        std::fputs(
-            "mpscq::local_work destroyed by a thread that is not its owner before close(): call close() on "
-            "the owner thread (or disown()) first\n",
-            stderr);
-        std::abort();
-      }
-    }
-    close_owned();
+    const thread_id self = current_thread();
+    // Relaxed: see claim_owner().
+    const thread_id owner = owner_.load(std::memory_order_relaxed);
+    // depth_ is the owner's; only the owner itself can see it non-zero.
+    if (owner == self && depth_ != 0)
+      misuse("local_work", "destroyed from inside one of its own items (run, wait or close is still using it)");
+    if (!closed_ && owner != self && owner != no_owner())
+      misuse("local_work",
+             "destroyed by a thread that is not its owner before close(): call close() on the owner thread (or "
+             "disown()) first");
+    close_owned(adder_gate::destroying);
   }
 
  private:
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
   const Derived& derived() const noexcept { return static_cast<const Derived&>(*this); }
 
-  static constexpr unsigned closed_bit = 1;
-  static constexpr unsigned adder_one = 2;
-
   static thread_id no_owner() noexcept { return no_thread(); }
 
-  void claim_owner(const char* what) {
+  void claim_owner(const char* what) noexcept {
     const thread_id self = current_thread();
     // Relaxed: only the owner itself (or the constructor, published with the
     // object) stores its id, so a thread reads its own id back by coherence;
@@ -260,11 +256,20 @@ class local_work_core {
         owner_.compare_exchange_strong(owner, self, std::memory_order_acq_rel, std::memory_order_relaxed)) {
       return;
     }
-    throw std::logic_error(std::string("mpscq::local_work::") + what +
-                           "() called from a thread that is not the owner");
+    misuse("local_work", what);
   }
 
-  int run_pass(int max_events) {
+  // Counts the owner's run_pass()/drain frames, so that the destructor and
+  // disown() can tell they were called from inside an item.
+  struct depth_scope {
+    explicit depth_scope(int& d) noexcept : depth(d) { ++depth; }
+    ~depth_scope() { --depth; }
+    depth_scope(const depth_scope&) = delete;
+    depth_scope& operator=(const depth_scope&) = delete;
+    int& depth;
+  };
+
+  int run_pass(int max_events) noexcept {
     // Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
     // pushes after our pops sets it again. Load first so an idle owner does
     // not write the flag's line when there is nothing to clear. acq_rel:
@@ -276,9 +281,27 @@ class local_work_core {
         eventfd_.enabled()) {
       eventfd_.drain();
     }
-    const int n = derived().run_items(max_events, false);
+    int n = 0;
+    {
+      depth_scope in_items(depth_);
+      n = derived().run_items(max_events, false);
+    }
     items_run_.add(static_cast<std::uint64_t>(n));
+    // An item called close(): it drained the queue (cancelled) and cleared
+    // the flag; nothing is left to announce.
+    if (closed_) return n;
     if (derived().items_left()) {
+      // Fewer than max_events ran and work is left: a producer is inside its
+      // push (the in-flight window). Back off here (the library's one policy:
+      // yields, then sleeps up to ~1 ms, growing across calls), so that a
+      // caller's loop on has_work() or the eventfd does not spin while the
+      // producer is preempted; progress resets it.
+      if (n < max_events) {
+        in_flight_backoffs_.add();
+        in_flight_wait_.pause();
+      } else {
+        in_flight_wait_ = backoff{};
+      }
       // Work left behind (cap reached, or a producer in flight): say so, for
       // has_work() and for an owner that polls the eventfd. Release: as in
       // signal_non_empty().
@@ -295,38 +318,25 @@ class local_work_core {
     wait_nr_.exchange(no_waiter, std::memory_order_acq_rel);
   }
 
-  void close_owned() {
-    if (!closed_) {
-      closed_ = true;
-      // Relaxed: see enter(). Adds that come after this in gate_'s order run
-      // their item themselves.
-      gate_.fetch_or(closed_bit, std::memory_order_relaxed);
-      wait_for_adders();
+  // `bits`: closed, plus destroying from the destructor (adds that begin
+  // after that are reported as a use after free).
+  void close_owned(adder_gate::state bits = adder_gate::closed) noexcept {
+    const bool first = !closed_;
+    closed_ = true;
+    // Adds that come after this in the gate's order run their item themselves.
+    gate_.close(adder_gate::closed | bits);
+    // The upstream use-after-free: an add touches wait_nr and the futex word
+    // after its push, so an owner that has run every item may still not free
+    // the object. Also after an earlier close(): adds that found the closed
+    // bit can still be inside (on their way out).
+    if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
+    if (!first) return;
+    {
+      depth_scope in_items(depth_);
       items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
-      pending_.store(false, std::memory_order_relaxed);
-      if (eventfd_.enabled()) eventfd_.drain();
-      return;
     }
-    // Closed already: only adds that found the closed bit can still be inside
-    // the gate (on their way out). Wait for them too before the memory goes.
-    wait_for_adders();
-  }
-
-  /// Waits until no add() is inside the object. The upstream use-after-free:
-  /// an add touches wait_nr and the futex word after its push, so an owner
-  /// that has run every item may still not free the object.
-  void wait_for_adders() noexcept {
-    if constexpr (mutant::local_teardown_no_wait_adders) {
-      return;  // MUTANT: free while adds still read wait_nr / wake the futex
-    } else {
-      backoff wait;
-      // Acquire: pairs with the release decrement in leave(). gate_ changes
-      // only by read-modify-writes, so reading zero synchronizes with every
-      // adder's leave(): their pushes and wakes happen-before what follows.
-      // (MUTANT local_gate_relaxed: relaxed.)
-      while ((gate_.load(mutant::weaken_if(mutant::local_gate_relaxed, std::memory_order_acquire)) & ~closed_bit) != 0)
-        wait.pause();
-    }
+    pending_.store(false, std::memory_order_relaxed);
+    if (eventfd_.enabled()) eventfd_.drain();
   }
 
   static std::chrono::steady_clock::time_point deadline_after(std::chrono::steady_clock::time_point start,
@@ -338,8 +348,8 @@ class local_work_core {
   }
 
   // --- producers' control line: written by every add() ---------------------
-  // In-flight adders (in units of adder_one) and the closed bit. Only RMWs.
-  alignas(cache_line) detail::atomic<unsigned> gate_{0};
+  // In-flight adders and the closed / destroying bits (detail/adder_gate.hpp).
+  alignas(cache_line) adder_gate gate_;
   // The countdown: lazy adds still needed, or <= 0 for "issue no wake". Only
   // RMWs (see read_wait_nr()).
   detail::atomic<int> wait_nr_{no_waiter};
@@ -359,6 +369,8 @@ class local_work_core {
   // the protocol under check, and keeps the model's state space small.
   alignas(cache_line) std::atomic<thread_id> owner_;
   bool closed_ = false;  // owner only
+  int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
+  backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
   eventfd_signal eventfd_;
   owner_counter wait_cycles_;
   owner_counter sleeps_;
@@ -371,10 +383,14 @@ class local_work_core {
 
 template <class Derived>
 int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds timeout,
-                                   std::chrono::nanoseconds min_wait) {
+                                   std::chrono::nanoseconds min_wait) noexcept {
   using clock = std::chrono::steady_clock;
-  claim_owner("wait");
+  claim_owner("wait() called from a thread that is not the owner");
   if (closed_) return 0;
+  // Every argument is valid: min_events <= 0 means "run what is there and
+  // return" (as 0), and `ran` never exceeds min_events + wait_run_batch,
+  // so nothing below overflows an int (see the batch size).
+  min_events = std::max(min_events, 0);
   const clock::time_point start = clock::now();
   const bool unbounded = timeout == std::chrono::nanoseconds::max();
   const clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
@@ -382,11 +398,14 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : deadline;
 
   int ran = 0;
-  backoff in_flight_wait;
   for (;;) {
-    const int n = run_pass(std::max(min_events - ran, wait_run_batch));
+    // At least wait_run_batch per pass, but never past INT_MAX in total.
+    const int batch = std::min(std::max(min_events - ran, wait_run_batch), std::numeric_limits<int>::max() - ran);
+    const int n = run_pass(batch);
     ran += n;
-    if (ran >= min_events) return ran;
+    // An item called close(): "run() and wait() after close() return at
+    // once" - also when close() came from inside this wait.
+    if (closed_ || ran >= min_events) return ran;
     const clock::time_point now = clock::now();
     if (now >= deadline) {
       timeouts_.add();
@@ -401,12 +420,15 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
       // the tail but has not linked it yet, so pop() gave nothing while the
       // queue is not empty. It may have been preempted there: do not spin on
       // the core it needs, and do not sleep on the futex either (its add may
-      // be lazy and not wake us).
-      in_flight_backoffs_.add();
-      in_flight_wait.pause();
+      // be lazy and not wake us). run_pass() has backed off already when the
+      // cursor stood on a node; for the first push of a cycle (cursor on the
+      // stub) it could not tell, so back off here.
+      if (!derived().items_left()) {
+        in_flight_backoffs_.add();
+        in_flight_wait_.pause();
+      }
       continue;
     }
-    in_flight_wait = backoff{};  // progress: the next in-flight window starts with yields
 
     // How many lazy adds end this sleep; past min_wait any one add does (the
     // kernel's min-timeout timer re-arms cq_wait_nr with 1).

@@ -73,7 +73,8 @@ class local_work : private detail::local_work_core<local_work> {
   local_work& operator=(const local_work&) = delete;
 
   /// See mpscq::local_work::add and THE OLD SCHEME.
-  void add(work& w, wake mode = wake::eager) {
+  void add(work& w, wake mode = wake::eager) noexcept {
+    if (w.func == nullptr) detail::misuse("legacy::local_work", "add(): the work item has no func");
     if (!enter()) {
       w(run_state{true});
       return;
@@ -116,18 +117,21 @@ class local_work : private detail::local_work_core<local_work> {
 
   // Runs the chain starting at *chain while n < max; leaves *chain at the
   // first item not run.
-  static int run_chain(node*& chain, int n, int max, bool cancel) {
+  static int run_chain(node*& chain, int n, int max, bool cancel) noexcept {
     while (n < max && chain != nullptr) {
       node* current = chain;
       // Relaxed: the chain is the owner's alone (taken, or parked by us).
       chain = current->next.load(std::memory_order_relaxed);  // before func: it may re-add the item
+      // Relaxed: the item is ours; a handed-out node has next == nullptr (as
+      // queue.hpp's debug check expects, should it go on a queue next).
+      current->next.store(nullptr, std::memory_order_relaxed);
       mpscq::work::from_hook(current)(run_state{cancel});
       ++n;
     }
     return n;
   }
 
-  int run_items(int max, bool cancel) {
+  int run_items(int max, bool cancel) noexcept {
     int n = run_chain(retry_, 0, max, cancel);
     if (retry_ != nullptr || n >= max) return n;  // the retry list goes first
     // Acquire: pairs with the release compare-exchange of every add whose
@@ -144,7 +148,7 @@ class local_work : private detail::local_work_core<local_work> {
     return retry_ == nullptr && first_.load(order) == nullptr;
   }
 
-  int drain_cancelled() {
+  int drain_cancelled() noexcept {
     int n = 0;
     // No add is inside any more (close() waited them out).
     while (!queue_empty(std::memory_order_acquire)) n += run_items(1 << 30, true);

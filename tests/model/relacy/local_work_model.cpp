@@ -72,7 +72,7 @@ struct model_item : mpscq::work {
     payload($) = p * 100 + s;
   }
 
-  static void run(mpscq::work& w, mpscq::run_state st) {
+  static void run(mpscq::work& w, mpscq::run_state st) noexcept {
     auto& self = static_cast<model_item&>(w);
     const int value = self.payload($);  // DATA RACE if not ordered after the producer's write
     RL_ASSERT(value == self.producer * 100 + self.seq && "payload not the producer's");

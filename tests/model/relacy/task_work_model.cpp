@@ -142,7 +142,7 @@ struct item {
   int producer = 0;
   int seq = 0;
   struct model_state* model = nullptr;
-  static void run(work& w, run_state st);
+  static void run(work& w, run_state st) noexcept;
 };
 
 constexpr int max_producers = 2;
@@ -178,7 +178,7 @@ struct model_state {
     state($) = 0;
   }
 
-  void on_run(item& it, run_state st) {
+  void on_run(item& it, run_state st) noexcept {
     const int v = state($);
     state($) = v + 1;
     check(ran_count[it.producer][it.seq] == 0, "an item ran twice");
@@ -199,7 +199,7 @@ struct model_state {
   }
 };
 
-void item::run(work& w, run_state st) {
+void item::run(work& w, run_state st) noexcept {
   item& self = mpscq::container_of<&item::tw>(w);
   self.model->on_run(self, st);
 }
