@@ -36,12 +36,39 @@
 //   has_work...    yes   yes                       yes
 //   run/wait/...   yes   yes                       no: owner thread only
 //   The owner is options.owner, or the first thread that calls run(), wait()
-//   or close(). run/wait/close/disown from any other thread throw
-//   std::logic_error, in every build (a relaxed load and a compare of the
-//   thread id). disown() hands ownership to the next caller. The destructor
-//   closes; it must run on the owner thread unless close() already ran
-//   (otherwise it aborts with a message). add() must not *begin* after the
-//   destructor began; adds already inside are waited out.
+//   or close(). disown() hands ownership to the next caller. The destructor
+//   closes; it must run on the owner thread unless close() already ran.
+//   add() must not *begin* after the destructor began; adds already inside
+//   are waited out.
+//
+// MISUSE (docs/api.md, Contracts: one policy for the library)
+//   Reported with "mpscq::local_work: <what>" on stderr, then abort(), in
+//   every build: run/wait/close/disown from a thread other than the owner (a
+//   relaxed load and a compare of the thread id); the destructor on another
+//   thread before close(); destroying it, or disown(), from inside one of its
+//   own items; add() of an item with no func; an add() that begins after the
+//   destructor began (when the memory is still there to see it); pushing an
+//   item that is still queued, when it is the queue's tail (and anywhere in
+//   the queue with MPSCQ_DEBUG, see queue.hpp).
+//
+// EXCEPTIONS
+//   None. Items are noexcept functions (work.hpp): one that could throw does
+//   not compile. Every member is noexcept except the constructor, which
+//   throws std::system_error when options.enable_eventfd and the eventfd
+//   cannot be created (ENOSYS off Linux).
+//
+// CALLS FROM INSIDE AN ITEM (on the owner, inside run()/wait()/close())
+//   add() (to this or any object), run() and wait() (nested: they run the
+//   items after the current one), close() (the remaining items run
+//   cancelled; the enclosing run()/wait() returns at once after the item).
+//   Not: disown() and the destructor (reported, see MISUSE).
+//
+// SIGNAL SAFETY
+//   add() is async-signal-safe: an RMW gate, the push, an eventfd write(2)
+//   and a futex syscall; no lock, no allocation. After close(), add() runs the
+//   item inline - in the handler - so such an item must be signal-safe too.
+//   has_work() and event_fd() are safe; run/wait/close/disown and the
+//   destructor are not (they run items and may sleep).
 //
 // MEMORY-ORDERING CONTRACT
 //   Everything a thread did before add(w) happens-before w.func runs on the
@@ -83,8 +110,11 @@
 //     detail/local_work_core.hpp); the re-check lives in wait().
 //   - the in-flight push (queue.hpp): a producer preempted between its tail
 //     exchange and its link store. run() then stops early (and keeps
-//     has_work() true); wait() yields, then sleeps 10 us .. 1 ms, and retries,
-//     never busy-spinning and never sleeping on the futex meanwhile.
+//     has_work() true) after one backoff pause (detail/backoff.hpp: yields,
+//     then sleeps that grow to ~1 ms across calls while the push stays stuck,
+//     so a loop on has_work() or the eventfd does not spin); wait() retries
+//     with the same pauses, never busy-spinning and never sleeping on the
+//     futex meanwhile.
 //   - the stale decrement: a lazy add reads k > 0, the owner wakes (another
 //     add's claim) and re-arms, then the add's fetch_sub lands on the new
 //     count. The owner may wake early; it re-arms for what it still needs.
@@ -102,8 +132,10 @@
 //   timeout.
 //
 // CLOSE, AND add() AFTER CLOSE
-//   close() (owner) marks the object closed, waits until no add() is inside,
-//   then runs every remaining item exactly once with run_state.cancel = true.
+//   close() (owner) marks the object closed, waits until no add() is inside
+//   (detail/adder_gate.hpp: every add is counted from before its push to its
+//   last access), then runs every remaining item exactly once with
+//   run_state.cancel = true.
 //   An add() that finds the object closed runs its item itself, at once, on
 //   the adding thread, with cancel = true: nothing is lost or leaked. (Such an
 //   item may run before older items of the same thread that close() is still
@@ -168,8 +200,10 @@ class local_work : private detail::local_work_core<local_work> {
   using core::has_work;
 
   /// Owner only. Runs up to max_events queued items, oldest first; leaves the
-  /// rest queued (and has_work() true). Never waits: stops early when a
-  /// producer is inside its push. Returns how many ran.
+  /// rest queued (and has_work() true). Never sleeps on the futex: when a
+  /// producer is inside its push it stops early after one backoff pause (see
+  /// RACE WINDOWS). Returns how many ran (0 for max_events <= 0, and after
+  /// close()).
   using core::run;
 
   /// Owner only. Runs queued work, then sleeps until more arrives, and
@@ -177,6 +211,9 @@ class local_work : private detail::local_work_core<local_work> {
   /// (nanoseconds::max(): never), or - if min_wait > 0 - min_wait passed and
   /// at least one item ran. Returns how many ran (possibly more than
   /// min_events: it runs in batches of at least 20). Wakes: see THE WAKE RULE.
+  /// Any argument is valid: min_events <= 0 runs what is queued and returns;
+  /// timeouts <= 0 do not sleep. Returns at once (after the item) when an
+  /// item calls close().
   using core::wait;
 
   /// -1 unless options.enable_eventfd. Becomes readable when work arrives on

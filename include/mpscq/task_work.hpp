@@ -97,6 +97,22 @@
 //   consults should_yield() between any two of them, also when it serves
 //   turns that other runs handed to it.
 //
+// EXCEPTIONS
+//   None escape. Items and context_work handlers are noexcept functions and
+//   task_context::enter()/leave() noexcept virtuals: code that could throw
+//   there does not compile. The scheduler is a std::function and cannot be
+//   checked at compile time: an exception escaping it is reported
+//   ("mpscq::task_work: the scheduler threw (<what()>) ...") and aborts.
+//   fallback_executor::execute() is noexcept. Only the constructors throw:
+//   std::bad_alloc copying the scheduler, and std::system_error when the
+//   default fallback thread cannot be started.
+//
+// SIGNAL SAFETY
+//   add() is async-signal-safe only when its scheduler is and it cannot reach
+//   the default fallback executor (which takes a mutex): i.e. never after
+//   close() with the default fallback. A non-scheduling add is two gate RMWs
+//   and the push. run(), close() and the destructor are not signal-safe.
+//
 // LIFETIME
 //   ~task_work() closes, waits for every add still inside (each add is counted
 //   in the adder gate from before its push to its last access), for every
@@ -355,7 +371,7 @@ class task_work {
   void close() noexcept {
     if (detail::callback_guard::inside(this))
       detail::misuse("task_work", "close() called from inside its scheduler or fallback hand-off (it would wait for itself)");
-    // The bit and the adders' count share one word (adder_gate.hpp, G1): an
+    // The bit and the adders' count share one word (adder_gate.hpp, A1): an
     // add either entered before this (and we wait for it below) or sees it.
     gate_.close(detail::adder_gate::closed);
     // MUTANT task_teardown_no_wait_adders skips it: a scheduler call can

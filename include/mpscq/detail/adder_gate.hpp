@@ -13,13 +13,13 @@
 //   zero. local_work and task_work both use this unit.
 //
 // INVARIANTS
-//   G1. The word changes only by read-modify-writes, so all changes are
+//   A1. The word changes only by read-modify-writes, so all changes are
 //       totally ordered (its modification order): an enter() either comes
 //       before close() (close() then waits for its leave()) or after it (the
 //       enter() returns the closed bit and the caller acts on it).
-//   G2. An add is counted from its enter() to its leave(); in between it may
+//   A2. An add is counted from its enter() to its leave(); in between it may
 //       touch the object; after leave() it must not.
-//   G3. wait_drained() returns only after it has read a count of zero, which
+//   A3. wait_drained() returns only after it has read a count of zero, which
 //       synchronizes with every leave() before it (release sequence of RMWs),
 //       so all those adds' effects happen-before what the waiter does next.
 //
@@ -27,10 +27,10 @@
 //   Two RMWs (enter, leave) on the gate's cache line per add.
 //
 // ATOMICS (rows of docs/design.md's table)
-//   [G1] enter   fetch_add acquire   pairs with close()'s release half
-//   [G2] leave   fetch_sub release   pairs with wait_drained()'s acquire load
-//   [G3] close   fetch_or  acq_rel   release: to adds that see the bit
-//   [G4] wait    load      acquire   pairs with [G2]
+//   [A1] enter   fetch_add acquire   pairs with close()'s release half
+//   [A2] leave   fetch_sub release   pairs with wait_drained()'s acquire load
+//   [A3] close   fetch_or  acq_rel   release: to adds that see the bit
+//   [A4] wait    load      acquire   pairs with [A2]
 #ifndef MPSCQ_DETAIL_ADDER_GATE_HPP
 #define MPSCQ_DETAIL_ADDER_GATE_HPP
 
@@ -56,14 +56,14 @@ class adder_gate {
   /// closed / destroying bits tell the caller what to do). The caller must
   /// call leave() exactly once afterwards, whatever the bits say.
   state enter() noexcept {
-    // [G1] Acquire: an add that sees the closed bit sees what the closing
-    // thread did before close() (pairs with [G3]'s release).
+    // [A1] Acquire: an add that sees the closed bit sees what the closing
+    // thread did before close() (pairs with [A3]'s release).
     return word_.fetch_add(1, std::memory_order_acquire);
   }
 
   /// Leaves the gate: from here on the add must not touch the object.
   void leave() noexcept {
-    // [G2] Release: pairs with [G4], so the add's push, wake and scheduler
+    // [A2] Release: pairs with [A4], so the add's push, wake and scheduler
     // call happen-before the closer drains and the destructor frees.
     // (MUTANT gate_relaxed: relaxed.)
     word_.fetch_sub(1, mutant::weaken_if(mutant::gate_relaxed, std::memory_order_release));
@@ -72,7 +72,7 @@ class adder_gate {
   /// Sets `bits` (closed, destroying); returns the state before. Adds that
   /// enter after this see the bits.
   state close(state bits) noexcept {
-    // [G3] acq_rel: release pairs with [G1] of adds that see the bits;
+    // [A3] acq_rel: release pairs with [A1] of adds that see the bits;
     // acquire orders the caller's wait after it.
     return word_.fetch_or(bits, std::memory_order_acq_rel);
   }
@@ -80,7 +80,7 @@ class adder_gate {
   /// Waits (backoff: yields, then short sleeps) until no add is inside.
   void wait_drained() noexcept {
     backoff wait;
-    // [G4] Acquire: pairs with [G2]. (MUTANT gate_relaxed: relaxed.)
+    // [A4] Acquire: pairs with [A2]. (MUTANT gate_relaxed: relaxed.)
     while ((word_.load(mutant::weaken_if(mutant::gate_relaxed, std::memory_order_acquire)) & count_mask) != 0)
       wait.pause();
   }

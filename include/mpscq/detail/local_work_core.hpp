@@ -151,7 +151,7 @@ class local_work_core {
   /// Enters the in-flight adder gate. False once close() has begun: the
   /// caller must then run its item itself, with cancel = true.
   bool enter() noexcept {
-    // The gate's invariant G1 (detail/adder_gate.hpp): either our enter comes
+    // The gate's invariant A1 (detail/adder_gate.hpp): either our enter comes
     // before close()'s (close() then waits for our leave(), which publishes
     // our push), or after it (we see the closed bit and push nothing).
     const adder_gate::state state = gate_.enter();
