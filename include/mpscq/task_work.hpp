@@ -307,7 +307,10 @@ class task_work {
       if (runs_.compare_exchange_strong(idle, 1, std::memory_order_acquire, std::memory_order_relaxed)) break;
       wait.pause();
     }
-    // 4. A cycle whose schedule the target dropped: run it, cancelled.
+    // 4. A cycle whose schedule the target dropped: run it, cancelled. Items
+    //    may add() to us from here (see add()): the loop runs those too.
+    //    Relaxed: read only by this thread (add()'s check, enter_run()).
+    active_thread_.store(me, std::memory_order_relaxed);
     run_result ignored;
     never_yield no;
     while (serve(runner::destructor, unlimited, no, ignored) != stop::drained) {
@@ -336,7 +339,11 @@ class task_work {
       // owner may then destroy the task_work. So the add is counted in the
       // gate *before* the push, and the destructor waits for the count.
       const detail::adder_gate::state state = gate_.enter();
-      if ((state & detail::adder_gate::destroying) != 0)
+      // After the destructor began, only its own items (running cancelled in
+      // its drain, on its thread) may add; the drain runs what they add.
+      // Relaxed: the destructor stored its own id; see enter_run().
+      if ((state & detail::adder_gate::destroying) != 0 &&
+          active_thread_.load(std::memory_order_relaxed) != detail::current_thread())
         detail::misuse("task_work", "add() began after the destructor began (use after free)");
       if (q_.push(&w.hook)) schedule(state);  // else: the queue's owner will run it
       gate_.leave();
@@ -407,6 +414,9 @@ class task_work {
   // Runs inside the adder gate; `state` is what its enter() returned: close()
   // either saw this add counted (and waits for it) or the add sees the bit.
   void schedule(detail::adder_gate::state state) noexcept {
+    // The destructor's own items adding from its drain: the drain owns every
+    // cycle now (no scheduler, no fallback job that would outlive us).
+    if ((state & detail::adder_gate::destroying) != 0) return;
     detail::callback_guard inside_callback(this);  // close()/~task_work() from in here: misuse
     if ((state & detail::adder_gate::closed) == 0 && call_scheduler()) return;
     hand_to_fallback();

@@ -319,24 +319,29 @@ class local_work_core {
   }
 
   // `bits`: closed, plus destroying from the destructor (adds that begin
-  // after that are reported as a use after free).
+  // after that are reported as a use after free). The destroying bit goes up
+  // only after the drain: an item that runs cancelled there may still add()
+  // (to this object too: it then runs inline, cancelled).
   void close_owned(adder_gate::state bits = adder_gate::closed) noexcept {
     const bool first = !closed_;
     closed_ = true;
     // Adds that come after this in the gate's order run their item themselves.
-    gate_.close(adder_gate::closed | bits);
+    gate_.close(adder_gate::closed);
     // The upstream use-after-free: an add touches wait_nr and the futex word
     // after its push, so an owner that has run every item may still not free
     // the object. Also after an earlier close(): adds that found the closed
     // bit can still be inside (on their way out).
     if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
-    if (!first) return;
-    {
+    if (first) {
       depth_scope in_items(depth_);
       items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
+      pending_.store(false, std::memory_order_relaxed);
+      if (eventfd_.enabled()) eventfd_.drain();
     }
-    pending_.store(false, std::memory_order_relaxed);
-    if (eventfd_.enabled()) eventfd_.drain();
+    if ((bits & adder_gate::destroying) != 0) {
+      gate_.close(adder_gate::destroying);
+      if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
+    }
   }
 
   static std::chrono::steady_clock::time_point deadline_after(std::chrono::steady_clock::time_point start,
