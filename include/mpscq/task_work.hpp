@@ -110,8 +110,10 @@
 // SIGNAL SAFETY
 //   add() is async-signal-safe only when its scheduler is and it cannot reach
 //   the default fallback executor (which takes a mutex): i.e. never after
-//   close() with the default fallback. A non-scheduling add is two gate RMWs
-//   and the push. run(), close() and the destructor are not signal-safe.
+//   close() with the default fallback. The scheduling add also touches a
+//   thread_local (the callback guard), whose first use in a dlopen()ed
+//   library may allocate. A non-scheduling add is two gate RMWs and the push.
+//   run(), close() and the destructor are not signal-safe.
 //
 // LIFETIME
 //   ~task_work() closes, waits for every add still inside (each add is counted
@@ -175,9 +177,9 @@
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/callback_guard.hpp>
-#include <mpscq/detail/fallback_executor.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/fallback_executor.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
 
@@ -263,7 +265,10 @@ class task_work {
   static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
 
 #if !defined(MPSCQ_MODEL_RELACY)
-  /// A task_work whose refused queues go to default_fallback_executor().
+  /// A task_work whose refused queues go to default_fallback_executor(),
+  /// which this constructor starts if it is not running (see
+  /// <mpscq/fallback_executor.hpp>). Throws std::system_error if the default
+  /// fallback thread cannot be started.
   explicit task_work(task_work_scheduler scheduler) : task_work(std::move(scheduler), default_fallback_executor()) {}
 #endif
 
