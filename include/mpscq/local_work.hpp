@@ -21,7 +21,7 @@
 // EXAMPLE
 //   mpscq::local_work lw;                         // owner: first run/wait caller
 //   struct request { mpscq::work tw{{}, &request::done}; int result;
-//     static void done(mpscq::work& w, mpscq::run_state st) {
+//     static void done(mpscq::work& w, mpscq::run_state st) noexcept {
 //       auto& r = mpscq::container_of<&request::tw>(w);
 //       if (st.cancel) { /* lw closed: fail r */ return; }
 //       /* complete r on the owner thread */ } };
@@ -139,7 +139,8 @@
 //   An add() that finds the object closed runs its item itself, at once, on
 //   the adding thread, with cancel = true: nothing is lost or leaked. (Such an
 //   item may run before older items of the same thread that close() is still
-//   draining.) run() and wait() after close() return 0 at once.
+//   draining.) That inline run is a nested call: an item that re-adds itself
+//   after close() without looking at cancel recurses until the stack ends. run() and wait() after close() return 0 at once.
 //
 // COST
 //   add(): the gate increment, the push (exchange + store), the wait_nr read

@@ -53,6 +53,9 @@
 //   handing it out, and push() checks it. A node taken from an mpscq::llist
 //   keeps its list link: reset it (n->next.store(nullptr)) before pushing it
 //   here in a debug build. A second consumer on one queue is reported too.
+//   Not detected: a node pushed onto a second queue while it is the tail of
+//   another (its next is nullptr there too); the first queue then looks like
+//   a push stuck in flight for ever.
 //
 // THE IN-FLIGHT WINDOW
 //   A push publishes its node in two steps: the exchange makes it the new

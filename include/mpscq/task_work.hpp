@@ -28,9 +28,9 @@
 //   };
 //   struct request {
 //     mpscq::work tw{{}, &request::complete};
-//     static void complete(mpscq::work& w, mpscq::run_state st) {
+//     static void complete(mpscq::work& w, mpscq::run_state st) noexcept {
 //       request& r = mpscq::container_of<&request::tw>(w);
-//       if (st.cancel) return r.fail();         // the target is gone
+//       if (st.cancel) { r.fail(); return; }    // the target is gone
 //       r.finish();                             // runs on the loop's thread
 //     }
 //   };
@@ -120,12 +120,17 @@
 //   in the adder gate from before its push to its last access), for every
 //   fallback job it handed over, and for a run still active on another
 //   thread; then it runs whatever is left (a cycle whose schedule the target
-//   dropped) with cancel == true. Destroy it only when no run() can come any
-//   more and every add() has returned or had its item run - by any run, also
-//   one the scheduler did not arrange: an add whose item ran may still be
-//   returning (that is the in-flight add the destructor waits out), but an
-//   add that has not begun yet is a use after free (reported when the object
-//   is still there to see it).
+//   dropped) with cancel == true. Destroy it only when
+//   1. no add() can begin any more: an add whose item ran may still be
+//      returning (the destructor waits that out), but an add that has not
+//      begun is a use after free (reported when the object is still there to
+//      see it); and
+//   2. no run() can come any more - including a run the scheduler arranged.
+//      An item that ran in a run the scheduler did not arrange does not tell
+//      you that: its add may be inside the scheduler call that is posting the
+//      next run. So call close() first (it waits out scheduler calls in
+//      progress; none start afterwards), then let the target run or drop
+//      every schedule it accepted, then destroy.
 //
 // MEMORY-ORDERING CONTRACT
 //   - Everything a thread did before add(w) happens-before w's func runs.
@@ -226,6 +231,8 @@ struct context_work : work {
 
   static void dispatch(work& w, run_state st) noexcept {
     auto& self = static_cast<context_work&>(w);
+    // Misuse, every build (task_work::add reports it earlier): one compare.
+    if (self.handler == nullptr) detail::misuse("context_work", "an item with no handler ran");
     self.handler(self, st);
   }
 
@@ -329,6 +336,8 @@ class task_work {
   /// (exchange + store); the scheduling add also the scheduler call.
   void add(work& w) noexcept {
     if (w.func == nullptr) detail::misuse("task_work", "add(): the work item has no func");
+    if (const context_work* cw = context_work::from(w); cw != nullptr && cw->handler == nullptr)
+      detail::misuse("task_work", "add(): the context_work item has no handler");
     if constexpr (detail::mutant::task_gate_after_push) {
       // MUTANT (the pre-hardening order): register only after a push that
       // found the queue empty. In between, a run() the scheduler did not
@@ -442,9 +451,9 @@ class task_work {
   }
 
   [[noreturn]] static void scheduler_threw(const char* what) noexcept {
-    char message[256];
+    char message[512];
     std::snprintf(message, sizeof message,
-                  "the scheduler threw (%s); a scheduler must not throw: return false to refuse", what);
+                  "the scheduler threw; a scheduler must not throw (return false to refuse). what(): %s", what);
     detail::misuse("task_work", message);
   }
 

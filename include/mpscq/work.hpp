@@ -11,7 +11,7 @@
 //   struct request {
 //     int fd;
 //     mpscq::work tw{{}, &request::complete};
-//     static void complete(mpscq::work& w, mpscq::run_state st) {
+//     static void complete(mpscq::work& w, mpscq::run_state st) noexcept {
 //       request& r = mpscq::container_of<&request::tw>(w);
 //       if (st.cancel) { fail(r); return; }
 //       finish(r);
