@@ -38,7 +38,7 @@ set(_local_work_mutants
   # lost", iteration ~400. teardown does not catch it: Relacy checks a free
   # against later accesses, not against unordered earlier atomic ones, and
   # the add touches nothing after its fetch_sub.
-  "gate_relaxed|MPSCQ_MUTANT_LOCAL_GATE_RELAXED|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost")
+  "gate_relaxed|MPSCQ_MUTANT_GATE_RELAXED|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost")
 foreach(entry IN LISTS _local_work_mutants)
   string(REPLACE "|" ";" fields "${entry}")
   list(GET fields 0 mutant)

@@ -11,27 +11,38 @@ endif()
 
 # --- the correct protocol: every model passes -------------------------------
 # Random search, then an exhaustive context-bounded search where it stays
-# short (timings on the 2-core CI machine: random 500k ~1.5 s each; bound 3:
-# schedule_once ~9 s, lifetime ~9 s; capped bound 2 ~7 s; fallback_requeue
-# bound 2 ~2 s (bound 3 ~14 s); handoff bound 2 takes ~45 s and is left to
-# manual runs).
+# short. Timings on the 2-core machine (loaded by other jobs; since every add
+# enters the adder gate before its push and a target run meeting an in-flight
+# push returns `busy` after one pause, the bounded searches grew): random 500k
+# ~2.5-4 s each; bound 3: schedule_once ~43 s, lifetime ~21 s; capped bound 1
+# ~8 s (bound 2: ~13.6M iterations, ~80 s - left to manual runs);
+# fallback_requeue bound 2 ~3 s; handoff bound 2 is left to manual runs.
 mpscq_add_relacy_model(model_task_work ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp)
 foreach(model IN ITEMS schedule_once capped handoff lifetime fallback_requeue)
   mpscq_add_model_test(model_task_work_${model}_random model_task_work
                                  PASS "task_work_model: all checks passed" ${model} random 500000)
 endforeach()
-foreach(config IN ITEMS "schedule_once;3" "capped;2" "lifetime;3" "fallback_requeue;2")
+foreach(config IN ITEMS "schedule_once;3" "capped;1" "lifetime;3" "fallback_requeue;2")
   list(GET config 0 model)
   list(GET config 1 bound)
   mpscq_add_model_test(model_task_work_${model}_bound${bound} model_task_work
                                  PASS "task_work_model: all checks passed" ${model} bound ${bound})
 endforeach()
 
-# The in-flight add models are tiny: bound 3 finishes quickly.
+# The in-flight add models are small: bound 3 finishes quickly (destroy_in_flight
+# ~10 s, close_in_flight ~0.02 s).
 foreach(model IN ITEMS destroy_in_flight close_in_flight)
   mpscq_add_model_test(model_task_work_${model}_bound3 model_task_work
                                  PASS "task_work_model: all checks passed" ${model} bound 3)
 endforeach()
+
+# An unscheduled run, then destroy, while the add is still returning (2
+# threads): random 500k ~2.5 s; bound 8 (~1.4M iterations) ~5 s. (A full
+# search ends too, ~6.9M iterations in ~42 s: left to manual runs.)
+mpscq_add_model_test(model_task_work_unscheduled_run_destroy_random model_task_work
+                               PASS "task_work_model: all checks passed" unscheduled_run_destroy random 500000)
+mpscq_add_model_test(model_task_work_unscheduled_run_destroy_bound8 model_task_work
+                               PASS "task_work_model: all checks passed" unscheduled_run_destroy bound 8)
 
 # --- mutants: each must be caught -------------------------------------------
 # name # definition # model # verdict regex that must appear (see the model's
@@ -65,6 +76,16 @@ mpscq_add_model_test(model_task_work_mutant_teardown_no_wait_adders_destroy
 mpscq_add_model_test(model_task_work_mutant_teardown_no_wait_adders_close
                                model_task_work_mutant_teardown_no_wait_adders
                                PASS "USER ASSERT FAILED .scheduler called after close\\(\\) returned" close_in_flight random 200000)
+
+# The pre-hardening order, gate after push (TASK_GATE_AFTER_PUSH): the
+# producer is preempted between its push and its enter(); the target's
+# unscheduled run() runs the item, the target destroys the task_work (the
+# gate reads no add inside) and the producer's enter() touches the freed
+# gate. Bound 1 finds it (iteration ~30, well under 1 s); 200k random runs do
+# not (the whole run and destructor must fit in the window).
+mpscq_add_relacy_model(model_task_work_mutant_gate_after_push ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp MPSCQ_MUTANT_TASK_GATE_AFTER_PUSH)
+mpscq_add_model_test(model_task_work_mutant_gate_after_push model_task_work_mutant_gate_after_push
+                               PASS "ACCESS TO FREED MEMORY" unscheduled_run_destroy bound 1)
 
 # MPSCQ_MUTANT_TASK_FALLBACK_REFS_RELAXED (fallback_refs_: the job's release
 # fetch_sub and the destructor's acquire load relaxed) has no test: NOT CAUGHT

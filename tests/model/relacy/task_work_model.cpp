@@ -69,6 +69,22 @@
 //    accepted cycle cancelled.
 //    Catches TASK_TEARDOWN_NO_WAIT_ADDERS (e).
 //
+//  unscheduled_run_destroy [1 producer x 1 item, 1 target]
+//    The scheduler accepts and arranges nothing (a token nobody will take:
+//    the target is on its way out). The target calls run() unprompted - a
+//    spurious run, allowed by the header - until the item ran, learned from
+//    the item itself (its release increment, acquired), and then destroys the
+//    task_work: allowed, "every add() has returned or had its item run - by
+//    any run, also one the scheduler did not arrange". The add may still be
+//    between its push and its last access (the gate's leave(), the scheduler
+//    call); the destructor must wait it out. Memory is a test-owned slot, so
+//    an access after the destruction is ACCESS TO FREED MEMORY.
+//    Also checks (c), that the item ran uncancelled, and that the scheduler
+//    was called exactly once.
+//    Catches TASK_GATE_AFTER_PUSH (the add enters the gate only after its
+//    push found the queue empty: the run, the destructor and the free all fit
+//    between the push and that enter - ACCESS TO FREED MEMORY on the gate).
+//
 //  fallback_requeue [1 producer x 2 items, 1 target, 1 fallback thread]
 //    The scheduler refuses, so the first add queues a fallback job; the
 //    target calls run() once anyway (a spurious run, allowed: it runs again
@@ -533,6 +549,52 @@ struct fallback_requeue : rl::test_suite<fallback_requeue, 3> {
   }
 };
 
+// --- unscheduled_run_destroy -----------------------------------------------
+
+struct unscheduled_run_destroy : rl::test_suite<unscheduled_run_destroy, 2> {
+  model_state m;
+  no_fallback fallback;
+  detail::atomic<int> ran{0};
+  // Scheduler calls. An atomic, so the call is a model operation (a point
+  // where Relacy may switch threads), and it outlives the task_work.
+  detail::atomic<int> scheduled{0};
+  slot<task_work> tw;
+
+  void before() {
+    m.init(1, 1);
+    m.ran_signal = &ran;
+    tw.emplace(
+        [this](task_work&) {
+          // Accepted, and nothing arranged: the target's own spurious run is
+          // the only run there will be.
+          scheduled.fetch_add(1, std::memory_order_relaxed);
+          return true;
+        },
+        fallback);
+  }
+
+  void thread(unsigned index) {
+    if (index == 0) {  // producer: its add may still be returning when the target destroys
+      tw.get()->add(m.items[0][0].tw);
+      return;
+    }
+    // The target: runs unprompted until the item ran, then destroys.
+    // Acquire: pairs with the item's release (model_state::ran_signal).
+    while (ran.load(std::memory_order_acquire) == 0) {
+      const run_result r = tw.get()->run();
+      check(!r.handed_off, "a lone target run was handed off");
+      if (r.ran == 0 && !r.busy) detail::yield_thread();  // nothing there yet (a busy run has backed off)
+    }
+    tw.destroy();
+  }
+
+  void after() {
+    m.check_all_ran_once();
+    check(m.cancelled == 0, "an item was cancelled although the target accepted");
+    check(scheduled.load(std::memory_order_relaxed) == 1, "the scheduler was not called exactly once");
+  }
+};
+
 template <class Model>
 bool simulate(const rl::test_params& base) {
   rl::test_params params = base;
@@ -540,7 +602,7 @@ bool simulate(const rl::test_params& base) {
 }
 
 int usage() {
-  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|destroy_in_flight|close_in_flight|fallback_requeue|all [random N | bound K | full]\n", stderr);
+  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|destroy_in_flight|close_in_flight|fallback_requeue|unscheduled_run_destroy|all [random N | bound K | full]\n", stderr);
   return 2;
 }
 
@@ -581,6 +643,10 @@ int main(int argc, char** argv) {
   if (model == "fallback_requeue" || model == "all") {
     known = true;
     ok = simulate<fallback_requeue>(params) && ok;
+  }
+  if (model == "unscheduled_run_destroy" || model == "all") {
+    known = true;
+    ok = simulate<unscheduled_run_destroy>(params) && ok;
   }
   if (!known) return usage();
   std::puts(ok ? "task_work_model: all checks passed" : "task_work_model: FAILED");
