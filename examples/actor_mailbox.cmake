@@ -2,7 +2,7 @@
 # thread pool; checks that every message is delivered exactly once and in
 # per-sender order, and prints the throughput.
 add_executable(actor_mailbox ${CMAKE_CURRENT_LIST_DIR}/actor_mailbox.cpp)
-target_link_libraries(actor_mailbox PRIVATE mpscq::mpscq mpscq_warnings)
+target_link_libraries(actor_mailbox PRIVATE mpscq::mpscq mpscq_warnings mpscq_examples_support)
 
 add_test(NAME example_actor_mailbox COMMAND actor_mailbox --actors=2000 --workers=2 --messages=400000)
 # The checks must be able to fail: break the bookkeeping on purpose and expect

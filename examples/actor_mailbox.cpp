@@ -23,14 +23,14 @@
 #include <mpscq/queue.hpp>
 #include <mpscq/task_work.hpp>
 
+#include "common/example_support.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -239,40 +239,17 @@ void actor::start() {
   send_to_neighbour(static_cast<int>(rng() % neighbours));
 }
 
-bool parse(const char* arg, const char* name, std::string& value) {
-  const std::size_t n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=') return false;
-  value = arg + n + 1;
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int actor_count = 4000;
-  int workers = std::max(2u, std::thread::hardware_concurrency());
-  std::int64_t messages = 5000000;
-  unsigned seed = 1;
+  example::args args(argc, argv, "[--actors=N] [--workers=W] [--messages=M] [--seed=S] [--inject=lose|dup|reorder]\n");
+  const int actor_count = args.number("actors", 4000);
+  const int workers = args.number("workers", static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  const std::int64_t messages = args.number<std::int64_t>("messages", 5000000);
+  const unsigned seed = args.number("seed", 1u);
   world w;
-  for (int i = 1; i < argc; ++i) {
-    std::string v;
-    if (parse(argv[i], "--actors", v)) {
-      actor_count = std::atoi(v.c_str());
-    } else if (parse(argv[i], "--workers", v)) {
-      workers = std::atoi(v.c_str());
-    } else if (parse(argv[i], "--messages", v)) {
-      messages = std::atoll(v.c_str());
-    } else if (parse(argv[i], "--seed", v)) {
-      seed = static_cast<unsigned>(std::atoi(v.c_str()));
-    } else if (parse(argv[i], "--inject", v) && (v == "lose" || v == "dup" || v == "reorder")) {
-      w.inject = v;
-    } else {
-      std::fputs("usage: actor_mailbox [--actors=N] [--workers=W] [--messages=M] [--seed=S] "
-                 "[--inject=lose|dup|reorder]\n",
-                 stderr);
-      return 2;
-    }
-  }
+  w.inject = args.text("inject", "");
+  args.done(w.inject.empty() || w.inject == "lose" || w.inject == "dup" || w.inject == "reorder");
   if (actor_count < 2 * neighbours || workers < 1 || messages < actor_count) {
     std::fputs("actor_mailbox: need actors >= 16, workers >= 1, messages >= actors\n", stderr);
     return 2;
@@ -291,7 +268,7 @@ int main(int argc, char** argv) {
   // Seed: every actor gets a start message and sends one message; the rest
   // are forwards.
   w.budget.store(messages - actor_count, std::memory_order_relaxed);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = example::clock_type::now();
   for (auto& a : w.actors) {
     auto* m = new message;
     m->to = a.get();
@@ -302,9 +279,9 @@ int main(int argc, char** argv) {
   const std::uint64_t expected_total =
       static_cast<std::uint64_t>(messages) + (w.inject == "reorder" ? 2 : 0);
   const auto deadline = start + std::chrono::seconds(60);
-  while (w.delivered.load(std::memory_order_acquire) < expected_total && std::chrono::steady_clock::now() < deadline)
+  while (w.delivered.load(std::memory_order_acquire) < expected_total && example::clock_type::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = example::seconds_since(start);
   w.pool.reset();  // stop and join the workers: the actors are quiet now
 
   // Every pair: what A sent to B equals what B expects next from A.
@@ -321,7 +298,12 @@ int main(int argc, char** argv) {
   }
   const std::uint64_t delivered = w.delivered.load();
   if (delivered < expected_total) lost += expected_total - delivered;
-  const bool ok = lost == 0 && duplicated == 0 && w.reordered.load() == 0 && received == expected_total;
+  example::checks check;
+  check(lost == 0, "messages lost");
+  check(duplicated == 0, "messages delivered more than once");
+  check(w.reordered.load() == 0, "messages out of per-sender order");
+  check(received == expected_total, "messages received != messages expected");
+  const bool ok = check.ok();
   std::printf(
       "actor_mailbox: actors=%d workers=%d messages=%llu delivered=%llu in %.3f s: %.2f M messages/s; "
       "schedules=%llu runs=%llu capped=%llu handed_off=%llu | lost=%llu duplicated=%llu reordered=%llu %s\n",
@@ -331,10 +313,5 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(w.capped_runs.load()), static_cast<unsigned long long>(w.handoffs.load()),
       static_cast<unsigned long long>(lost), static_cast<unsigned long long>(duplicated),
       static_cast<unsigned long long>(w.reordered.load()), ok ? "OK" : "FAIL");
-  if (!ok) {
-    if (lost != 0) std::puts("FAIL: messages lost");
-    if (duplicated != 0) std::puts("FAIL: messages delivered more than once");
-    if (w.reordered.load() != 0) std::puts("FAIL: messages out of per-sender order");
-  }
   return ok ? 0 : 1;
 }

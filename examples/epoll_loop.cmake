@@ -2,7 +2,7 @@
 # threads add, the loop drains with run(cap) and skips epoll_wait while
 # has_work() says work is pending.
 add_executable(epoll_loop ${CMAKE_CURRENT_LIST_DIR}/epoll_loop.cpp)
-target_link_libraries(epoll_loop PRIVATE mpscq::mpscq mpscq_warnings)
+target_link_libraries(epoll_loop PRIVATE mpscq::mpscq mpscq_warnings mpscq_examples_support)
 
 add_test(NAME example_epoll_loop COMMAND epoll_loop --seconds=1)
 # The checks must be able to fail: corrupt the bookkeeping on purpose and

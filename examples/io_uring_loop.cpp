@@ -34,6 +34,8 @@
 #include <mpscq/local_work.hpp>
 #include <mpscq/work.hpp>
 
+#include "common/example_support.hpp"
+
 #include <liburing.h>
 #include <poll.h>
 #include <unistd.h>
@@ -47,13 +49,13 @@
 #include <cstring>
 #include <random>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using example::clock_type;
+using example::die;
 
 struct options {
   double seconds = 2.0;
@@ -64,45 +66,25 @@ struct options {
   std::string inject;
 };
 
-[[noreturn]] void usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--seconds=S] [--workers=W] [--items=N] [--cap=C] [--plain] [--inject=lose|dup]\n"
-               "  --seconds  how long the workers add (default 2)\n"
-               "  --workers  adding threads (default 2)\n"
-               "  --items    most items per worker (default 200000)\n"
-               "  --cap      max_events per run() (default 64)\n"
-               "  --plain    use a plain ring (no SINGLE_ISSUER / DEFER_TASKRUN)\n"
-               "  --inject   corrupt the bookkeeping on purpose; the run must then fail\n",
-               argv0);
-  std::exit(2);
-}
-
 options parse(int argc, char** argv) {
+  example::args a(argc, argv,
+                  "[--seconds=S] [--workers=W] [--items=N] [--cap=C] [--plain] [--inject=lose|dup]\n"
+                  "  --seconds  how long the workers add (default 2)\n"
+                  "  --workers  adding threads (default 2)\n"
+                  "  --items    most items per worker (default 200000)\n"
+                  "  --cap      max_events per run() (default 64)\n"
+                  "  --plain    use a plain ring (no SINGLE_ISSUER / DEFER_TASKRUN)\n"
+                  "  --inject   corrupt the bookkeeping on purpose; the run must then fail\n");
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&](std::string_view key) -> const char* {
-      if (a.substr(0, key.size()) == key && a.size() > key.size() && a[key.size()] == '=')
-        return argv[i] + key.size() + 1;
-      return nullptr;
-    };
-    if (a == "--plain") o.plain = true;
-    else if (const char* v = value("--seconds")) o.seconds = std::atof(v);
-    else if (const char* v = value("--workers")) o.workers = std::atoi(v);
-    else if (const char* v = value("--items")) o.items_per_worker = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
-    else if (const char* v = value("--cap")) o.cap = std::atoi(v);
-    else if (const char* v = value("--inject")) o.inject = v;
-    else usage(argv[0]);
-  }
-  if (o.seconds <= 0 || o.workers < 1 || o.workers > 64 || o.items_per_worker < 1 ||
-      o.items_per_worker > (1u << 24) || o.cap < 1 || (!o.inject.empty() && o.inject != "lose" && o.inject != "dup"))
-    usage(argv[0]);
+  o.plain = a.flag("plain");
+  o.seconds = a.number("seconds", o.seconds);
+  o.workers = a.number("workers", o.workers);
+  o.items_per_worker = a.number("items", o.items_per_worker);
+  o.cap = a.number("cap", o.cap);
+  o.inject = a.text("inject", o.inject);
+  a.done(o.seconds > 0 && o.workers >= 1 && o.workers <= 64 && o.items_per_worker >= 1 &&
+         o.items_per_worker <= (1u << 24) && o.cap >= 1 && (o.inject.empty() || o.inject == "lose" || o.inject == "dup"));
   return o;
-}
-
-[[noreturn]] void die(const char* what, int err) {
-  std::fprintf(stderr, "io_uring_loop: %s: %s\n", what, std::strerror(err));
-  std::exit(1);
 }
 
 // user_data of the owner's own SQEs; an item's NOP carries its slot index.
@@ -377,7 +359,7 @@ int main(int argc, char** argv) {
   mpscq::local_work& lw = *shared_lw.load(std::memory_order_acquire);
 
   const auto start = clock_type::now();
-  const auto end = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(opt.seconds));
+  const auto end = start + example::to_duration(opt.seconds);
   std::vector<std::thread> workers;
   for (int w = 0; w < opt.workers; ++w) {
     workers.emplace_back([&, w] {
@@ -397,7 +379,7 @@ int main(int argc, char** argv) {
   for (std::uint32_t a : added) total_added += a;
   producers_done.store(true, std::memory_order_release);
   owner.join();
-  const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+  const double elapsed = example::seconds_since(start);
 
   if (opt.inject == "lose" && total_added > 0) o.runs[0] = 0;
   if (opt.inject == "dup" && total_added > 0) ++o.completions[0];
@@ -435,13 +417,8 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(phantom), static_cast<unsigned long long>(nop_missing),
               static_cast<unsigned long long>(nop_dup), static_cast<unsigned long long>(o.order_violations));
 
-  bool ok = loop_ok;
-  auto check = [&](bool cond, const char* what) {
-    if (!cond) {
-      std::printf("  FAIL: %s\n", what);
-      ok = false;
-    }
-  };
+  example::checks check;
+  if (!loop_ok) check.fail();
   check(total_added > 0, "no item was added");
   check(lost == 0, "items lost");
   check(duplicated == 0, "items ran more than once");
@@ -452,6 +429,5 @@ int main(int argc, char** argv) {
   check(o.ran_cancelled == 0, "items ran cancelled although the owner drained before close()");
   check(c.eventfd_polls > 0, "the eventfd poll never completed");
   check(elapsed < 0.1 || c.timeouts > 0, "the timeout never fired");
-  std::printf("io_uring_loop: %s\n", ok ? "OK" : "FAILED");
-  return ok ? 0 : 1;
+  return check.summary();
 }

@@ -3,8 +3,16 @@
 # test is a short run; the real one is e.g.
 #   sock_test --seconds=3 --clients=8,1024 --reps=4
 if(TARGET mpscq_examples_liburing)
-  add_executable(sock_test ${CMAKE_CURRENT_LIST_DIR}/sock_test.cpp)
-  target_link_libraries(sock_test PRIVATE mpscq::mpscq mpscq_warnings mpscq_examples_liburing)
+  # One file per role, see sock_test/main.cpp.
+  add_executable(sock_test
+                 ${CMAKE_CURRENT_LIST_DIR}/sock_test/main.cpp
+                 ${CMAKE_CURRENT_LIST_DIR}/sock_test/phase.cpp
+                 ${CMAKE_CURRENT_LIST_DIR}/sock_test/sockets.cpp
+                 ${CMAKE_CURRENT_LIST_DIR}/sock_test/sender.cpp
+                 ${CMAKE_CURRENT_LIST_DIR}/sock_test/receiver_uring.cpp
+                 ${CMAKE_CURRENT_LIST_DIR}/sock_test/receiver_epoll.cpp
+                 ${CMAKE_CURRENT_LIST_DIR}/sock_test/owner.cpp)
+  target_link_libraries(sock_test PRIVATE mpscq::mpscq mpscq_warnings mpscq_examples_support mpscq_examples_liburing)
   add_test(NAME example_sock_test COMMAND sock_test --seconds=0.4 --clients=8,256 --reps=1 --max-mib=2048)
   add_test(NAME example_sock_test_epoll COMMAND sock_test --receiver=epoll --seconds=0.3 --clients=16 --reps=1
                                                 --max-mib=1024)
