@@ -27,7 +27,7 @@ struct item {
   mpscq::node hook;  // the same hook type mpscq::queue uses
 };
 
-item& item_of(mpscq::node* n) { return *mpscq::intrusive_queue<item, &item::hook>::from_hook(n); }
+item& item_of(mpscq::node* n) { return mpscq::container_of<&item::hook>(*n); }  // node.hpp
 
 // The chain del_all() returns is the caller's: plain relaxed walks suffice.
 mpscq::node* next_of(mpscq::node* n) { return n->next.load(std::memory_order_relaxed); }

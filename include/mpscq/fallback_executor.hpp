@@ -25,7 +25,7 @@
 //   every job it was handed.
 //
 // THE DEFAULT: default_fallback_executor()
-//   One thread for the process (detail/fallback_thread.hpp), started by the
+//   One thread for the process (detail/fallback_executor_impl.hpp), started by the
 //   first call (task_work's one-argument constructor calls it), running jobs
 //   in the order they were handed over. Never destroyed: task_work objects
 //   with static storage duration may still hand it jobs during exit.
@@ -54,7 +54,7 @@
 #include <mpscq/work.hpp>
 
 #if !defined(MPSCQ_MODEL_RELACY)
-#include <mpscq/detail/fallback_thread.hpp>
+#include <mpscq/detail/fallback_executor_impl.hpp>
 #endif
 
 namespace mpscq {

@@ -41,7 +41,7 @@
 
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/cache_line.hpp>
-#include <mpscq/queue.hpp>
+#include <mpscq/node.hpp>
 
 namespace mpscq {
 

@@ -152,12 +152,39 @@
 #define MPSCQ_LOCAL_WORK_HPP
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 
 #include <mpscq/detail/local_work_core.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
 
 namespace mpscq {
+
+/// Construction options of local_work (and legacy::local_work).
+struct local_work_options {
+  /// Create an eventfd that becomes readable when work arrives on an empty
+  /// queue (see local_work::event_fd). Linux only.
+  bool enable_eventfd = false;
+  /// The owner thread. Unset: the first thread that calls run(), wait() or
+  /// close() becomes the owner.
+  std::optional<detail::thread_id> owner;
+};
+
+/// Counters for tests and benchmarks (local_work::stats). Each is a relaxed
+/// snapshot; only `wakes` and `cancelled_inline` are written by producers,
+/// and only on their slow paths.
+struct local_work_stats {
+  std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle)
+  std::uint64_t wait_cycles = 0;         // times wait() armed the countdown
+  std::uint64_t sleeps = 0;              // of those, times it went on to futex-wait (the re-check found nothing)
+  std::uint64_t recheck_aborts = 0;      // of those, times the re-check after arming found work: no sleep
+  std::uint64_t timeouts = 0;            // wait() calls that returned because `timeout` passed
+  std::uint64_t in_flight_backoffs = 0;  // pauses of wait() for a producer inside its push
+  std::uint64_t items_run = 0;           // items run by run()/wait() (cancel == false)
+  std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
+  std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
+};
 
 namespace detail {
 struct local_work_access;  // tests reach the queue through this (see queue_access)
@@ -232,7 +259,7 @@ class local_work : private detail::local_work_core<local_work> {
 
   /// Counters (relaxed snapshots): wakes issued, wait cycles, sleeps, ...
   /// See local_work_stats.
-  using core::stats;
+  local_work_stats stats() const noexcept { return core::template stats<local_work_stats>(); }
 
  private:
   // The wake rule for an add that read `armed` > 0 from wait_nr. True: this

@@ -4,13 +4,10 @@
 
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/llist.hpp>
-#include <mpscq/queue.hpp>
-#include <mpscq/work.hpp>
-#if __has_include(<mpscq/local_work.hpp>)
 #include <mpscq/local_work.hpp>
-#endif
-#if __has_include(<mpscq/task_work.hpp>)
+#include <mpscq/node.hpp>
+#include <mpscq/queue.hpp>
 #include <mpscq/task_work.hpp>
-#endif
+#include <mpscq/work.hpp>
 
 #endif  // MPSCQ_MPSCQ_HPP

@@ -85,6 +85,7 @@
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/node.hpp>
 
 // MPSCQ_DEBUG: the checks that cost more than a compare (docs/api.md,
 // "Contracts"). On by default when NDEBUG is not defined; define it to 0 or 1
@@ -98,13 +99,6 @@
 #endif
 
 namespace mpscq {
-
-/// The intrusive hook: embed one in every object that goes through a queue.
-/// A node is in at most one queue at a time; its `next` belongs to the queue
-/// from push() until pop() hands it back.
-struct node {
-  detail::atomic<node*> next{nullptr};
-};
 
 class consumer;
 
@@ -330,31 +324,6 @@ class consumer {
 };
 
 namespace detail {
-
-/// Offset of a member hook inside T, for getting from a hook back to its
-/// object. T must be a standard-layout-like class whose hook is a direct
-/// member (the same rule as offsetof).
-template <class T, class M, M T::*Member>
-inline std::size_t member_offset() noexcept {
-  // Computed on a properly aligned buffer that never holds a T: only the
-  // member's address is formed, nothing is read or written.
-  alignas(T) static unsigned char storage[sizeof(T)];
-  auto* object = reinterpret_cast<T*>(storage);
-  return static_cast<std::size_t>(reinterpret_cast<unsigned char*>(&(object->*Member)) - storage);
-}
-
-template <class P>
-struct member_traits;
-template <class T, class M>
-struct member_traits<M T::*> {
-  using owner = T;
-  using field = M;
-};
-
-template <class T, class M, M T::*Member>
-inline T* owner_of(M* member) noexcept {
-  return reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(member) - member_offset<T, M, Member>());
-}
 
 /// Test access to push's two steps, to hold a producer inside the in-flight
 /// window deterministically. Not for production use.

@@ -35,7 +35,7 @@
 #ifndef MPSCQ_WORK_HPP
 #define MPSCQ_WORK_HPP
 
-#include <mpscq/queue.hpp>
+#include <mpscq/node.hpp>
 
 namespace mpscq {
 
@@ -64,17 +64,6 @@ struct work {
 /// wakes it only when the batch is complete (or its timeouts run out).
 enum class wake { eager, lazy };
 
-/// From a work member back to the object that holds it:
-///   request& r = mpscq::container_of<&request::tw>(w);
-template <auto Member, class M>
-  requires std::is_member_object_pointer_v<decltype(Member)>
-inline auto& container_of(M& member) noexcept {
-  using traits = detail::member_traits<decltype(Member)>;
-  using T = typename traits::owner;
-  using F = typename traits::field;
-  static_assert(std::is_same_v<F, M>, "container_of: the member's type does not match");
-  return *detail::owner_of<T, F, Member>(&member);
-}
 
 }  // namespace mpscq
 

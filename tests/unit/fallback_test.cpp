@@ -1,5 +1,5 @@
 // Unit tests of the default fallback executor (mpscq/fallback_executor.hpp,
-// detail/fallback_thread.hpp): fork() after the thread started (the child
+// detail/fallback_executor_impl.hpp): fork() after the thread started (the child
 // gets a thread of its own, jobs queued at the fork run there, task_work
 // destructors return), thread creation failure (std::system_error from the
 // task_work constructor; a failed restart in a child is reported and aborts),

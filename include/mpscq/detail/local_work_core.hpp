@@ -13,8 +13,9 @@
 //   bool queue_empty(std::memory_order) const  the waiter's re-check
 //   int  drain_cancelled()                   run everything left, cancel = true
 //
-// local_work_options and local_work_stats are public types; they live here
-// so that both variants can use them, and are documented in local_work.hpp.
+// The public types local_work_options and local_work_stats live in
+// local_work.hpp; this floor below it takes them as template parameters
+// (the constructor's options, stats()'s result) and never names them.
 #ifndef MPSCQ_DETAIL_LOCAL_WORK_CORE_HPP
 #define MPSCQ_DETAIL_LOCAL_WORK_CORE_HPP
 
@@ -37,34 +38,8 @@
 #include <mpscq/detail/futex.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
-#include <mpscq/work.hpp>
 
 namespace mpscq {
-
-/// Construction options of local_work (and legacy::local_work).
-struct local_work_options {
-  /// Create an eventfd that becomes readable when work arrives on an empty
-  /// queue (see local_work::event_fd). Linux only.
-  bool enable_eventfd = false;
-  /// The owner thread. Unset: the first thread that calls run(), wait() or
-  /// close() becomes the owner.
-  std::optional<detail::thread_id> owner;
-};
-
-/// Counters for tests and benchmarks (local_work::stats). Each is a relaxed
-/// snapshot; only `wakes` and `cancelled_inline` are written by producers,
-/// and only on their slow paths.
-struct local_work_stats {
-  std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle)
-  std::uint64_t wait_cycles = 0;         // times wait() armed the countdown
-  std::uint64_t sleeps = 0;              // of those, times it went on to futex-wait (the re-check found nothing)
-  std::uint64_t recheck_aborts = 0;      // of those, times the re-check after arming found work: no sleep
-  std::uint64_t timeouts = 0;            // wait() calls that returned because `timeout` passed
-  std::uint64_t in_flight_backoffs = 0;  // pauses of wait() for a producer inside its push
-  std::uint64_t items_run = 0;           // items run by run()/wait() (cancel == false)
-  std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
-  std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
-};
 
 namespace detail {
 
@@ -126,8 +101,10 @@ class local_work_core {
     owner_.store(no_owner(), std::memory_order_release);
   }
 
-  local_work_stats stats() const noexcept {
-    local_work_stats s;
+  // Stats: local_work_stats (local_work.hpp).
+  template <class Stats>
+  Stats stats() const noexcept {
+    Stats s;
     s.wakes = wakes_.load(std::memory_order_relaxed);
     s.wait_cycles = wait_cycles_.get();
     s.sleeps = sleeps_.get();
@@ -141,7 +118,10 @@ class local_work_core {
   }
 
  protected:
-  explicit local_work_core(const local_work_options& options) : owner_(options.owner.value_or(no_owner())) {
+  // Options: local_work_options (local_work.hpp): an optional owner thread id
+  // and the eventfd switch.
+  template <class Options>
+  explicit local_work_core(const Options& options) : owner_(options.owner.value_or(no_owner())) {
     if (options.enable_eventfd) eventfd_.open();
   }
   ~local_work_core() = default;

@@ -45,6 +45,7 @@
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/local_work_core.hpp>
+#include <mpscq/local_work.hpp>
 #include <mpscq/llist.hpp>
 #include <mpscq/work.hpp>
 
@@ -109,7 +110,7 @@ class local_work : private detail::local_work_core<local_work> {
   using core::event_fd;
   using core::has_work;
   using core::run;
-  using core::stats;
+  local_work_stats stats() const noexcept { return core::template stats<local_work_stats>(); }
   using core::wait;
 
  private:

@@ -1,8 +1,11 @@
-// mpscq/detail/fallback_thread.hpp - the default fallback executor's engine:
+// mpscq/detail/fallback_executor_impl.hpp - the body of <mpscq/fallback_executor.hpp>:
 // one lazily started thread that runs the jobs task_work hands over when a
 // target refuses its queue.
 //
-// Internal header: not part of the public API. The public interface,
+// Internal header: not part of the public API. As a *_impl.hpp file it is
+// the body of a public header and may include public headers (the queue and
+// the work item it runs); every other detail/ header includes only detail/
+// and the floor (node.hpp). The public interface,
 // mpscq::fallback_executor and mpscq::default_fallback_executor(), lives in
 // <mpscq/fallback_executor.hpp>, which wraps this class. Not available in
 // model builds (MPSCQ_MODEL_RELACY): a model passes its own executor. POSIX
@@ -55,8 +58,8 @@
 //     harmless: the new thread looks at the queue before it sleeps.
 //   A child that execs or _exits at once is always fine (the restart, if any,
 //   costs one thread creation).
-#ifndef MPSCQ_DETAIL_FALLBACK_THREAD_HPP
-#define MPSCQ_DETAIL_FALLBACK_THREAD_HPP
+#ifndef MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP
+#define MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP
 
 #if !defined(MPSCQ_MODEL_RELACY)
 
@@ -281,4 +284,4 @@ struct fallback_thread_access {
 
 #endif  // !MPSCQ_MODEL_RELACY
 
-#endif  // MPSCQ_DETAIL_FALLBACK_THREAD_HPP
+#endif  // MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP
