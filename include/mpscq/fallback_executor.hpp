@@ -47,13 +47,13 @@
 //     the default fallback thread after fork() in the child: <strerror>" on
 //     stderr) and aborts; so does a failed start inside execute().
 //   - POSIX only (pthreads). Not available in model builds
-//     (MPSCQ_MODEL_RELACY): a model passes its own executor.
+//     (no MPSCQ_DETAIL_NATIVE_THREADS): a model passes its own executor.
 #ifndef MPSCQ_FALLBACK_EXECUTOR_HPP
 #define MPSCQ_FALLBACK_EXECUTOR_HPP
 
 #include <mpscq/work.hpp>
 
-#if !defined(MPSCQ_MODEL_RELACY)
+#if MPSCQ_DETAIL_NATIVE_THREADS
 #include <mpscq/detail/fallback_executor_impl.hpp>
 #endif
 
@@ -75,7 +75,7 @@ class fallback_executor {
   ~fallback_executor() = default;
 };
 
-#if !defined(MPSCQ_MODEL_RELACY)
+#if MPSCQ_DETAIL_NATIVE_THREADS
 namespace detail {
 
 /// default_fallback_executor()'s object: the interface over a fallback_thread.
@@ -99,7 +99,7 @@ inline fallback_executor& default_fallback_executor() {
   instance->thread().start();
   return *instance;
 }
-#endif  // !MPSCQ_MODEL_RELACY
+#endif  // MPSCQ_DETAIL_NATIVE_THREADS
 
 }  // namespace mpscq
 

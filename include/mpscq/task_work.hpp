@@ -271,7 +271,7 @@ class task_work {
   /// run()'s default cap: no cap.
   static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
 
-#if !defined(MPSCQ_MODEL_RELACY)
+#if MPSCQ_DETAIL_NATIVE_THREADS
   /// A task_work whose refused queues go to default_fallback_executor(),
   /// which this constructor starts if it is not running (see
   /// <mpscq/fallback_executor.hpp>). Throws std::system_error if the default
@@ -437,7 +437,7 @@ class task_work {
   }
 
   bool call_scheduler() noexcept {
-#if defined(__cpp_exceptions) && !defined(MPSCQ_MODEL_RELACY)
+#if defined(__cpp_exceptions) && MPSCQ_DETAIL_NATIVE_THREADS
     try {
       return scheduler_(*this);
     } catch (const std::exception& e) {

@@ -47,7 +47,22 @@ inline thread_id current_thread() noexcept { return std::this_thread::get_id(); 
 /// A thread_id that names no thread (never equal to current_thread()).
 inline thread_id no_thread() noexcept { return thread_id{}; }
 
+/// What the seam provides besides atomics (relacy_seam.hpp has the model
+/// build's answers). Other headers ask these, never which build this is:
+///   model_build             true only under the model checker: wait loops
+///                           only yield, thread_locals are not meaningful
+///                           (every modelled thread runs on one OS thread);
+///   model_fail(what)        a misuse becomes the model's verdict (no-op here);
+///   MPSCQ_DETAIL_NATIVE_THREADS  1: real OS threads, pthreads, exceptions
+///                           (the default fallback thread exists);
+///   MPSCQ_DETAIL_SEAM_FUTEX      defined when the seam brings its own futex
+///                           (futex.hpp then uses model_futex_wait/wake).
+inline constexpr bool model_build = false;
+inline void model_fail(const char* what) noexcept { (void)what; }
+
 }  // namespace mpscq::detail
+
+#define MPSCQ_DETAIL_NATIVE_THREADS 1
 
 #endif  // MPSCQ_MODEL_RELACY
 #endif  // MPSCQ_DETAIL_ATOMIC_HPP

@@ -23,9 +23,12 @@ class backoff {
  public:
   /// One round of waiting: a yield, or (after yield_rounds) a growing sleep.
   void pause() noexcept {
-#if defined(MPSCQ_MODEL_RELACY)
-    yield_thread();
-#else
+    // Under the model checker only yield: Relacy needs every wait loop to
+    // yield to tell a wait from a livelock, and has no clock.
+    if constexpr (model_build) {
+      yield_thread();
+      return;
+    }
     if (rounds_ < yield_rounds) {
       ++rounds_;
       yield_thread();
@@ -34,7 +37,6 @@ class backoff {
     const unsigned step = rounds_ - yield_rounds;
     if (step < max_doublings) ++rounds_;
     std::this_thread::sleep_for(std::chrono::microseconds(first_sleep_us << step));
-#endif
   }
 
   /// Rounds waited so far (for statistics and tests).

@@ -10,37 +10,35 @@
 // a hang. Each such call pushes a frame on a thread-local chain; close() and
 // the destructor walk the chain and report the misuse instead of hanging.
 // Cost: a thread-local read and two writes, only on the scheduling path.
-// Model builds (Relacy runs every modelled thread on one OS thread) keep no
-// chain.
+// Under the model checker (detail::model_build: every modelled thread runs
+// on one OS thread) there is no chain.
 #ifndef MPSCQ_DETAIL_CALLBACK_GUARD_HPP
 #define MPSCQ_DETAIL_CALLBACK_GUARD_HPP
+
+#include <mpscq/detail/atomic.hpp>
 
 namespace mpscq::detail {
 
 class callback_guard {
  public:
   explicit callback_guard(const void* object) noexcept : object_(object) {
-#if !defined(MPSCQ_MODEL_RELACY)
-    previous_ = top();
-    top() = this;
-#endif
+    if constexpr (!model_build) {
+      previous_ = top();
+      top() = this;
+    }
   }
   ~callback_guard() {
-#if !defined(MPSCQ_MODEL_RELACY)
-    top() = previous_;
-#endif
+    if constexpr (!model_build) top() = previous_;
   }
   callback_guard(const callback_guard&) = delete;
   callback_guard& operator=(const callback_guard&) = delete;
 
   /// True if the calling thread is inside a callback that `object` made.
   static bool inside(const void* object) noexcept {
-#if !defined(MPSCQ_MODEL_RELACY)
-    for (const callback_guard* g = top(); g != nullptr; g = g->previous_)
-      if (g->object_ == object) return true;
-#else
-    (void)object;
-#endif
+    if constexpr (!model_build) {
+      for (const callback_guard* g = top(); g != nullptr; g = g->previous_)
+        if (g->object_ == object) return true;
+    }
     return false;
   }
 

@@ -8,7 +8,7 @@
 // and the floor (node.hpp). The public interface,
 // mpscq::fallback_executor and mpscq::default_fallback_executor(), lives in
 // <mpscq/fallback_executor.hpp>, which wraps this class. Not available in
-// model builds (MPSCQ_MODEL_RELACY): a model passes its own executor. POSIX
+// model builds (no MPSCQ_DETAIL_NATIVE_THREADS): a model passes its own executor. POSIX
 // only (pthread_create, pthread_atfork).
 //
 // HOW IT WORKS
@@ -61,7 +61,7 @@
 #ifndef MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP
 #define MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP
 
-#if !defined(MPSCQ_MODEL_RELACY)
+#if MPSCQ_DETAIL_NATIVE_THREADS
 
 #include <pthread.h>
 
@@ -282,6 +282,6 @@ struct fallback_thread_access {
 
 }  // namespace mpscq::detail
 
-#endif  // !MPSCQ_MODEL_RELACY
+#endif  // MPSCQ_DETAIL_NATIVE_THREADS
 
 #endif  // MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP

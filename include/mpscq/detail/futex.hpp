@@ -28,13 +28,11 @@
 //                           wake also locks that table slot's mutex and
 //                           broadcasts its condition variable (other words
 //                           hashed to the slot see a spurious wake-up).
-//   MPSCQ_MODEL_RELACY      rl::rl_futex on the word's rl::atomic<int>, so the
-//                           model checker sees every wait and wake. Relacy
-//                           allows spurious wakes and reports DEADLOCK when a
-//                           thread sleeps untimed and no wake ever comes: the
-//                           lost-wake check. (A timed wait may time out at any
-//                           point of a model run, so lost-wake models wait
-//                           untimed.)
+//   the seam's own futex    (MPSCQ_DETAIL_SEAM_FUTEX, set by the model
+//                           checker's seam, relacy_seam.hpp) so the checker
+//                           sees every wait and wake. (A timed wait may time
+//                           out at any point of a model run, so lost-wake
+//                           models wait untimed.)
 #ifndef MPSCQ_DETAIL_FUTEX_HPP
 #define MPSCQ_DETAIL_FUTEX_HPP
 
@@ -43,12 +41,12 @@
 
 #include <mpscq/detail/atomic.hpp>
 
-#if !defined(MPSCQ_MODEL_RELACY) && !defined(MPSCQ_PORTABLE_FUTEX) && !defined(__linux__)
+#if !defined(MPSCQ_DETAIL_SEAM_FUTEX) && !defined(MPSCQ_PORTABLE_FUTEX) && !defined(__linux__)
 #define MPSCQ_PORTABLE_FUTEX 1
 #endif
 
-#if defined(MPSCQ_MODEL_RELACY)
-#include <ctime>
+#if defined(MPSCQ_DETAIL_SEAM_FUTEX)
+// the seam brings it
 #elif defined(MPSCQ_PORTABLE_FUTEX)
 #include <condition_variable>
 #include <mutex>
@@ -74,22 +72,18 @@ enum class futex_wait_result {
   interrupted,    // a signal (EINTR)
 };
 
-#if defined(MPSCQ_MODEL_RELACY)
+#if defined(MPSCQ_DETAIL_SEAM_FUTEX)
 
 inline futex_wait_result futex_wait(futex_word& word, int expected, std::chrono::nanoseconds timeout) {
-  // Relacy looks only at whether a timeout is given, not at its value.
-  const timespec any_limit{0, 1};
-  const timespec* limit = timeout == std::chrono::nanoseconds::max() ? nullptr : &any_limit;
-  const int r = rl::rl_futex(&word.model(), rl::RL_FUTEX_WAIT, expected, limit, nullptr, 0, RL_INFO);
-  if (r == 0) return futex_wait_result::woken;
-  if (r == rl::RL_ETIMEDOUT) return futex_wait_result::timed_out;
-  if (r == rl::RL_EINTR) return futex_wait_result::interrupted;
-  return futex_wait_result::value_changed;
+  switch (model_futex_wait(word, expected, timeout != std::chrono::nanoseconds::max())) {
+    case 0: return futex_wait_result::woken;
+    case 2: return futex_wait_result::timed_out;
+    case 3: return futex_wait_result::interrupted;
+    default: return futex_wait_result::value_changed;
+  }
 }
 
-inline int futex_wake(futex_word& word, int count) {
-  return rl::rl_futex(&word.model(), rl::RL_FUTEX_WAKE, count, nullptr, nullptr, 0, RL_INFO);
-}
+inline int futex_wake(futex_word& word, int count) { return model_futex_wake(word, count); }
 
 #elif defined(MPSCQ_PORTABLE_FUTEX)
 

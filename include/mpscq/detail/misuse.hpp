@@ -26,10 +26,7 @@ namespace mpscq::detail {
 [[noreturn]] inline void misuse(const char* component, const char* what) noexcept {
   std::fprintf(stderr, "mpscq::%s: %s\n", component, what);
   std::fflush(stderr);
-#if defined(MPSCQ_MODEL_RELACY)
-  // The model's verdict; fail_test switches away from this fiber for good.
-  rl::ctx().fail_test(what, rl::test_result_user_assert_failed, RL_INFO);
-#endif
+  model_fail(what);  // under the model checker: its verdict (does not return)
   std::abort();
 }
 

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -106,6 +107,37 @@ inline thread_id current_thread() noexcept { return rl::thread_index(); }
 /// Relacy numbers its threads from 0: the largest index names no thread.
 inline thread_id no_thread() noexcept { return ~thread_id{}; }
 
+// --- what the seam provides besides atomics (see atomic.hpp) ---------------
+
+inline constexpr bool model_build = true;
+
+/// A misuse is the model's verdict: fail_test switches away from this fiber
+/// for good, so a model can show which check fired.
+inline void model_fail(const char* what) noexcept {
+  rl::ctx().fail_test(what, rl::test_result_user_assert_failed, RL_INFO);
+}
+
+/// The futex for futex.hpp: rl::rl_futex on the word's rl::atomic<int>, so
+/// the checker sees every wait and wake. Relacy allows spurious wakes and
+/// reports DEADLOCK when a thread sleeps untimed and no wake ever comes (the
+/// lost-wake check); it looks only at whether a timeout is given.
+/// Returns 0 woken, 1 value changed, 2 timed out, 3 interrupted.
+inline int model_futex_wait(atomic<int>& word, int expected, bool timed) {
+  const timespec any_limit{0, 1};
+  const int r = rl::rl_futex(&word.model(), rl::RL_FUTEX_WAIT, expected, timed ? &any_limit : nullptr, nullptr, 0,
+                             RL_INFO);
+  if (r == 0) return 0;
+  if (r == rl::RL_ETIMEDOUT) return 2;
+  if (r == rl::RL_EINTR) return 3;
+  return 1;
+}
+inline int model_futex_wake(atomic<int>& word, int count) {
+  return rl::rl_futex(&word.model(), rl::RL_FUTEX_WAKE, count, nullptr, nullptr, 0, RL_INFO);
+}
+
 }  // namespace mpscq::detail
+
+#define MPSCQ_DETAIL_NATIVE_THREADS 0
+#define MPSCQ_DETAIL_SEAM_FUTEX 1
 
 #endif  // MPSCQ_DETAIL_RELACY_SEAM_HPP
