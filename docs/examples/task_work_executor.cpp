@@ -144,7 +144,7 @@ void mailbox_on_an_executor() {
   // One schedule per empty -> non-empty cycle, and each cycle ended with one
   // emptying pop (readable now: no run can be active).
   check(box->schedules.load() > 0, "the mailbox was scheduled");
-  check(static_cast<std::uint64_t>(box->schedules.load()) == box->tw.emptied_count(),
+  check(static_cast<std::uint64_t>(box->schedules.load()) == box->tw.cycles_ended(),
         "schedules == cycles ended by an emptying pop");
   check(box->tw.empty(), "nothing left queued");
 }
@@ -188,10 +188,10 @@ void contexts_and_should_yield() {
   check(r.ran == 2 && r.more, "should_yield ended the run after two items; we still own the queue");
   check(a.enters == 1 && a.leaves == 1, "the run left context a before it returned");
   r = tw.run();
-  check(r.ran == 3 && !r.more && r.emptied == 1, "the next run finished the cycle");
+  check(r.ran == 3 && !r.more && r.cycles_ended == 1, "the next run finished the cycle");
   check(a.enters == 2 && b.enters == 1 && b.leaves == 1, "one enter/leave per stretch of one context");
   for (const packet& x : p) check(x.handled == 1, "every packet handled once");
-  check(tw.emptied_count() == 1, "one cycle");
+  check(tw.cycles_ended() == 1, "one cycle");
 }
 
 // A fallback executor that the example drives by hand (a real one runs the

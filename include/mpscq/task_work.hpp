@@ -245,7 +245,7 @@ struct context_work : work {
 /// What one run() call did.
 struct run_result {
   std::size_t ran = 0;       ///< items this call ran
-  std::size_t emptied = 0;   ///< cycles it ended with an emptying pop (more than
+  std::size_t cycles_ended = 0;  ///< cycles it ended with an emptying pop (more than
                              ///< one when it served runs handed to it)
   bool more = false;         ///< the caller still owns the queue: run() again
   bool busy = false;         ///< (with more) it stopped because a producer is
@@ -410,7 +410,7 @@ class task_work {
   /// Empty -> non-empty cycles completed: pops that emptied the queue, by
   /// target runs, fallback jobs and the destructor. Read it only while no run
   /// can be active (it is the run slot holder's plain counter).
-  std::uint64_t emptied_count() const noexcept { return emptied_count_; }
+  std::uint64_t cycles_ended() const noexcept { return cycles_ended_; }
 
  private:
   friend struct detail::task_work_access;
@@ -648,8 +648,8 @@ class task_work {
 
   stop end_cycle(task_context*& current, run_result& result) noexcept {
     switch_context(current, nullptr);
-    ++result.emptied;
-    ++emptied_count_;
+    ++result.cycles_ended;
+    ++cycles_ended_;
     return stop::emptied;
   }
 
@@ -669,7 +669,7 @@ class task_work {
   alignas(detail::cache_line) detail::atomic<std::uint32_t> runs_{0};
   detail::atomic<detail::thread_id> active_thread_{detail::no_thread()};
   consumer consumer_{q_};
-  std::uint64_t emptied_count_ = 0;
+  std::uint64_t cycles_ended_ = 0;
   detail::backoff in_flight_wait_;  // the run slot holder's pause for an in-flight push
 };
 

@@ -325,9 +325,9 @@ void run_round(counting_executor& fallback, int producers, int runners, std::chr
     // Quiescent: every cycle has been served, so the queue is empty and each
     // cycle's scheduling add is matched by one emptying pop.
     const std::uint64_t cycles = r.accepted.load() + (fallback.submitted() - jobs_before);
-    if (cycles != r.tw->emptied_count() || !r.tw->empty()) {
+    if (cycles != r.tw->cycles_ended() || !r.tw->empty()) {
       std::fprintf(stderr, "accounting: %llu cycles scheduled, %llu emptying pops, empty=%d\n",
-                   static_cast<unsigned long long>(cycles), static_cast<unsigned long long>(r.tw->emptied_count()),
+                   static_cast<unsigned long long>(cycles), static_cast<unsigned long long>(r.tw->cycles_ended()),
                    r.tw->empty() ? 1 : 0);
       stats.accounting.fetch_add(1);
     }

@@ -790,7 +790,7 @@ TEST(Caps, AnUncappedRunServesTheWholeChain) {
   c.start();
   run_result r = c.tw.run();
   EXPECT_EQ(r.ran, static_cast<std::size_t>(n));
-  EXPECT_EQ(r.emptied, static_cast<std::size_t>(n));
+  EXPECT_EQ(r.cycles_ended, static_cast<std::size_t>(n));
   EXPECT_FALSE(r.more);
   EXPECT_EQ(c.log, iota(n));
 }

@@ -97,7 +97,7 @@ TEST(TaskWork, RunsInFifoOrder) {
   for (auto& item : items) tw.add(item->tw);
   const run_result r = tw.run();
   EXPECT_EQ(r.ran, 5u);
-  EXPECT_EQ(r.emptied, 1u);
+  EXPECT_EQ(r.cycles_ended, 1u);
   EXPECT_FALSE(r.more);
   EXPECT_FALSE(r.handed_off);
   EXPECT_EQ(log, (log_t{"0", "1", "2", "3", "4"}));
@@ -121,7 +121,7 @@ TEST(TaskWork, SchedulesOncePerEmptyToNonEmptyCycle) {
   tw.add(items[3]->tw);
   EXPECT_EQ(target.schedules, 2);
   EXPECT_EQ(tw.run().ran, 2u);
-  EXPECT_EQ(tw.emptied_count(), 2u);
+  EXPECT_EQ(tw.cycles_ended(), 2u);
   EXPECT_EQ(fallback.pending(), 0u);
 }
 
@@ -135,7 +135,7 @@ TEST(TaskWork, CappedRunReportsMoreAndOwnsTheQueue) {
   run_result r = tw.run(2);
   EXPECT_EQ(r.ran, 2u);
   EXPECT_TRUE(r.more);
-  EXPECT_EQ(r.emptied, 0u);
+  EXPECT_EQ(r.cycles_ended, 0u);
   tw.add(items[5]->tw);
   EXPECT_EQ(target.schedules, 1) << "the capped runner still owns the queue: nobody schedules it";
   r = tw.run(2);
@@ -144,7 +144,7 @@ TEST(TaskWork, CappedRunReportsMoreAndOwnsTheQueue) {
   r = tw.run(2);
   EXPECT_EQ(r.ran, 2u);
   EXPECT_FALSE(r.more) << "the cap and the emptying pop coincide: the stop comes first";
-  EXPECT_EQ(r.emptied, 1u);
+  EXPECT_EQ(r.cycles_ended, 1u);
   EXPECT_EQ(log, (log_t{"0", "1", "2", "3", "4", "5"}));
 }
 
@@ -316,7 +316,7 @@ TEST(TaskWork, ARunThatFindsAnotherActiveHandsItsTurnOver) {
   EXPECT_EQ(second.ran, 0u);
   EXPECT_FALSE(second.more);
   EXPECT_EQ(first.ran, 2u) << "the finishing run serves the turn handed to it";
-  EXPECT_EQ(first.emptied, 2u);
+  EXPECT_EQ(first.cycles_ended, 2u);
   EXPECT_EQ(target.schedules, 2);
   EXPECT_EQ(log, (log_t{"0", "1"}));
 }
@@ -342,7 +342,7 @@ TEST(TaskWork, RefusedScheduleGoesToTheFallbackCancelled) {
   EXPECT_EQ(fallback.pending(), 0u);
   EXPECT_EQ(tw.run().ran, 1u);
   EXPECT_EQ(log.back(), "2");
-  EXPECT_EQ(tw.emptied_count(), 2u);
+  EXPECT_EQ(tw.cycles_ended(), 2u);
 }
 
 TEST(TaskWork, CloseSendsLaterAddsToTheFallbackAndKeepsOwedRuns) {
