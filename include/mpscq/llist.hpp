@@ -57,13 +57,13 @@ class alignas(detail::cache_line) llist {
   /// Adds a chain the caller linked newest-first: first->next ... == last,
   /// as del_all() would return it. Returns true if the list was empty before.
   bool add_batch(node* first, node* last) noexcept {
-    // Relaxed: the value is only a guess for the compare-exchange, which
+    // [B1] Relaxed: the value is only a guess for the compare-exchange, which
     // re-reads the head on failure.
     node* head = first_.load(std::memory_order_relaxed);
     do {
-      // Relaxed: published by the release compare-exchange below.
+      // [B2] Relaxed: published by the release compare-exchange below.
       last->next.store(head, std::memory_order_relaxed);
-      // Release on success: pairs with the acquire exchange in del_all(), so
+      // [B3] Release on success: pairs with the acquire exchange in del_all(), so
       // the taker sees our payload and our link. Relaxed on failure: we only
       // take the new head as the next guess.
     } while (!first_.compare_exchange_strong(head, first, std::memory_order_release,
@@ -73,7 +73,7 @@ class alignas(detail::cache_line) llist {
 
   /// Takes every node, newest first; nullptr if the list was empty.
   node* del_all() noexcept {
-    // Acquire: pairs with the release compare-exchange of every add() whose
+    // [B4] Acquire: pairs with the release compare-exchange of every add() whose
     // node we take (each add's release heads a release sequence that the
     // later adds' RMWs continue).
     return first_.exchange(nullptr, std::memory_order_acquire);
@@ -81,7 +81,7 @@ class alignas(detail::cache_line) llist {
 
   /// Snapshot: true if no node is on the list.
   bool empty() const noexcept {
-    // Relaxed: a hint; del_all() gives the ordering for what it takes.
+    // [B5] Relaxed: a hint; del_all() gives the ordering for what it takes.
     return first_.load(std::memory_order_relaxed) == nullptr;
   }
 
@@ -90,9 +90,9 @@ class alignas(detail::cache_line) llist {
   static node* reverse(node* n) noexcept {
     node* reversed = nullptr;
     while (n != nullptr) {
-      // Relaxed: the chain is the caller's alone after del_all().
+      // [B6] Relaxed: the chain is the caller's alone after del_all().
       node* next = n->next.load(std::memory_order_relaxed);
-      n->next.store(reversed, std::memory_order_relaxed);
+      n->next.store(reversed, std::memory_order_relaxed);  // [B6]
       reversed = n;
       n = next;
     }

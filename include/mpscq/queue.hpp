@@ -122,7 +122,7 @@ class alignas(detail::cache_line) queue {
   /// MISUSE above).
   bool push(node* n) noexcept {
 #if MPSCQ_DEBUG
-    // A node that is not queued has next == nullptr: pop() clears it in debug
+    // [Q12] A node that is not queued has next == nullptr: pop() clears it in debug
     // builds before handing a node out. Relaxed: our own earlier writes, or
     // the consumer's hand-off, order it for a correct caller.
     if (n->next.load(std::memory_order_relaxed) != nullptr)
@@ -148,7 +148,7 @@ class alignas(detail::cache_line) queue {
   /// is in flight. False does not promise that pop() returns a node yet (see
   /// THE IN-FLIGHT WINDOW). Any thread; a snapshot.
   bool empty() const noexcept {
-    // Relaxed: a snapshot that promises nothing about the nodes themselves;
+    // [Q1] Relaxed: a snapshot that promises nothing about the nodes themselves;
     // whoever acts on "non-empty" reaches the nodes through pop(), whose
     // acquire loads give the ordering.
     return tail_.load(std::memory_order_relaxed) == &stub_;
@@ -159,6 +159,7 @@ class alignas(detail::cache_line) queue {
   /// operations (local_work's re-check after arming is relaxed here: its
   /// ordering comes from the acq_rel read-modify-writes on wait_nr, see
   /// detail/local_work_core.hpp).
+  /// [Q2]
   bool empty(std::memory_order order) const noexcept { return tail_.load(order) == &stub_; }
 
  private:
@@ -170,11 +171,11 @@ class alignas(detail::cache_line) queue {
   // consumer (the in-flight window).
   node* publish(node* first, node* last) noexcept {
     (void)first;
-    // Relaxed: published by the release half of the exchange below (for a
+    // [Q3] Relaxed: published by the release half of the exchange below (for a
     // producer that later links behind `last`) and by the release link store
     // (for the consumer, which reaches `last` through its predecessor).
     last->next.store(nullptr, std::memory_order_relaxed);
-    // acq_rel. Release: our node's initialisation (payload, next = nullptr)
+    // [Q4] acq_rel. Release: our node's initialisation (payload, next = nullptr)
     // happens-before the next producer's link store into `last->next`, so that
     // store comes after our nullptr in the modification order and is never
     // overwritten by it. Acquire: pairs with the release of the previous tail
@@ -189,7 +190,7 @@ class alignas(detail::cache_line) queue {
   // have been handed out (and freed) yet: pop() gives out the last linked node
   // only after moving the tail off it, which our exchange prevented.
   static void link(node* prev, node* first) noexcept {
-    // Release: pairs with the acquire loads of `next` in consumer::pop(), so
+    // [Q5] Release: pairs with the acquire loads of `next` in consumer::pop(), so
     // the consumer that follows this link sees the chain's payload.
     prev->next.store(first, detail::mutant::weaken_if(detail::mutant::queue_link_relaxed,
                                                       std::memory_order_release));
@@ -215,7 +216,7 @@ class consumer {
   /// Attaches to `q`. At most one consumer per queue at a time; a second one
   /// is a programming error and terminates with a message.
   explicit consumer(queue& q) noexcept : q_(q) {
-    // acq_rel: acquire pairs with the release in ~consumer(), so a consumer
+    // [Q6] acq_rel: acquire pairs with the release in ~consumer(), so a consumer
     // created after another one was destroyed sees its parked cursor; release
     // is for symmetry with that detach (nothing else reads this flag).
     if (q_.consumer_attached_.exchange(true, std::memory_order_acq_rel))
@@ -230,7 +231,7 @@ class consumer {
   ~consumer() {
     q_.parked_cursor_ = cursor_;
     q_.parked_emptied_ = emptied_;
-    // Release: pairs with the acquire in consumer(), publishing the parked
+    // [Q7] Release: pairs with the acquire in consumer(), publishing the parked
     // cursor to the next consumer.
     q_.consumer_attached_.store(false, std::memory_order_release);
   }
@@ -239,17 +240,18 @@ class consumer {
   /// is inside the in-flight window (then `!q.empty()`; try again later,
   /// without spinning). Never blocks, never loops.
   node* pop() noexcept {
+    // [Q8] [Q10] acquire (MUTANT queue_next_load_relaxed: relaxed).
     constexpr std::memory_order next_order =
         detail::mutant::weaken_if(detail::mutant::queue_next_load_relaxed, std::memory_order_acquire);
     node* const stub = &q_.stub_;
     node* head = cursor_;
     if (head == stub) {
-      // Acquire: pairs with the release link store of the push that found
+      // [Q8] Acquire: pairs with the release link store of the push that found
       // the queue empty, so that node's payload is visible to us.
       node* first = stub->next.load(next_order);
       if (first == nullptr) return nullptr;  // empty, or the first push is in flight
       // Step off the stub: clear its link now, once per empty -> non-empty
-      // cycle (the merged upstream form). Relaxed: the release half of the
+      // cycle (the merged upstream form). [Q9] Relaxed: the release half of the
       // stub compare-exchange below publishes it to the producer that next
       // finds the stub as the tail (pairs with that producer's acquire
       // exchange), so its link store lands after this clear.
@@ -261,7 +263,7 @@ class consumer {
       // must not be told the queue is empty).
       emptied_ = false;
     }
-    // Acquire: pairs with the release link store that linked head's
+    // [Q10] Acquire: pairs with the release link store that linked head's
     // successor, so the successor's payload is visible when we hand it out.
     node* next = head->next.load(next_order);
     if (next != nullptr) {
@@ -269,7 +271,7 @@ class consumer {
       emptied_ = false;
 #if MPSCQ_DEBUG
       // Debug builds: a node that is not queued has next == nullptr, so push()
-      // can tell a re-push of a queued node. Relaxed: head is ours now; no
+      // can tell a re-push of a queued node. [Q13] Relaxed: head is ours now; no
       // producer writes head->next again (it is linked and not the tail).
       head->next.store(nullptr, std::memory_order_relaxed);
 #endif
@@ -287,12 +289,13 @@ class consumer {
     // its node the tail but has not linked it behind `head` yet (the
     // in-flight window): keep `head` and let the caller retry later.
     //
-    // Success order acq_rel. Release: publishes the stub_.next clear above to
+    // [Q11] Success order acq_rel. Release: publishes the stub_.next clear above to
     // the next producer, whose acquire exchange reads our stub (see
     // queue::publish). Acquire: pairs with the release exchange that made
     // `head` the tail, so no write of that producer is left for after we
     // hand `head` out. Failure: relaxed, nothing is read through the value.
     node* expected = head;
+    // [Q11]
     if (q_.tail_.compare_exchange_strong(
             expected, stub,
             detail::mutant::weaken_if(detail::mutant::queue_stub_cas_relaxed, std::memory_order_acq_rel),

@@ -293,35 +293,37 @@ class task_work {
   /// See LIFETIME in the header comment.
   ~task_work() {
     const detail::thread_id me = detail::current_thread();
-    // Relaxed: only our own earlier store can equal our id (see enter_run).
+    // [T16] Relaxed: only our own earlier store can equal our id (see enter_run).
     if (active_thread_.load(std::memory_order_relaxed) == me)
       detail::misuse("task_work", "destroyed from inside one of its own items");
     if (detail::callback_guard::inside(this))
       detail::misuse("task_work", "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)");
-    gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);
+    gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);  // [T7]
     detail::backoff wait;
     // 1. Adds still inside (adder_gate.hpp): every add is counted from before
     //    its push to its last access. MUTANT task_teardown_no_wait_adders
     //    skips it: an add still returning from its scheduler call / fallback
     //    hand-off touches freed memory.
+    // [T8]
     if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
-    // 2. Fallback jobs handed over. Acquire: pairs with the job's release
+    // 2. Fallback jobs handed over. [T9] Acquire: pairs with the job's release
     //    fetch_sub, its last access (run_fallback_job()).
     //    (MUTANT task_fallback_refs_relaxed: relaxed.)
     while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
                                                          std::memory_order_acquire)) != 0)
       wait.pause();
     // 3. A run still active (a target run on another thread). Take the run
-    //    slot for good. Acquire: pairs with the release in leave_run(), so we
+    //    slot for good. [T10] Acquire: pairs with the release in leave_run(), so we
     //    see the consumer cursor it left.
     for (;;) {
       std::uint32_t idle = 0;
+      // [T10]
       if (runs_.compare_exchange_strong(idle, 1, std::memory_order_acquire, std::memory_order_relaxed)) break;
       wait.pause();
     }
     // 4. A cycle whose schedule the target dropped: run it, cancelled. Items
     //    may add() to us from here (see add()): the loop runs those too.
-    //    Relaxed: read only by this thread (add()'s check, enter_run()).
+    //    [T16] Relaxed: read only by this thread (add()'s check, enter_run()).
     active_thread_.store(me, std::memory_order_relaxed);
     run_result ignored;
     never_yield no;
@@ -344,23 +346,23 @@ class task_work {
       // arrange can run the item, the owner destroys the object, and this add
       // then touches freed memory.
       if (!q_.push(&w.hook)) return;
-      const detail::adder_gate::state state = gate_.enter();
+      const detail::adder_gate::state state = gate_.enter();  // [T1]
       schedule(state);
-      gate_.leave();
+      gate_.leave();  // [T2]
     } else {
       // RACE WINDOW (push -> last access): from the push on, the item can run
       // - in a run the scheduler arranged, or in any other run() - and its
       // owner may then destroy the task_work. So the add is counted in the
       // gate *before* the push, and the destructor waits for the count.
-      const detail::adder_gate::state state = gate_.enter();
+      const detail::adder_gate::state state = gate_.enter();  // [T1]
       // After the destructor began, only its own items (running cancelled in
       // its drain, on its thread) may add; the drain runs what they add.
-      // Relaxed: the destructor stored its own id; see enter_run().
+      // [T16] Relaxed: the destructor stored its own id; see enter_run().
       if ((state & detail::adder_gate::destroying) != 0 &&
           active_thread_.load(std::memory_order_relaxed) != detail::current_thread())
         detail::misuse("task_work", "add() began after the destructor began (use after free)");
       if (q_.push(&w.hook)) schedule(state);  // else: the queue's owner will run it
-      gate_.leave();
+      gate_.leave();  // [T2]
     }
   }
 
@@ -379,7 +381,7 @@ class task_work {
   run_result run(std::size_t max_entries, ShouldYield&& should_yield) noexcept {
     if (max_entries == 0) detail::misuse("task_work", "run(0): max_entries must be at least 1");
     // Relaxed: a best-effort check for a run racing with the destructor.
-    if (gate_.is_destroying()) detail::misuse("task_work", "run() on a task_work that is being destroyed");
+    if (gate_.is_destroying()) detail::misuse("task_work", "run() on a task_work that is being destroyed");  // [T17]
     return run_as(runner::target, max_entries, should_yield);
   }
 
@@ -392,17 +394,18 @@ class task_work {
   void close() noexcept {
     if (detail::callback_guard::inside(this))
       detail::misuse("task_work", "close() called from inside its scheduler or fallback hand-off (it would wait for itself)");
-    // The bit and the adders' count share one word (adder_gate.hpp, A1): an
+    // The bit and the adders' count share one word (adder_gate.hpp, G1): an
     // add either entered before this (and we wait for it below) or sees it.
-    gate_.close(detail::adder_gate::closed);
+    gate_.close(detail::adder_gate::closed);  // [T5]
     // MUTANT task_teardown_no_wait_adders skips it: a scheduler call can
     // still be in progress (or start) after close() returned.
+    // [T6]
     if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
   }
 
   /// True once close() (or the destructor) has started. Any thread; a
   /// snapshot (close() itself gives the ordering).
-  bool closed() const noexcept { return gate_.is_closed(); }
+  bool closed() const noexcept { return gate_.is_closed(); }  // [T18]
 
   /// A snapshot: nothing queued and no add in flight (see queue::empty).
   bool empty() const noexcept { return q_.empty(); }
@@ -458,7 +461,7 @@ class task_work {
   }
 
   void hand_to_fallback() noexcept {
-    // acq_rel, pairs with the exchange(false) at the start of
+    // [T3] acq_rel, pairs with the exchange(false) at the start of
     // run_fallback_job(). If a job is queued and has not started, it will
     // serve this cycle (it can only be queued this long if something other
     // than it emptied the queue, e.g. a spurious run()); the release makes our
@@ -467,7 +470,7 @@ class task_work {
     if (fallback_queued_.exchange(
             true, detail::mutant::weaken_if(detail::mutant::task_fallback_queued_relaxed, std::memory_order_acq_rel)))
       return;
-    // Relaxed: published by our release fetch_sub on gate_, which the
+    // [T4] Relaxed: published by our release fetch_sub on gate_, which the
     // destructor acquires before it reads this counter.
     fallback_refs_.fetch_add(1, std::memory_order_relaxed);
     fallback_->execute(fallback_job_);
@@ -476,11 +479,11 @@ class task_work {
   static void run_fallback_job(work& job, run_state) noexcept {
     task_work& self = *static_cast<fallback_job&>(job).owner;
     if constexpr (detail::mutant::task_fallback_drops_ref_early) {
-      // MUTANT: release the target before the run: its destructor may free
+      // [T12] MUTANT: release the target before the run: its destructor may free
       // the queue while we still drain it (use after free).
       self.fallback_refs_.fetch_sub(1, std::memory_order_release);
     }
-    // acq_rel: acquire pairs with the add's exchange(true) (its push is then
+    // [T11] acq_rel: acquire pairs with the add's exchange(true) (its push is then
     // visible even when the job was queued before that push); release lets a
     // later add that reads false submit the job again.
     self.fallback_queued_.exchange(
@@ -488,7 +491,7 @@ class task_work {
     never_yield no;
     self.run_as(runner::fallback, unlimited, no);
     if constexpr (!detail::mutant::task_fallback_drops_ref_early) {
-      // The job's last access to the task_work. Release: pairs with the
+      // [T12] The job's last access to the task_work. Release: pairs with the
       // destructor's acquire load, so all we did happens-before the free.
       // (MUTANT task_fallback_refs_relaxed: relaxed.)
       self.fallback_refs_.fetch_sub(
@@ -522,21 +525,22 @@ class task_work {
   // task_emptied_relaxed: the emptied decision ends a run's ownership, and
   // this is the order that publishes it - the consumer's emptied() itself is
   // the runner's own plain state, with no order to weaken.
+  // [T13] [T14] [T15]
   static constexpr std::memory_order slot_order =
       detail::mutant::weaken_if(detail::mutant::task_emptied_relaxed, std::memory_order_acq_rel);
 
   bool enter_run(detail::thread_id me) noexcept {
-    // acq_rel. Acquire: pairs with the release of the previous run's
+    // [T13] acq_rel. Acquire: pairs with the release of the previous run's
     // leave_run(), so we see its consumer cursor and everything its items
     // did - its last item ran after the emptying pop, and nothing else orders
     // that before our first item. Release: if a run is active, we hand it our
     // turn; it acquires this in leave_run() and so sees everything before our
     // run() call (including the add that scheduled it).
     if (runs_.fetch_add(1, slot_order) == 0) {
-      active_thread_.store(me, std::memory_order_relaxed);
+      active_thread_.store(me, std::memory_order_relaxed);  // [T16]
       return true;
     }
-    // Relaxed: only the active runner stores its id here; a thread only ever
+    // [T16] Relaxed: only the active runner stores its id here; a thread only ever
     // reads its own id if it stored it itself (and then it is still running:
     // it clears the id before it leaves the slot).
     if (active_thread_.load(std::memory_order_relaxed) == me)
@@ -547,20 +551,20 @@ class task_work {
   // Leaves the run slot after a run that no longer owns the queue. Returns
   // true if runs handed us their turns meanwhile: we keep the slot and serve.
   bool leave_run(detail::thread_id me) noexcept {
-    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);
-    // acq_rel. Release: pairs with the acquire in the next enter_run(): our
+    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
+    // [T14] acq_rel. Release: pairs with the acquire in the next enter_run(): our
     // items' effects and the consumer cursor go with the slot. Acquire: pairs
     // with the release of runs that handed us their turn.
     if (runs_.fetch_sub(1, slot_order) == 1) return false;
-    active_thread_.store(me, std::memory_order_relaxed);
+    active_thread_.store(me, std::memory_order_relaxed);  // [T16]
     return true;
   }
 
   // Leaves the run slot after a run that still owns the queue (`more`). Turns
   // handed to us meanwhile are absorbed: our caller's next run() serves them.
   void leave_run_owning() noexcept {
-    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);
-    runs_.exchange(0, slot_order);  // as in leave_run()
+    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
+    runs_.exchange(0, slot_order);  // [T15] as in leave_run()
   }
 
   static task_context* context_of(work& w) noexcept {
@@ -624,7 +628,7 @@ class task_work {
       // queue's release/acquire), so coherence makes this load see the bit;
       // an item added before may run either way, as it would have a moment
       // earlier. Once set, the bit stays set: stop reading it.
-      if (!cancel) cancel = gate_.is_closed();
+      if (!cancel) cancel = gate_.is_closed();  // [T19]
       work& w = work::from_hook(n);
       switch_context(current, context_of(w));
       w(run_state{cancel});

@@ -13,13 +13,13 @@
 //   zero. local_work and task_work both use this unit.
 //
 // INVARIANTS
-//   A1. The word changes only by read-modify-writes, so all changes are
+//   G1. The word changes only by read-modify-writes, so all changes are
 //       totally ordered (its modification order): an enter() either comes
 //       before close() (close() then waits for its leave()) or after it (the
 //       enter() returns the closed bit and the caller acts on it).
-//   A2. An add is counted from its enter() to its leave(); in between it may
+//   G2. An add is counted from its enter() to its leave(); in between it may
 //       touch the object; after leave() it must not.
-//   A3. wait_drained() returns only after it has read a count of zero, which
+//   G3. wait_drained() returns only after it has read a count of zero, which
 //       synchronizes with every leave() before it (release sequence of RMWs),
 //       so all those adds' effects happen-before what the waiter does next.
 //
@@ -31,6 +31,7 @@
 //   [A2] leave   fetch_sub release   pairs with wait_drained()'s acquire load
 //   [A3] close   fetch_or  acq_rel   release: to adds that see the bit
 //   [A4] wait    load      acquire   pairs with [A2]
+//   [A5] is_closed, is_destroying, in_flight: relaxed snapshots
 #ifndef MPSCQ_DETAIL_ADDER_GATE_HPP
 #define MPSCQ_DETAIL_ADDER_GATE_HPP
 
@@ -86,11 +87,11 @@ class adder_gate {
   }
 
   /// The closed bit, as a snapshot (relaxed: callers that need ordering get it
-  /// from enter() or close()).
+  /// from enter() or close()). [A5]
   bool is_closed() const noexcept { return (word_.load(std::memory_order_relaxed) & closed) != 0; }
-  /// The destroying bit, as a snapshot (relaxed: a best-effort misuse check).
+  /// The destroying bit, as a snapshot (relaxed: a best-effort misuse check). [A5]
   bool is_destroying() const noexcept { return (word_.load(std::memory_order_relaxed) & destroying) != 0; }
-  /// Adds inside, as a snapshot (tests).
+  /// Adds inside, as a snapshot (tests). [A5]
   state in_flight() const noexcept { return word_.load(std::memory_order_relaxed) & count_mask; }
 
  private:

@@ -97,7 +97,7 @@ class fallback_thread {
   /// Starts the thread if it is not running. Throws std::system_error (code:
   /// pthread_create's error) if it cannot be started.
   void start() {
-    if (started_.load(std::memory_order_acquire)) return;
+    if (started_.load(std::memory_order_acquire)) return;  // [F4]
     if (const int rc = try_start(); rc != 0) {
 #if defined(__cpp_exceptions)
       throw std::system_error(rc, std::generic_category(),
@@ -111,7 +111,7 @@ class fallback_thread {
   /// Queues `job`; the thread runs job.func(job, run_state{true}) later.
   /// Starts the thread if needed (then a failure is reported and aborts).
   void execute(work& job) noexcept {
-    if (!started_.load(std::memory_order_acquire)) {
+    if (!started_.load(std::memory_order_acquire)) {  // [F4]
       if (const int rc = try_start(); rc != 0) cannot_start(rc, "");
     }
     if (jobs_.push(&job.hook)) {
@@ -126,7 +126,7 @@ class fallback_thread {
   }
 
   /// True while a thread serves this instance (a snapshot).
-  bool running() const noexcept { return started_.load(std::memory_order_acquire); }
+  bool running() const noexcept { return started_.load(std::memory_order_acquire); }  // [F4]
 
  private:
   friend struct fallback_thread_access;
@@ -134,7 +134,7 @@ class fallback_thread {
   // Returns 0 or pthread_create's error code.
   int try_start() noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (started_.load(std::memory_order_relaxed)) return 0;  // another caller won
+    if (started_.load(std::memory_order_relaxed)) return 0;  // [F6] another caller won
     return start_locked();
   }
 
@@ -145,7 +145,7 @@ class fallback_thread {
     if (rc != 0) return rc;
     pthread_detach(tid);
     loop_thread_ = tid;
-    // Release: pairs with the acquire in start()/execute(); the store under
+    // [F5] Release: pairs with the acquire in start()/execute(); the store under
     // the mutex is what the fork handlers and try_start() rely on.
     started_.store(true, std::memory_order_release);
     return 0;
@@ -205,10 +205,10 @@ class fallback_thread {
     mutex_.unlock();
     new (&wake_) std::condition_variable();
     signalled_ = false;  // a new thread looks at the queue before it sleeps
+    // [F7] Relaxed loads/stores: the child has one thread.
     if (!started_.load(std::memory_order_relaxed)) return;
-    // Relaxed loads/stores: the child has one thread.
     if (pthread_equal(loop_thread_, pthread_self()) != 0) return;  // a job forked: we are the thread
-    started_.store(false, std::memory_order_relaxed);
+    started_.store(false, std::memory_order_relaxed);  // [F7]
     if (!jobs_.empty()) {
       // Jobs handed over before the fork: start at once, or nobody runs them
       // (a task_work's destructor in the child would wait forever).

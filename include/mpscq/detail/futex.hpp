@@ -100,11 +100,11 @@ inline futex_bucket& futex_bucket_for(const futex_word& word) noexcept {
 }
 
 inline futex_wait_result futex_wait(futex_word& word, int expected, std::chrono::nanoseconds timeout) {
-  // Acquire, here and below: pairs with the waker's release change of the
+  // [F1] Acquire, here and below: pairs with the waker's release change of the
   // word, so what the waker wrote before it is visible once we see the change.
   if (word.load(std::memory_order_acquire) != expected) return futex_wait_result::value_changed;
   if (timeout == std::chrono::nanoseconds::max()) {
-    word.wait(expected, std::memory_order_acquire);  // returns once the value differs
+    word.wait(expected, std::memory_order_acquire);  // [F1] returns once the value differs
     return futex_wait_result::woken;
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -112,9 +112,10 @@ inline futex_wait_result futex_wait(futex_word& word, int expected, std::chrono:
   std::unique_lock<std::mutex> lock(bucket.mutex);
   // Checked under the slot's mutex: a waker changes the word, then takes the
   // same mutex before it broadcasts, so it cannot slip between this check and
-  // our wait on the condition variable.
+  // our wait on the condition variable. [F1]
   while (word.load(std::memory_order_acquire) == expected) {
     if (bucket.condition.wait_until(lock, deadline) == std::cv_status::timeout) {
+      // [F1]
       return word.load(std::memory_order_acquire) == expected ? futex_wait_result::timed_out
                                                               : futex_wait_result::woken;
     }
@@ -124,7 +125,7 @@ inline futex_wait_result futex_wait(futex_word& word, int expected, std::chrono:
 
 inline int futex_wake(futex_word& word, int count) {
   (void)count;  // both mechanisms wake every sleeper; callers re-check
-  word.notify_all();
+  word.notify_all();  // [F2]
   futex_bucket& bucket = futex_bucket_for(word);
   { std::lock_guard<std::mutex> lock(bucket.mutex); }  // see futex_wait
   bucket.condition.notify_all();
@@ -144,7 +145,7 @@ inline futex_wait_result futex_wait(futex_word& word, int expected, std::chrono:
     limit.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
     limit.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
   }
-  // The kernel reads the word under its hash-bucket lock; FUTEX_WAKE takes
+  // [F3] The kernel reads the word under its hash-bucket lock; FUTEX_WAKE takes
   // the same lock after the waker changed the word (see the header comment).
   const long r = syscall(SYS_futex, reinterpret_cast<std::int32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
                          timed ? &limit : nullptr, nullptr, 0);
