@@ -106,8 +106,9 @@
 //   - push vs arm (the Dekker pair): an add that pushes while the owner arms.
 //     Either the add's wait_nr read comes first and the owner's re-check sees
 //     its item, or the arm comes first and the add sees the countdown. Both
-//     sides use acq_rel read-modify-writes on wait_nr (see read_wait_nr() in
-//     detail/local_work_core.hpp); the re-check lives in wait().
+//     sides use acq_rel read-modify-writes on wait_nr (invariant C2 of
+//     detail/countdown_wake.hpp); the re-check lives in wait()
+//     (detail/local_work_core.hpp).
 //   - the in-flight push (queue.hpp): a producer preempted between its tail
 //     exchange and its link store. run() then stops early (and keeps
 //     has_work() true) after one backoff pause (detail/backoff.hpp: yields,
@@ -216,8 +217,10 @@ class local_work : private detail::local_work_core<local_work> {
       return;
     }
     if (queue_.push(&w.hook)) signal_non_empty();
-    const int armed = read_wait_nr();
-    if (armed > 0 && claims_wake(armed, mode)) wake_owner();
+    // The wake rule (detail/countdown_wake.hpp: [W1] read, [W2]/[W3] claim,
+    // [W4] wake; race windows R1-R3 there).
+    detail::countdown_wake& cw = countdown();
+    if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
     leave();
   }
 
@@ -262,30 +265,8 @@ class local_work : private detail::local_work_core<local_work> {
   local_work_stats stats() const noexcept { return core::template stats<local_work_stats>(); }
 
  private:
-  // The wake rule for an add that read `armed` > 0 from wait_nr. True: this
-  // add claimed the cycle's wake.
-  bool claims_wake(int armed, wake mode) noexcept {
-    auto& wait_nr = this->wait_nr();
-    if (mode == wake::lazy) {
-      // acq_rel: like every write to wait_nr (see read_wait_nr()). The add
-      // that takes the count from 1 to 0 wakes; the others only count.
-      // (MUTANT local_claim_relaxed: relaxed, here and in the exchange below.)
-      return wait_nr.fetch_sub(1, detail::mutant::weaken_if(detail::mutant::local_claim_relaxed,
-                                                            std::memory_order_acq_rel)) == 1;
-    }
-    if constexpr (detail::mutant::local_eager_wake_cas) {
-      // MUTANT (the seed's v2): give up if wait_nr changed since our read. A
-      // lazy decrement in between (k -> k-1, still > 0) makes us give up
-      // although nobody will wake the owner: lost wake.
-      return wait_nr.compare_exchange_strong(armed, detail::no_waiter, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed);
-    } else {
-      (void)armed;
-      // acq_rel: as above. Unconditional: whatever lazy decrements landed
-      // since our read, if the count is still positive, the wake is ours.
-      return wait_nr.exchange(detail::no_waiter, detail::mutant::weaken_if(detail::mutant::local_claim_relaxed,
-                                                                            std::memory_order_acq_rel)) > 0;
-    }
+  static constexpr detail::wake_mode wake_mode_of(wake mode) noexcept {
+    return mode == wake::lazy ? detail::wake_mode::lazy : detail::wake_mode::eager;
   }
 
   // --- the queue variant's part of the core (see local_work_core.hpp) -------

@@ -1,6 +1,8 @@
 // mpscq/detail/local_work_core.hpp - what mpscq::local_work and
 // mpscq::legacy::local_work share: the owner check, the in-flight adder gate,
 // the pending flag and eventfd, the countdown wait loop, and the counters.
+// The countdown itself (wait_nr and the futex word, their orders and race
+// windows) is detail/countdown_wake.hpp; this file only calls its verbs.
 //
 // Internal header: not general purpose. The protocol is specified in
 // mpscq/local_work.hpp; this file implements the half of it that does not
@@ -34,18 +36,14 @@
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
+#include <mpscq/detail/countdown_wake.hpp>
 #include <mpscq/detail/eventfd.hpp>
-#include <mpscq/detail/futex.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
 
 namespace mpscq {
 
 namespace detail {
-
-/// wait_nr when nobody waits (io_uring's IO_CQ_WAKE_INIT, as a signed value).
-/// Zero or below means "issue no wake".
-inline constexpr int no_waiter = -1;
 
 /// Items wait() runs per pass at least (io_uring's IO_LOCAL_TW_DEFAULT_MAX).
 inline constexpr int wait_run_batch = 20;
@@ -105,7 +103,7 @@ class local_work_core {
   template <class Stats>
   Stats stats() const noexcept {
     Stats s;
-    s.wakes = wakes_.load(std::memory_order_relaxed);
+    s.wakes = countdown_.wakes();
     s.wait_cycles = wait_cycles_.get();
     s.sleeps = sleeps_.get();
     s.recheck_aborts = recheck_aborts_.get();
@@ -162,41 +160,11 @@ class local_work_core {
     pending_.store(true, std::memory_order_release);
   }
 
-  /// The producer's half of the Dekker pair: reads wait_nr after the push.
-  ///
-  /// A read-modify-write (that writes back what it read), not a load: every
-  /// write to wait_nr is an acq_rel read-modify-write, so all of them are
-  /// totally ordered and each one's release sequence contains every later one.
-  /// So against the owner's arming exchange in wait(), one comes first:
-  ///   - this read first: it synchronizes with the arm, our push
-  ///     happens-before the owner's re-check, and the owner sees our item and
-  ///     does not sleep;
-  ///   - the arm first: we read the armed count (or a later claim's value,
-  ///     whose maker wakes the owner) and apply the wake rule.
-  /// The push's tail exchange is acq_rel, not seq_cst, so a seq_cst load here
-  /// would not be enough in the C++ model; an RMW is, and on x86 it costs
-  /// what the fence would (a locked instruction, on a line this add just
-  /// wrote in enter()).
-  int read_wait_nr() noexcept {
-    return wait_nr_.fetch_add(0, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
-  }
-
-  /// Claim-then-wake: bump the futex word, then wake the owner.
-  void wake_owner() noexcept {
-    // Release: the word changes before futex_wake, so an owner between its
-    // snapshot and its futex_wait sees a different value and does not sleep.
-    // The owner took its snapshot before arming, and we claimed that arming
-    // (acq_rel RMWs on wait_nr), so the snapshot cannot already include this
-    // increment.
-    // (MUTANT local_futex_word_relaxed: relaxed.)
-    futex_.fetch_add(1, mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_release));
-    futex_wake(futex_, 1);
-    // Relaxed: a statistic, incremented only here, on the wake path.
-    wakes_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  // The wait_nr word for the variants' wake rules (see local_work.hpp).
-  detail::atomic<int>& wait_nr() noexcept { return wait_nr_; }
+  /// The countdown wake (detail/countdown_wake.hpp). An add, after its push,
+  /// calls read() [W1] (the Dekker read, race window R1) and then its variant's
+  /// wake rule: claim() [W2]/[W3] + wake() [W4] (local_work), or its own
+  /// nr_tw rule + wake() (legacy).
+  countdown_wake& countdown() noexcept { return countdown_; }
 
   // --- the owner's side -----------------------------------------------------
 
@@ -291,13 +259,6 @@ class local_work_core {
     return n;
   }
 
-  void disarm() noexcept {
-    // acq_rel, like every write to wait_nr (see read_wait_nr()): a producer
-    // whose wait_nr read came before this RMW synchronizes with it, so the
-    // pass we run next sees its push.
-    wait_nr_.exchange(no_waiter, std::memory_order_acq_rel);
-  }
-
   // `bits`: closed, plus destroying from the destructor (adds that begin
   // after that are reported as a use after free). The destroying bit goes up
   // only after the drain: an item that runs cancelled there may still add()
@@ -307,10 +268,10 @@ class local_work_core {
     closed_ = true;
     // Adds that come after this in the gate's order run their item themselves.
     gate_.close(adder_gate::closed);
-    // The upstream use-after-free: an add touches wait_nr and the futex word
-    // after its push, so an owner that has run every item may still not free
-    // the object. Also after an earlier close(): adds that found the closed
-    // bit can still be inside (on their way out).
+    // The upstream use-after-free: an add touches the countdown (wait_nr and
+    // the futex word) after its push, so an owner that has run every item may
+    // still not free the object. Also after an earlier close(): adds that
+    // found the closed bit can still be inside (on their way out).
     if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
     if (first) {
       depth_scope in_items(depth_);
@@ -335,14 +296,9 @@ class local_work_core {
   // --- producers' control line: written by every add() ---------------------
   // In-flight adders and the closed / destroying bits (detail/adder_gate.hpp).
   alignas(cache_line) adder_gate gate_;
-  // The countdown: lazy adds still needed, or <= 0 for "issue no wake". Only
-  // RMWs (see read_wait_nr()).
-  detail::atomic<int> wait_nr_{no_waiter};
-  // The owner sleeps on this word; a waking add bumps it first (not the
-  // countdown: its value is a sequence number, so a wake between the owner's
-  // snapshot and its sleep is never missed).
-  futex_word futex_{0};
-  std::atomic<std::uint64_t> wakes_{0};
+  // wait_nr, the futex word and the wakes counter (detail/countdown_wake.hpp):
+  // on this line, next to the gate - an add writes both.
+  countdown_wake countdown_;
   std::atomic<std::uint64_t> cancelled_inline_{0};
 
   // --- the pending flag: its own line, so has_work() does not read the lines
@@ -420,27 +376,21 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     const int count = min_wait_passed ? 1 : min_events - ran;
     const clock::time_point until = (has_min_wait && !min_wait_passed) ? std::min(deadline, min_deadline) : deadline;
 
-    // 1. Snapshot the futex word *before* arming. Acquire: pairs with the
-    //    release bump in wake_owner(). A producer that claims the wake of the
-    //    arming below bumps the word after its claim, so after this load:
-    //    futex_wait then sees a changed word and does not sleep.
-    //    (MUTANT local_futex_word_relaxed: relaxed.)
-    const int seq = futex_.load(mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_acquire));
-    // 2. Arm the countdown: the owner's half of the Dekker pair (see
-    //    read_wait_nr()). acq_rel: acquire synchronizes with every producer
-    //    whose wait_nr read came first, so its push is visible to the
-    //    re-check; release publishes the snapshot order to the claimer.
-    wait_nr_.exchange(count, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
+    // 1-2. Snapshot the futex word [W5], then arm the countdown [W6]: the
+    //      owner's half of the Dekker pair (detail/countdown_wake.hpp, C2 and
+    //      C4; race windows R1, R4).
+    const int seq = countdown_.snapshot();
+    countdown_.arm(count);
     wait_cycles_.add();
     // 3. Re-check: never sleep with work queued. RACE WINDOW: an add that
     //    pushed before the arm and read wait_nr before it too saw "no waiter"
     //    and will not wake us; this load is the only thing that finds its
-    //    item. Relaxed is enough: the ordering comes from the RMW pair above
-    //    (such an add's push happens-before this load, and coherence forbids
-    //    reading a tail older than it).
+    //    item. Relaxed is enough: the ordering comes from the countdown's RMW
+    //    pair (countdown_wake C2: such an add's push happens-before this load,
+    //    and coherence forbids reading a tail older than it).
     if constexpr (!mutant::local_arm_without_recheck) {
       if (!derived().queue_empty(std::memory_order_relaxed)) {
-        disarm();
+        countdown_.disarm();  // [W7]
         recheck_aborts_.add();
         continue;
       }
@@ -454,9 +404,9 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
       left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - clock::now());
       if (left < std::chrono::nanoseconds::zero()) left = std::chrono::nanoseconds::zero();
     }
-    futex_wait(futex_, seq, left);
-    // 5. Reset the countdown, then run what arrived.
-    disarm();
+    countdown_.sleep(seq, left);
+    // 5. Reset the countdown [W7], then run what arrived.
+    countdown_.disarm();
   }
 }
 

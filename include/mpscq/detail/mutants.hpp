@@ -44,7 +44,7 @@ inline constexpr bool queue_stub_not_reinserted = false;
 
 // --- local_work.hpp --------------------------------------------------------
 #ifdef MPSCQ_MUTANT_LOCAL_EAGER_WAKE_CAS
-inline constexpr bool local_eager_wake_cas = true;  // v2 eager wake: compare-exchange instead of exchange (lost wake)
+inline constexpr bool local_eager_wake_cas = true;  // countdown_wake::claim() eager [W3]: compare-exchange instead of exchange (the seed's v2, lost wake)
 #else
 inline constexpr bool local_eager_wake_cas = false;
 #endif
@@ -54,7 +54,7 @@ inline constexpr bool local_arm_without_recheck = true;  // waiter sleeps withou
 inline constexpr bool local_arm_without_recheck = false;
 #endif
 #ifdef MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED
-inline constexpr bool local_push_arm_relaxed = true;  // relaxed ordering between push and the wait_nr read / arm and re-check
+inline constexpr bool local_push_arm_relaxed = true;  // countdown_wake::read() [W1] and arm() [W6]: acq_rel -> relaxed (push vs arm, the Dekker pair)
 #else
 inline constexpr bool local_push_arm_relaxed = false;
 #endif
@@ -70,13 +70,13 @@ inline constexpr bool gate_relaxed = false;
 #endif
 #ifdef MPSCQ_MUTANT_LOCAL_FUTEX_WORD_RELAXED
 // NOT CAUGHT by the models (masked by Relacy's futex; see tests/model/relacy/local_work.cmake).
-inline constexpr bool local_futex_word_relaxed = true;  // futex word: wake_owner()'s release increment and the owner's acquire snapshot -> relaxed
+inline constexpr bool local_futex_word_relaxed = true;  // futex word: countdown_wake::wake()'s release increment [W4] and snapshot()'s acquire load [W5] -> relaxed
 #else
 inline constexpr bool local_futex_word_relaxed = false;
 #endif
 #ifdef MPSCQ_MUTANT_LOCAL_CLAIM_RELAXED
 // NOT CAUGHT by the models (the order looks redundant; see tests/model/relacy/local_work.cmake).
-inline constexpr bool local_claim_relaxed = true;  // wake claims: lazy fetch_sub / eager exchange on wait_nr, acq_rel -> relaxed
+inline constexpr bool local_claim_relaxed = true;  // countdown_wake::claim(): lazy fetch_sub [W2] / eager exchange [W3] on wait_nr, acq_rel -> relaxed
 #else
 inline constexpr bool local_claim_relaxed = false;
 #endif

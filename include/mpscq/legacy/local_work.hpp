@@ -99,9 +99,11 @@ class local_work : private detail::local_work_core<local_work> {
       // (the owner's take) and with the next adder's acquire head read.
     } while (!first_.compare_exchange_strong(head, &w.hook, std::memory_order_release, std::memory_order_acquire));
     if (head == nullptr) signal_non_empty();
-    // The Dekker read (see read_wait_nr()); NO_WAITER reads as UINT_MAX.
-    const auto nr_wait = static_cast<unsigned>(read_wait_nr());
-    if (nr_tw >= nr_wait && previous < nr_wait) wake_owner();
+    // The Dekker read [W1] and the wake [W4] of detail/countdown_wake.hpp
+    // (not its claim(): the old rule decides from nr_tw). NO_WAITER reads as
+    // UINT_MAX.
+    const auto nr_wait = static_cast<unsigned>(countdown().read());
+    if (nr_tw >= nr_wait && previous < nr_wait) countdown().wake();
     leave();
   }
 

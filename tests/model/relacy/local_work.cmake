@@ -54,7 +54,7 @@ endforeach()
 
 # Two mutants have no test: NOT CAUGHT after random 300k runs of every
 # scenario and bound 2 (eager_lazy) / bound 6 (recheck, teardown).
-#  - MPSCQ_MUTANT_LOCAL_FUTEX_WORD_RELAXED (wake_owner()'s release increment
+#  - MPSCQ_MUTANT_LOCAL_FUTEX_WORD_RELAXED (countdown_wake::wake()'s release increment
 #    of the futex word and the owner's acquire snapshot relaxed). Relacy's
 #    rl_futex runs a seq_cst fence before both its wait check and its wake,
 #    and a wake release/acquires the futex's own sync object, which masks the
@@ -66,9 +66,9 @@ endforeach()
 #    from the word's release/acquire.
 #  - MPSCQ_MUTANT_LOCAL_CLAIM_RELAXED (the lazy fetch_sub / eager exchange
 #    claims on wait_nr relaxed). Unnecessary as far as we can tell: a claim
-#    always follows the same add's acq_rel read_wait_nr() RMW on wait_nr, so
+#    always follows the same add's acq_rel countdown_wake::read() RMW on wait_nr, so
 #    it lies in that RMW's release sequence (every write to wait_nr is an
 #    RMW): an owner whose disarm reads the claim synchronizes with the
-#    read_wait_nr(), which follows the push. The claim's acquire half orders
+#    read(), which follows the push. The claim's acquire half orders
 #    nothing the add reads afterwards (it only bumps the futex word, wakes,
 #    and leaves the gate).

@@ -84,7 +84,7 @@ proctype producer(bool eager) {
 #else
     atomic { assert(!freed); pushed++ }      /* the tail exchange */
     atomic { assert(!freed); linked++; if :: eager -> eager_linked++ :: else -> skip fi }  /* the link */
-    atomic { assert(!freed); nr = wait_nr }  /* read_wait_nr(): an RMW */
+    atomic { assert(!freed); nr = wait_nr }  /* countdown_wake::read(): an RMW */
 #endif
     if
     :: nr <= 0 -> goto leave
@@ -115,7 +115,7 @@ proctype producer(bool eager) {
     fi;
     if
     :: (eager && old > 0) || (!eager && old == 1) ->
-      atomic { assert(!freed); futex++ }                                      /* wake_owner(): bump ... */
+      atomic { assert(!freed); futex++ }                                      /* countdown_wake::wake(): bump ... */
       atomic { assert(!freed); if :: sleeping -> sleeping = false :: else -> skip fi }  /* ... then FUTEX_WAKE */
     :: else -> skip
     fi;

@@ -1,0 +1,200 @@
+// mpscq/detail/countdown_wake.hpp - the countdown wake: io_uring's cq_wait_nr
+// (how many lazy adds still end the owner's sleep) and the futex word the
+// owner sleeps on.
+//
+// Internal header: not part of the public API, not general purpose.
+//
+// WHAT IT DOES
+//   One owner thread sleeps until enough adds arrived; any thread adds. The
+//   owner arms `wait_nr` with the number of lazy adds it still needs, re-checks
+//   its queue, and sleeps on a separate futex word; an add, after its push,
+//   reads `wait_nr` and applies a wake rule. mpscq::local_work uses the merged
+//   kernel's rule (claim(): a lazy add counts down, the one that takes 1 -> 0
+//   wakes; an eager add takes the whole count); mpscq::legacy::local_work uses
+//   only read() and wake() with its own nr_tw rule.
+//
+//   wait_nr values: k > 0 armed (k lazy adds still needed); 0 fired; NO_WAITER
+//   (-1) nobody waits. Any value <= 0 means "issue no wake".
+//
+//   The owner's cycle:  seq = snapshot(); arm(k); re-check (disarm() if work);
+//                       sleep(seq, left); disarm().
+//   An add's part:      push; armed = read(); if (claim(armed, mode)) wake();
+//
+// INVARIANTS
+//   C1. Every write to wait_nr is an acq_rel read-modify-write (read() too:
+//       fetch_add(0)), so all of them are totally ordered (wait_nr's
+//       modification order) and each one's release sequence contains every
+//       later one.
+//   C2. Dekker (push vs arm): an add that published its work before read(),
+//       and an owner that re-checks after arm(): one of the two RMWs comes
+//       first in C1's order.
+//         - read() first: arm() synchronizes with it, so the add's push
+//           happens-before the owner's re-check, which finds the work;
+//         - arm() first: read() returns the armed count (or a later claim's
+//           value, whose maker wakes the owner) and the add applies the rule.
+//       A seq_cst load would not do here: the queue's push is acq_rel, not
+//       seq_cst; an RMW is enough in the C++ model, and on x86 costs what the
+//       fence would (a locked instruction).
+//   C3. At most one wake per arming: only one RMW can see 1 (lazy fetch_sub)
+//       or replace a positive value by NO_WAITER (eager exchange); every
+//       other claim sees a value <= 0.
+//   C4. No lost wake between snapshot and sleep: the owner snapshots the
+//       futex word before arm(); a claimer bumps it after its claim of that
+//       arming (C1: claim after arm), so the snapshot cannot include the
+//       bump, and sleep() with it returns at once (value changed) or is
+//       already queued when FUTEX_WAKE comes.
+//
+// RACE WINDOWS
+//   [R1] push vs arm: C2. The caller's re-check after arm() is what finds an
+//        add whose read() came first (it saw "no waiter" and will not wake).
+//   [R2] eager vs lazy: a lazy decrement lands between an eager add's read()
+//        and its claim. The eager claim is therefore an unconditional
+//        exchange; a compare-exchange against the value read would give up
+//        although the countdown has not fired - a lost wake (the seed's v2
+//        bug; MUTANT local_eager_wake_cas).
+//   [R3] stale decrement: a lazy add reads k > 0, the owner wakes (another
+//        claim) and re-arms, and the add's fetch_sub lands on the new count:
+//        an early wake at worst (the owner re-arms for what it still needs).
+//        On 0 or NO_WAITER it just drives the value further below zero.
+//   [R4] wake between snapshot and sleep: C4.
+//
+// COST
+//   Per add: one RMW (read()) on the producers' control line (the adder
+//   gate's line in local_work_core); only when wait_nr > 0 a claim RMW; only
+//   for the claimer a futex bump and one FUTEX_WAKE syscall.
+//
+// ATOMICS (rows of docs/design.md's table, section 3.4)
+//   [W1] read      wait_nr fetch_add(0)     acq_rel   the add's Dekker half (C2)
+//   [W2] claim     wait_nr fetch_sub(1)     acq_rel   lazy; 1 -> 0 wakes (C3)
+//   [W3] claim     wait_nr exchange(-1)     acq_rel   eager; old > 0 wakes (C3, R2)
+//   [W4] wake      futex   fetch_add(1)     release   before FUTEX_WAKE (C4)
+//   [W5] snapshot  futex   load             acquire   pairs with [W4]; before arm
+//   [W6] arm       wait_nr exchange(k)      acq_rel   the owner's Dekker half (C2)
+//   [W7] disarm    wait_nr exchange(-1)     acq_rel   as C1
+//   The wakes counter is a relaxed statistic (plain std::atomic).
+#ifndef MPSCQ_DETAIL_COUNTDOWN_WAKE_HPP
+#define MPSCQ_DETAIL_COUNTDOWN_WAKE_HPP
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/futex.hpp>
+#include <mpscq/detail/mutants.hpp>
+
+namespace mpscq::detail {
+
+/// wait_nr when nobody waits (io_uring's IO_CQ_WAKE_INIT, as a signed value).
+/// Zero or below means "issue no wake".
+inline constexpr int no_waiter = -1;
+
+/// The add's mode, at this level (local_work.hpp maps mpscq::wake onto it).
+enum class wake_mode { eager, lazy };
+
+class countdown_wake {
+ public:
+  static constexpr int no_waiter = detail::no_waiter;
+
+  // --- the adds' side -------------------------------------------------------
+
+  /// The add's Dekker read of wait_nr, after its push (C2, R1). Returns the
+  /// value: > 0 armed, <= 0 no wake.
+  int read() noexcept {
+    // [W1] acq_rel RMW, not a load (C1, C2).
+    // (MUTANT local_push_arm_relaxed: relaxed, here and in arm().)
+    return wait_nr_.fetch_add(0, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
+  }
+
+  /// The merged kernel's wake rule for an add that read `armed`. True: this
+  /// add claimed the arming's wake (C3) and must call wake().
+  bool claim(int armed, wake_mode mode) noexcept {
+    if (armed <= 0) return false;  // nobody waits, or this arming already fired
+    if (mode == wake_mode::lazy) {
+      // [W2] acq_rel, as every write (C1). The add that takes the count from
+      // 1 to 0 wakes; the others only count (R3: may land on a later arming).
+      // (MUTANT local_claim_relaxed: relaxed, here and in [W3].)
+      return wait_nr_.fetch_sub(1, mutant::weaken_if(mutant::local_claim_relaxed, std::memory_order_acq_rel)) == 1;
+    }
+    if constexpr (mutant::local_eager_wake_cas) {
+      // MUTANT (the seed's v2, R2): give up if wait_nr changed since our
+      // read. A lazy decrement in between (k -> k-1, still > 0) makes us give
+      // up although nobody will wake the owner: lost wake.
+      return wait_nr_.compare_exchange_strong(armed, no_waiter, std::memory_order_acq_rel,
+                                              std::memory_order_relaxed);
+    } else {
+      // [W3] acq_rel, as every write (C1). Unconditional (R2): whatever lazy
+      // decrements landed since our read, if the count is still positive the
+      // wake is ours.
+      return wait_nr_.exchange(no_waiter, mutant::weaken_if(mutant::local_claim_relaxed,
+                                                            std::memory_order_acq_rel)) > 0;
+    }
+  }
+
+  /// Wakes the owner: bump the futex word, then FUTEX_WAKE (C4). Counted in
+  /// wakes().
+  void wake() noexcept {
+    // [W4] Release: pairs with [W5]. The word changes before futex_wake, so
+    // an owner between its snapshot and its sleep sees a different value and
+    // does not sleep.
+    // (MUTANT local_futex_word_relaxed: relaxed, here and in snapshot().)
+    futex_.fetch_add(1, mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_release));
+    futex_wake(futex_, 1);
+    // Relaxed: a statistic, incremented only here.
+    wakes_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // --- the owner's side -----------------------------------------------------
+
+  /// The futex word's value, to sleep() on; taken *before* arm() (C4).
+  int snapshot() noexcept {
+    // [W5] Acquire: pairs with [W4]. (MUTANT local_futex_word_relaxed.)
+    return futex_.load(mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_acquire));
+  }
+
+  /// Arms the countdown with `count` > 0 lazy adds; the caller re-checks its
+  /// queue afterwards (R1) and disarm()s if it finds work.
+  void arm(int count) noexcept {
+    // [W6] acq_rel: acquire synchronizes with every add whose read() came
+    // first (its push is visible to the re-check, C2); release publishes the
+    // snapshot's order to the claimer (C4).
+    // (MUTANT local_push_arm_relaxed: relaxed, here and in read().)
+    wait_nr_.exchange(count, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
+  }
+
+  /// Resets wait_nr to NO_WAITER: after the sleep, or when the re-check
+  /// found work.
+  void disarm() noexcept {
+    // [W7] acq_rel, as every write (C1): an add whose read() came before this
+    // RMW synchronizes with it, so the pass the owner runs next sees its push.
+    wait_nr_.exchange(no_waiter, std::memory_order_acq_rel);
+  }
+
+  /// Sleeps while the futex word still holds `seq` (from snapshot()), for at
+  /// most `left` (nanoseconds::max(): no limit). May return early or
+  /// spuriously: the caller loops.
+  futex_wait_result sleep(int seq, std::chrono::nanoseconds left) noexcept { return futex_wait(futex_, seq, left); }
+
+  // --- snapshots (relaxed: statistics and tests) ------------------------------
+
+  /// Wakes issued (claims that called wake()).
+  std::uint64_t wakes() const noexcept { return wakes_.load(std::memory_order_relaxed); }
+  /// wait_nr, as a snapshot.
+  int wait_nr() const noexcept { return wait_nr_.load(std::memory_order_relaxed); }
+
+ private:
+  // The countdown: lazy adds still needed, or <= 0 for "issue no wake". Only
+  // RMWs write it (C1).
+  atomic<int> wait_nr_{no_waiter};
+  // The owner sleeps on this word; a claimer bumps it first (not the
+  // countdown: its value is a sequence number, so a wake between the owner's
+  // snapshot and its sleep is never missed, C4).
+  futex_word futex_{0};
+  // Plain std::atomic also in model builds: statistics are not part of the
+  // protocol under check.
+  std::atomic<std::uint64_t> wakes_{0};
+};
+
+}  // namespace mpscq::detail
+
+#endif  // MPSCQ_DETAIL_COUNTDOWN_WAKE_HPP

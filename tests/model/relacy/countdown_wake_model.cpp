@@ -1,0 +1,175 @@
+// Relacy model of mpscq::detail::countdown_wake alone (include/mpscq/detail/
+// countdown_wake.hpp), run on the real header through the detail/ seam: with
+// MPSCQ_MODEL_RELACY defined wait_nr and the futex word are rl::atomic<int>s
+// with their real memory orders, and sleep()/wake() go through rl_futex,
+// which allows spurious wakes and reports DEADLOCK when a sleeper is never
+// woken - the lost-wake check.
+//
+//   countdown_wake_model <model> [random N | bound K | full]   (default random 200000)
+//
+// The unit's contract, as local_work uses it. A waiter that needs `target`
+// items loops: take what was published (an acquire load of a counter, the
+// "run pass"); enough? stop. Otherwise seq = snapshot(); arm(target - seen);
+// re-check the counter with a relaxed load (like local_work's tail re-check:
+// its ordering must come from the countdown's RMW pair, invariant C2); if it
+// moved, disarm() and loop; else sleep(seq, untimed); disarm(); loop. Each
+// producer publishes one item (a fetch_add on the counter, acq_rel like the
+// queue's tail exchange), then armed = read(); if claim(armed, mode): wake().
+//
+// Checks:
+//   a. no lost wake: the waiter never sleeps for good while the items it
+//      needs were published (Relacy: DEADLOCK);
+//   b. at most one claim per arming (invariant C3; a plain observer, exact
+//      because Relacy switches threads only at model operations): "two wakes
+//      claimed for one arming";
+//   c. the waiter ends with every item: "the waiter stopped short".
+//
+// Models (threads in brackets):
+//   eager_lazy [waiter for 2; producer 0 lazy, producer 1 eager]
+//     Race window R2: the lazy decrement lands between the eager add's read()
+//     and its claim. Catches MPSCQ_MUTANT_LOCAL_EAGER_WAKE_CAS (the eager
+//     compare-exchange gives up, the count is still 1: DEADLOCK).
+//   lazy [waiter for 2; two lazy producers]
+//     The countdown proper: only the add that takes 1 -> 0 wakes; stale
+//     decrements on a re-arming (R3) wake early at worst.
+//   recheck [waiter for 1; one lazy producer]
+//     Race window R1 (push vs arm). Catches MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED
+//     (read() and arm() relaxed: the producer's read comes first and sees "no
+//     waiter", yet the waiter's relaxed re-check still reads the old counter:
+//     DEADLOCK).
+//
+// Relacy's own headers warn under -Wall -Wextra; they are included as system
+// headers, so the warnings target applies to this file's code only.
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <mpscq/detail/countdown_wake.hpp>  // pulls in relacy through detail/relacy_seam.hpp
+
+#include "model_cli.hpp"
+
+namespace {
+
+namespace detail = mpscq::detail;
+using detail::countdown_wake;
+using detail::wake_mode;
+
+// A failed check is the model's verdict: "USER ASSERT FAILED (<what>)".
+void check(bool ok, const char* what) {
+  if (!ok) rl::ctx().fail_test(what, rl::test_result_user_assert_failed, RL_INFO);
+}
+
+template <int Producers>
+struct wake_model_base {
+  countdown_wake cw;
+  detail::atomic<int> items{0};  // published items (the queue's tail, reduced to a count)
+  int target = Producers;
+  // Plain observers (see check b).
+  int armings = 0;        // arm() calls so far
+  int claims_this = 0;    // successful claims since the last arm()
+  int seen_at_end = 0;
+
+  void waiter() {
+    int seen = 0;
+    for (;;) {
+      // The run pass. Acquire: pairs with the producers' publication.
+      seen = items.load(std::memory_order_acquire);
+      if (seen >= target) break;
+      const int seq = cw.snapshot();
+      cw.arm(target - seen);
+      ++armings;  // no model operation since arm(): exact
+      claims_this = 0;
+      // The re-check: relaxed, as local_work's (its order comes from C2).
+      if (items.load(std::memory_order_relaxed) != seen) {
+        cw.disarm();
+        continue;
+      }
+      cw.sleep(seq, std::chrono::nanoseconds::max());  // untimed: a lost wake is a DEADLOCK
+      cw.disarm();
+    }
+    seen_at_end = seen;
+  }
+
+  void producer(wake_mode mode) {
+    // acq_rel, like the queue's tail exchange.
+    items.fetch_add(1, std::memory_order_acq_rel);
+    const int armed = cw.read();
+    if (cw.claim(armed, mode)) {
+      ++claims_this;  // no model operation since the claim: exact
+      check(claims_this == 1, "two wakes claimed for one arming");
+      cw.wake();
+    }
+  }
+
+  void finish() { check(seen_at_end == target, "the waiter stopped short"); }
+};
+
+struct eager_lazy : rl::test_suite<eager_lazy, 3>, wake_model_base<2> {
+  void thread(unsigned index) {
+    if (index == 0) return waiter();
+    producer(index == 1 ? wake_mode::lazy : wake_mode::eager);
+  }
+  void after() { finish(); }
+};
+
+struct lazy : rl::test_suite<lazy, 3>, wake_model_base<2> {
+  void thread(unsigned index) {
+    if (index == 0) return waiter();
+    producer(wake_mode::lazy);
+  }
+  void after() { finish(); }
+};
+
+struct recheck : rl::test_suite<recheck, 2>, wake_model_base<1> {
+  void thread(unsigned index) {
+    if (index == 0) return waiter();
+    producer(wake_mode::lazy);
+  }
+  void after() { finish(); }
+};
+
+int usage() {
+  std::fputs("usage: countdown_wake_model eager_lazy|lazy|recheck|all [random N | bound K | full]\n", stderr);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  const std::string model = argv[1];
+  rl::test_params params = model_cli::defaults(200000);
+  const char* scheduler = nullptr;
+  if (!model_cli::parse_scheduler(argc, argv, 2, params, scheduler)) return usage();
+  model_cli::quiet_progress quiet;
+  quiet.attach(params);
+
+  std::printf("countdown-wake-model: model=%s", model.c_str());
+  model_cli::print_scheduler(params, scheduler);
+  std::printf("\n");
+  std::fflush(stdout);
+
+  const auto start = std::chrono::steady_clock::now();
+  bool ok = true;
+  bool known = false;
+  if (model == "eager_lazy" || model == "all") {
+    known = true;
+    rl::test_params p = params;
+    ok = rl::simulate<eager_lazy>(p) && ok;
+  }
+  if (model == "lazy" || model == "all") {
+    known = true;
+    rl::test_params p = params;
+    ok = rl::simulate<lazy>(p) && ok;
+  }
+  if (model == "recheck" || model == "all") {
+    known = true;
+    rl::test_params p = params;
+    ok = rl::simulate<recheck>(p) && ok;
+  }
+  if (!known) return usage();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("countdown-wake-model: %s in %.2f s\n", ok ? "all checks passed" : "FAILED", seconds);
+  return ok ? 0 : 1;
+}
