@@ -49,7 +49,7 @@ long thread_voluntary_switches() noexcept;
 // ---------------------------------------------------------------------------
 // The item every queue contender moves: 64 bytes, one cache line. Intrusive
 // contenders build their hook in `hook` when they push it (an mpscq::node or
-// mpscq::work, a legacy::work, liburcu's cds_wfcq_node: each fits); the others
+// mpscq::work, a baseline::llist_work, liburcu's cds_wfcq_node: each fits); the others
 // move the item's address. The producer writes producer/seq/data, the
 // consumer reads them all and checks them.
 

@@ -133,8 +133,8 @@ constexpr char local_work_name[] = "mpscq::local_work";
 using local_work_b = local_work_blocking<mpscq::local_work, mpscq::work, local_work_name>;
 #endif
 #if MPSCQ_BENCH_HAVE_LEGACY
-constexpr char legacy_name[] = "legacy::local_work (llist)";
-using legacy_b = local_work_blocking<mpscq::legacy::local_work, mpscq::legacy::work, legacy_name>;
+constexpr char legacy_name[] = "baseline::llist_local_work";
+using legacy_b = local_work_blocking<mpscq::baseline::llist_local_work, mpscq::baseline::llist_work, legacy_name>;
 #endif
 
 struct blocking_out {
@@ -257,7 +257,7 @@ bool have_local_work(std::string& why) {
   why.clear();
   return true;
 #else
-  why = "include/mpscq/local_work.hpp and include/mpscq/legacy/local_work.hpp were not in the tree when "
+  why = "include/mpscq/local_work.hpp and include/mpscq/baseline/llist_local_work.hpp were not in the tree when "
         "mpscq-bench was built";
   return false;
 #endif
@@ -270,7 +270,7 @@ void legend_blocking() {
               "global FIFO, unbounded, intrusive; wait(min_events) countdown, lazy/eager wake, one futex");
 #endif
 #if MPSCQ_BENCH_HAVE_LEGACY
-  std::printf("  %-32s %s\n", "legacy::local_work (llist)",
+  std::printf("  %-32s %s\n", "baseline::llist_local_work",
               "global FIFO after reverse, unbounded, intrusive; llist + nr_tw counting (the pre-seed scheme)");
 #endif
   std::printf("  %-32s %s\n", "mpscq::queue+futex",

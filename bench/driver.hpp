@@ -22,7 +22,7 @@ void legend_blocking();
 
 // S2 with a consumer that sleeps when idle (blocking.cpp).
 void scenario_s2_blocking(context& ctx);
-// S5: the seed's table, local_work vs legacy::local_work (taskwork.cpp).
+// S5: the seed's table, local_work vs baseline::llist_local_work (taskwork.cpp).
 void scenario_s5(context& ctx);
 // S6: hand-off to a sleeping owner, wakes per wait cycle, kernel task-work
 // cost (handoff.cpp, uring.cpp).

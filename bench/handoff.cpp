@@ -338,9 +338,9 @@ void scenario_s6(context& ctx) {
                 }});
 #endif
 #if MPSCQ_BENCH_HAVE_LEGACY
-  fs.push_back({"legacy::local_work (llist)", [](std::size_t k) -> std::unique_ptr<handoff> {
-                  return std::make_unique<local_work_handoff<mpscq::legacy::local_work, mpscq::legacy::work>>(
-                      "legacy::local_work (llist)", k);
+  fs.push_back({"baseline::llist_local_work", [](std::size_t k) -> std::unique_ptr<handoff> {
+                  return std::make_unique<local_work_handoff<mpscq::baseline::llist_local_work, mpscq::baseline::llist_work>>(
+                      "baseline::llist_local_work", k);
                 }});
 #endif
   fs.push_back({"eventfd+mutex+deque", [](std::size_t) -> std::unique_ptr<handoff> {
@@ -482,8 +482,8 @@ void scenario_s6(context& ctx) {
 #endif
         } else if (ci == 1) {
 #if MPSCQ_BENCH_HAVE_LEGACY
-          ctx.res.add("S6c", "add+run, batch 32", "legacy::local_work (llist)", "ns/item", "ns per item",
-                      better::lower, rep, add_run_cost<mpscq::legacy::local_work, mpscq::legacy::work>(items, batch));
+          ctx.res.add("S6c", "add+run, batch 32", "baseline::llist_local_work", "ns/item", "ns per item",
+                      better::lower, rep, add_run_cost<mpscq::baseline::llist_local_work, mpscq::baseline::llist_work>(items, batch));
 #endif
         } else {
           const uring::nop_cost c = uring::measure_nop(items, batch, pr.nop_tw);

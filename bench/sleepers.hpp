@@ -19,8 +19,8 @@
 #else
 #define MPSCQ_BENCH_HAVE_LOCAL_WORK 0
 #endif
-#if __has_include(<mpscq/legacy/local_work.hpp>)
-#include <mpscq/legacy/local_work.hpp>
+#if __has_include(<mpscq/baseline/llist_local_work.hpp>)
+#include <mpscq/baseline/llist_local_work.hpp>
 #define MPSCQ_BENCH_HAVE_LEGACY 1
 #else
 #define MPSCQ_BENCH_HAVE_LEGACY 0

@@ -1,5 +1,5 @@
 // bench/taskwork.cpp - S5, the seed's table: mpscq::local_work (the FIFO
-// queue, patch 3) against legacy::local_work (llist + reverse + nr_tw
+// queue, patch 3) against baseline::llist_local_work (llist + reverse + nr_tw
 // counting, the code patch 3 replaces), "8 clients" and "1024 clients".
 //
 // Model of the seed's test (multishot receives, one ring): C clients, each
@@ -230,7 +230,7 @@ void scenario_s5(context& ctx) {
   const char* sc = "S5";
   const std::vector<s5_contender> cs = {
       {"mpscq::local_work", &s5_run<mpscq::local_work, mpscq::work>},
-      {"legacy::local_work (llist)", &s5_run<mpscq::legacy::local_work, mpscq::legacy::work>},
+      {"baseline::llist_local_work", &s5_run<mpscq::baseline::llist_local_work, mpscq::baseline::llist_work>},
   };
   const std::string ref = cs.front().name;
   ctx.res.set_reference(sc, ref);

@@ -1,5 +1,5 @@
 # sock_test: the seed's multishot-receive experiment (patch 3/6) on loopback,
-# mpscq::local_work vs mpscq::legacy::local_work, A B A B in one run. The smoke
+# mpscq::local_work vs mpscq::baseline::llist_local_work, A B A B in one run. The smoke
 # test is a short run; the real one is e.g.
 #   sock_test --seconds=3 --clients=8,1024 --reps=4
 if(TARGET mpscq_examples_liburing)
@@ -27,5 +27,5 @@ if(TARGET mpscq_examples_liburing)
   set_tests_properties(example_sock_test_detects_loss PROPERTIES PASS_REGULAR_EXPRESSION
                        "items handed over != items run")
 else()
-  message(STATUS "mpscq examples: liburing or include/mpscq/{,legacy/}local_work.hpp not found, sock_test is not built")
+  message(STATUS "mpscq examples: liburing or include/mpscq/local_work.hpp and include/mpscq/baseline/llist_local_work.hpp not found, sock_test is not built")
 endif()

@@ -56,7 +56,7 @@ FIXED = {
     "mpscq::local_work": "#08519c",
     "mpscq::queue+futex": "#6baed6",
     "mpscq::llist (del_all+reverse)": "#e6550d",
-    "legacy::local_work (llist)": "#e6550d",
+    "baseline::llist_local_work": "#e6550d",
     "plain array (1 thread only)": "#969696",
     "bare exchange (ceiling)": "#252525",
 }

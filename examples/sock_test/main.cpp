@@ -23,7 +23,7 @@
 //                      for return; after each wait the owner returns them in
 //                      one push_batch to a plain mpscq::queue (plus an
 //                      eventfd signal on empty -> non-empty) to the receiver.
-//   The same load runs with mpscq::local_work and mpscq::legacy::local_work
+//   The same load runs with mpscq::local_work and mpscq::baseline::llist_local_work
 //   (the llist + reverse scheme the seed replaced), alternating A B A B in
 //   one run, for each client count.
 //
@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
       for (int v = 0; v < 2; ++v) {
         result r;
         if (v == 0 && want_mpscq) r = run_phase<mpscq::local_work>(opt, clients, rep, use_uring, memory);
-        else if (v == 1 && want_legacy) r = run_phase<mpscq::legacy::local_work>(opt, clients, rep, use_uring, memory);
+        else if (v == 1 && want_legacy) r = run_phase<mpscq::baseline::llist_local_work>(opt, clients, rep, use_uring, memory);
         else continue;
         if (!r.ok) runs.fail();
         std::printf("%7d %3d %-6s %6.2f %8.0f %6.1f %6.1f %7.1f | %6.1f %6.1f %7.1f | %6.2f %6.2f %6.2f | %4llu+%-4llu %s\n",

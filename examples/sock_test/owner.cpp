@@ -120,8 +120,8 @@ void owner(phase<LW>& ph) {
 }
 
 template void buffer<mpscq::local_work>::on_run(mpscq::work&, mpscq::run_state) noexcept;
-template void buffer<mpscq::legacy::local_work>::on_run(mpscq::work&, mpscq::run_state) noexcept;
+template void buffer<mpscq::baseline::llist_local_work>::on_run(mpscq::work&, mpscq::run_state) noexcept;
 template void owner(phase<mpscq::local_work>&);
-template void owner(phase<mpscq::legacy::local_work>&);
+template void owner(phase<mpscq::baseline::llist_local_work>&);
 
 }  // namespace sock_test

@@ -130,6 +130,6 @@ result run_phase(const options& opt, int nclients, int rep, bool use_uring, unsi
 }
 
 template result run_phase<mpscq::local_work>(const options&, int, int, bool, unsigned char*);
-template result run_phase<mpscq::legacy::local_work>(const options&, int, int, bool, unsigned char*);
+template result run_phase<mpscq::baseline::llist_local_work>(const options&, int, int, bool, unsigned char*);
 
 }  // namespace sock_test

@@ -81,6 +81,6 @@ void receiver_epoll(phase<LW>& ph) {
 }
 
 template void receiver_epoll(phase<mpscq::local_work>&);
-template void receiver_epoll(phase<mpscq::legacy::local_work>&);
+template void receiver_epoll(phase<mpscq::baseline::llist_local_work>&);
 
 }  // namespace sock_test

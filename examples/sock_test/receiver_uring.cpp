@@ -209,6 +209,6 @@ void receiver_uring(phase<LW>& ph) {
 }
 
 template void receiver_uring(phase<mpscq::local_work>&);
-template void receiver_uring(phase<mpscq::legacy::local_work>&);
+template void receiver_uring(phase<mpscq::baseline::llist_local_work>&);
 
 }  // namespace sock_test

@@ -61,6 +61,6 @@ void sender(phase<LW>& ph) {
 }
 
 template void sender(phase<mpscq::local_work>&);
-template void sender(phase<mpscq::legacy::local_work>&);
+template void sender(phase<mpscq::baseline::llist_local_work>&);
 
 }  // namespace sock_test

@@ -4,7 +4,7 @@
 // experiment itself is described in main.cpp.
 #pragma once
 
-#include <mpscq/legacy/local_work.hpp>
+#include <mpscq/baseline/llist_local_work.hpp>
 #include <mpscq/local_work.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
@@ -107,8 +107,8 @@ struct variant<mpscq::local_work> {
   static constexpr const char* name = "mpscq";
 };
 template <>
-struct variant<mpscq::legacy::local_work> {
-  using work_type = mpscq::legacy::work;  // an mpscq::work with the old nr_tw counter
+struct variant<mpscq::baseline::llist_local_work> {
+  using work_type = mpscq::baseline::llist_work;  // an mpscq::work with the old nr_tw counter
   static constexpr const char* name = "legacy";
 };
 

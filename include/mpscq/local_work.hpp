@@ -162,7 +162,7 @@
 
 namespace mpscq {
 
-/// Construction options of local_work (and legacy::local_work).
+/// Construction options of local_work (and baseline::llist_local_work).
 struct local_work_options {
   /// Create an eventfd that becomes readable when work arrives on an empty
   /// queue (see local_work::event_fd). Linux only.

@@ -31,7 +31,7 @@ endforeach()
 set(pending_files
   mpscq/detail/local_work_core.hpp
   mpscq/local_work.hpp
-  mpscq/legacy/local_work.hpp
+  mpscq/baseline/llist_local_work.hpp
   mpscq/detail/countdown_wake.hpp
   mpscq/detail/mutants.hpp)
 # Rows whose only sites lie in the pending files and are not tagged yet.

@@ -1,4 +1,4 @@
-# Stress tests for mpscq::local_work and mpscq::legacy::local_work
+# Stress tests for mpscq::local_work and mpscq::baseline::llist_local_work
 # (tests/stress/local_work_stress.cpp), in every preset (release, asan, tsan).
 #   local_work_stress [--legacy] [--teardown] [--producers P] [--seconds S]
 # Each prints one summary line ending in OK or FAIL and exits non-zero on a

@@ -1,4 +1,4 @@
-// Stress test for mpscq::local_work (default) and mpscq::legacy::local_work
+// Stress test for mpscq::local_work (default) and mpscq::baseline::llist_local_work
 // (--legacy).
 //
 //   local_work_stress [--legacy] [--teardown] [--producers P] [--seconds S]
@@ -22,7 +22,7 @@
 // adds that are still touching wait_nr / the futex word. Run under ASan.
 //
 // The last line is a one-line summary ending in OK or FAIL; FAIL exits 1.
-#include <mpscq/legacy/local_work.hpp>
+#include <mpscq/baseline/llist_local_work.hpp>
 #include <mpscq/local_work.hpp>
 
 #include <algorithm>
@@ -76,7 +76,7 @@ void report(const char* what, std::uint64_t a, std::uint64_t b, std::uint64_t c)
 
 struct producer_state;
 
-struct item : mpscq::legacy::work {
+struct item : mpscq::baseline::llist_work {
   producer_state* producer = nullptr;
   std::uint64_t seq = 0;
   bool eager = false;
@@ -333,7 +333,7 @@ struct default_mode {
 // Teardown mode
 // ---------------------------------------------------------------------------
 
-struct round_item : mpscq::legacy::work {
+struct round_item : mpscq::baseline::llist_work {
   std::atomic<int>* ran = nullptr;
   round_item() {
     func = [](mpscq::work& w, mpscq::run_state) noexcept { static_cast<round_item&>(w).ran->fetch_add(1); };
@@ -469,6 +469,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  return legacy ? run_variant<mpscq::legacy::local_work>(teardown, producers, seconds, "legacy")
+  return legacy ? run_variant<mpscq::baseline::llist_local_work>(teardown, producers, seconds, "legacy")
                 : run_variant<mpscq::local_work>(teardown, producers, seconds, "mpscq");
 }

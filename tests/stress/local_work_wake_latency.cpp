@@ -4,7 +4,7 @@
 //   local_work_wake_latency [--samples N] [--lazy-items N] [--min-events N]
 //
 // 1. Eager wake latency. Three owners sleep at once: one in
-//    mpscq::local_work::wait(), one in mpscq::legacy::local_work::wait(), one
+//    mpscq::local_work::wait(), one in mpscq::baseline::llist_local_work::wait(), one
 //    in a bare futex_wait (detail/futex.hpp, the same syscall). For each
 //    sample a producer waits until the owner is asleep (its sleep counter
 //    moved, then 50-150 us more), takes t0 and adds one eager item (or bumps
@@ -20,7 +20,7 @@
 //
 // Timing is wall-clock on a shared machine: quote the ratios, and rerun.
 #include <mpscq/detail/futex.hpp>
-#include <mpscq/legacy/local_work.hpp>
+#include <mpscq/baseline/llist_local_work.hpp>
 #include <mpscq/local_work.hpp>
 
 #include <algorithm>
@@ -43,7 +43,7 @@ std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
 }
 
-struct probe : mpscq::legacy::work {
+struct probe : mpscq::baseline::llist_work {
   std::atomic<std::int64_t> ran_at{0};
   probe() {
     func = [](mpscq::work& w, mpscq::run_state) noexcept { static_cast<probe&>(w).ran_at.store(now_ns()); };
@@ -88,7 +88,7 @@ struct lw_owner {
     });
   }
   std::uint64_t sleeps() const { return lw.stats().sleeps; }
-  void finish(mpscq::legacy::work& kick) {
+  void finish(mpscq::baseline::llist_work& kick) {
     stop.store(true);
     lw.add(kick, mpscq::wake::eager);
     thread.join();
@@ -126,7 +126,7 @@ struct bare_owner {
 
 void eager_latency(int samples) {
   lw_owner<mpscq::local_work> fifo(std::this_thread::get_id());
-  lw_owner<mpscq::legacy::local_work> legacy(std::this_thread::get_id());
+  lw_owner<mpscq::baseline::llist_local_work> legacy(std::this_thread::get_id());
   bare_owner bare;
   fifo.start();
   legacy.start();
@@ -172,7 +172,7 @@ void eager_latency(int samples) {
   legacy.finish(kick2);
   bare.finish();
 
-  static const char* names[3] = {"local_work eager add", "legacy::local_work eager add", "bare futex wake"};
+  static const char* names[3] = {"local_work eager add", "baseline::llist_local_work eager add", "bare futex wake"};
   const summary base = summarize(lat[2]);
   std::printf("eager wake latency, %d samples each, interleaved (us: add() start -> item runs on the owner):\n",
               samples);
@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
   }
   std::printf("lazy traffic, wait(%d, 1 ms) in a loop, one producer, 0-20 us gaps:\n", min_events);
   lazy_wakes<mpscq::local_work>("local_work", lazy_items, min_events);
-  lazy_wakes<mpscq::legacy::local_work>("legacy::local_work", lazy_items, min_events);
+  lazy_wakes<mpscq::baseline::llist_local_work>("baseline::llist_local_work", lazy_items, min_events);
   eager_latency(std::max(samples, 1));
   return 0;
 }

@@ -1,6 +1,6 @@
 // Unit tests of mpscq::detail::countdown_wake (include/mpscq/detail/
 // countdown_wake.hpp), the wait_nr countdown and futex word that local_work
-// (and legacy::local_work) call: the claim rules per mode and armed value
+// (and baseline::llist_local_work) call: the claim rules per mode and armed value
 // (lazy k..1 -> 0 wakes once, eager wakes while > 0, <= 0 never), disarm(),
 // a wake between snapshot() and sleep() that is not lost, and one wake per
 // arming with many claiming threads. The relaxed-memory side is checked by

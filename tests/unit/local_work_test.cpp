@@ -1,7 +1,7 @@
-// Unit tests of mpscq::local_work and mpscq::legacy::local_work. Behaviour
+// Unit tests of mpscq::local_work and mpscq::baseline::llist_local_work. Behaviour
 // both variants share is a typed test; wake counting and ordering details
 // that differ are tested per variant.
-#include <mpscq/legacy/local_work.hpp>
+#include <mpscq/baseline/llist_local_work.hpp>
 #include <mpscq/local_work.hpp>
 
 #include <poll.h>
@@ -28,8 +28,8 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-// One item type for both variants (legacy::work is an mpscq::work too).
-struct item : mpscq::legacy::work {
+// One item type for both variants (baseline::llist_work is an mpscq::work too).
+struct item : mpscq::baseline::llist_work {
   int id = 0;
   std::vector<int>* log = nullptr;                 // ids, in run order
   std::vector<bool>* cancels = nullptr;            // run_state.cancel, in run order
@@ -85,7 +85,7 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
 
 template <class LW>
 class LocalWork : public ::testing::Test {};
-using variants = ::testing::Types<mpscq::local_work, mpscq::legacy::local_work>;
+using variants = ::testing::Types<mpscq::local_work, mpscq::baseline::llist_local_work>;
 TYPED_TEST_SUITE(LocalWork, variants);
 
 TYPED_TEST(LocalWork, RunsInFifoOrder) {
@@ -421,7 +421,7 @@ TEST(LocalWorkQueue, InFlightPushKeepsWorkPendingAndNeverSleeps) {
 }
 
 TEST(LegacyLocalWork, CappedTakeParksTheRestOnTheRetryList) {
-  mpscq::legacy::local_work lw;
+  mpscq::baseline::llist_local_work lw;
   items it(6);
   for (int i = 0; i < 4; ++i) lw.add(it[i], mpscq::wake::lazy);
   EXPECT_EQ(it[3].nr_tw.load(), 4u) << "each head counts the lazy items before it";
@@ -434,12 +434,12 @@ TEST(LegacyLocalWork, CappedTakeParksTheRestOnTheRetryList) {
 }
 
 TEST(LegacyLocalWork, EagerAddCarriesTheForceValue) {
-  mpscq::legacy::local_work lw;
+  mpscq::baseline::llist_local_work lw;
   items it(2);
   lw.add(it[0], mpscq::wake::eager);
-  EXPECT_EQ(it[0].nr_tw.load(), mpscq::legacy::local_work::force_wake);
+  EXPECT_EQ(it[0].nr_tw.load(), mpscq::baseline::llist_local_work::force_wake);
   lw.add(it[1], mpscq::wake::lazy);
-  EXPECT_EQ(it[1].nr_tw.load(), mpscq::legacy::local_work::force_wake + 1);
+  EXPECT_EQ(it[1].nr_tw.load(), mpscq::baseline::llist_local_work::force_wake + 1);
   EXPECT_EQ(lw.run(5), 2);
 }
 

@@ -10,7 +10,7 @@
 //   its queue, and sleeps on a separate futex word; an add, after its push,
 //   reads `wait_nr` and applies a wake rule. mpscq::local_work uses the merged
 //   kernel's rule (claim(): a lazy add counts down, the one that takes 1 -> 0
-//   wakes; an eager add takes the whole count); mpscq::legacy::local_work uses
+//   wakes; an eager add takes the whole count); mpscq::baseline::llist_local_work uses
 //   only read() and wake() with its own nr_tw rule.
 //
 //   wait_nr values: k > 0 armed (k lazy adds still needed); 0 fired; NO_WAITER

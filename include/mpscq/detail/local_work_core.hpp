@@ -1,5 +1,5 @@
 // mpscq/detail/local_work_core.hpp - what mpscq::local_work and
-// mpscq::legacy::local_work share: the owner check, the in-flight adder gate,
+// mpscq::baseline::llist_local_work share: the owner check, the in-flight adder gate,
 // the pending flag and eventfd, the countdown wait loop, and the counters.
 // The countdown itself (wait_nr and the futex word, their orders and race
 // windows) is detail/countdown_wake.hpp; this file only calls its verbs.

@@ -1,5 +1,7 @@
-// mpscq/legacy/local_work.hpp - local task work the way io_uring did it
-// before the mpscq series: an llist, with the nr_tw counting scheme.
+// mpscq/baseline/llist_local_work.hpp - the baseline: local task work the
+// way io_uring did it before the mpscq series (an llist, with the nr_tw
+// counting scheme), kept to measure the seed's claims against. Not a
+// deprecated API, and not installed: the benchmarks, tests and examples use it.
 //
 // WHY IT EXISTS
 //   To measure. The benchmarks run the seed's before/after side by side: this
@@ -27,9 +29,9 @@
 // ITEMS MUST BE TYPE-STABLE STORAGE
 //   An add reads nr_tw from the current head item, which the owner may have
 //   run (and the item's owner reused) meanwhile; the kernel relied on
-//   SLAB_TYPESAFE_BY_RCU for this. Here: a legacy::work may be re-added or
-//   reused as a legacy::work at any time, but its memory must stay valid for
-//   the lifetime of the legacy::local_work it was added to (take items from a
+//   SLAB_TYPESAFE_BY_RCU for this. Here: an llist_work may be re-added or
+//   reused as an llist_work at any time, but its memory must stay valid for
+//   the lifetime of the llist_local_work it was added to (take items from a
 //   pool). nr_tw is atomic, so such a read is a stale value, never a race; the
 //   compare-exchange then fails and the add retries.
 //
@@ -37,8 +39,8 @@
 //   As mpscq::local_work (mpscq/local_work.hpp), except the order: items
 //   still run oldest first within one take, but a capped take parks the rest,
 //   and later adds wait behind them.
-#ifndef MPSCQ_LEGACY_LOCAL_WORK_HPP
-#define MPSCQ_LEGACY_LOCAL_WORK_HPP
+#ifndef MPSCQ_BASELINE_LLIST_LOCAL_WORK_HPP
+#define MPSCQ_BASELINE_LLIST_LOCAL_WORK_HPP
 
 #include <chrono>
 
@@ -49,33 +51,33 @@
 #include <mpscq/llist.hpp>
 #include <mpscq/work.hpp>
 
-namespace mpscq::legacy {
+namespace mpscq::baseline {
 
 /// A task-work item with the old scheme's per-item counter. Also an
 /// mpscq::work, so a benchmark can run the same items through both variants.
-struct work : mpscq::work {
+struct llist_work : mpscq::work {
   /// Lazy items queued since the owner's last take, counting this one (or
   /// FORCE for an eager add). Written by the adding thread before its push,
   /// read by the next adder.
   detail::atomic<unsigned> nr_tw{0};
 };
 
-class local_work : private detail::local_work_core<local_work> {
-  using core = detail::local_work_core<local_work>;
+class llist_local_work : private detail::local_work_core<llist_local_work> {
+  using core = detail::local_work_core<llist_local_work>;
   friend core;
 
  public:
   /// nr_tw of an eager add (io_uring's IO_CQ_WAKE_FORCE): above any count.
   static constexpr unsigned force_wake = static_cast<unsigned>(detail::no_waiter) >> 1;
 
-  explicit local_work(local_work_options options = {}) : core(options) {}
-  ~local_work() { close_on_destroy(); }
-  local_work(const local_work&) = delete;
-  local_work& operator=(const local_work&) = delete;
+  explicit llist_local_work(local_work_options options = {}) : core(options) {}
+  ~llist_local_work() { close_on_destroy(); }
+  llist_local_work(const llist_local_work&) = delete;
+  llist_local_work& operator=(const llist_local_work&) = delete;
 
   /// See mpscq::local_work::add and THE OLD SCHEME.
-  void add(work& w, wake mode = wake::eager) noexcept {
-    if (w.func == nullptr) detail::misuse("legacy::local_work", "add(): the work item has no func");
+  void add(llist_work& w, wake mode = wake::eager) noexcept {
+    if (w.func == nullptr) detail::misuse("baseline::llist_local_work", "add(): the work item has no func");
     if (!enter()) {
       w(run_state{true});
       return;
@@ -116,7 +118,7 @@ class local_work : private detail::local_work_core<local_work> {
   using core::wait;
 
  private:
-  static work& item(node* n) noexcept { return static_cast<work&>(mpscq::work::from_hook(n)); }
+  static llist_work& item(node* n) noexcept { return static_cast<llist_work&>(mpscq::work::from_hook(n)); }
 
   // Runs the chain starting at *chain while n < max; leaves *chain at the
   // first item not run.
@@ -166,6 +168,6 @@ class local_work : private detail::local_work_core<local_work> {
   alignas(detail::cache_line) node* retry_ = nullptr;
 };
 
-}  // namespace mpscq::legacy
+}  // namespace mpscq::baseline
 
-#endif  // MPSCQ_LEGACY_LOCAL_WORK_HPP
+#endif  // MPSCQ_BASELINE_LLIST_LOCAL_WORK_HPP
