@@ -218,7 +218,8 @@ class local_work : private detail::local_work_core<local_work> {
     }
     if (queue_.push(&w.hook)) signal_non_empty();
     // The wake rule (detail/countdown_wake.hpp: [W1] read, [W2]/[W3] claim,
-    // [W4] wake; race windows R1-R3 there).
+    // [W4] wake; race windows R1-R3 there). Rows: [L5] read, [L16] lazy /
+    // [L17] eager claim, [L6] wake.
     detail::countdown_wake& cw = countdown();
     if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
     leave();
@@ -285,13 +286,14 @@ class local_work : private detail::local_work_core<local_work> {
   // remain behind the last one we ran.
   bool items_left() const noexcept { return !consumer_.emptied(); }
 
+  // [L18] [L21]: the core's relaxed in-flight check and re-check (queue's [Q2]).
   bool queue_empty(std::memory_order order) const noexcept { return queue_.empty(order); }
 
   int drain_cancelled() noexcept {
     int n = 0;
     detail::backoff wait;
     // No add is inside any more (close() waited them out), so every push is
-    // linked and pop() returns nullptr only once the queue is empty. Acquire:
+    // linked and pop() returns nullptr only once the queue is empty. [L22] Acquire:
     // pairs with the pushes' release exchange (a snapshot to end the loop on).
     while (!queue_.empty(std::memory_order_acquire)) {
       node* next = consumer_.pop();

@@ -82,7 +82,7 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
       w(run_state{true});
       return;
     }
-    // Acquire (and acquire on the compare-exchange's failure): pairs with the
+    // [LG1] Acquire (and acquire on the compare-exchange's failure): pairs with the
     // release compare-exchange that made `head` the head, so the nr_tw its
     // adder stored is the one we read (the kernel's READ_ONCE under cmpxchg's
     // full barrier).
@@ -91,21 +91,21 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
     unsigned nr_tw = 0;
     do {
       // The head item may have run already: see ITEMS MUST BE TYPE-STABLE.
-      // Relaxed: ordered by the acquire that gave us `head`.
+      // [LG2] Relaxed: ordered by the acquire that gave us `head`.
       previous = head == nullptr ? 0 : item(head).nr_tw.load(std::memory_order_relaxed);
       nr_tw = mode == wake::lazy ? previous + 1 : force_wake;  // overflow: an earlier add woke
-      // Relaxed: published by the release compare-exchange below.
+      // [LG2] Relaxed: published by the release compare-exchange below.
       w.nr_tw.store(nr_tw, std::memory_order_relaxed);
-      w.hook.next.store(head, std::memory_order_relaxed);
-      // Release on success: pairs with the acquire exchange in run_items()
+      w.hook.next.store(head, std::memory_order_relaxed);  // [LG2]
+      // [LG3] Release on success: pairs with the acquire exchange in run_items()
       // (the owner's take) and with the next adder's acquire head read.
     } while (!first_.compare_exchange_strong(head, &w.hook, std::memory_order_release, std::memory_order_acquire));
     if (head == nullptr) signal_non_empty();
     // The Dekker read [W1] and the wake [W4] of detail/countdown_wake.hpp
     // (not its claim(): the old rule decides from nr_tw). NO_WAITER reads as
     // UINT_MAX.
-    const auto nr_wait = static_cast<unsigned>(countdown().read());
-    if (nr_tw >= nr_wait && previous < nr_wait) countdown().wake();
+    const auto nr_wait = static_cast<unsigned>(countdown().read());  // [L5]
+    if (nr_tw >= nr_wait && previous < nr_wait) countdown().wake();  // [L6]
     leave();
   }
 
@@ -125,9 +125,9 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
   static int run_chain(node*& chain, int n, int max, bool cancel) noexcept {
     while (n < max && chain != nullptr) {
       node* current = chain;
-      // Relaxed: the chain is the owner's alone (taken, or parked by us).
+      // [LG5] Relaxed: the chain is the owner's alone (taken, or parked by us).
       chain = current->next.load(std::memory_order_relaxed);  // before func: it may re-add the item
-      // Relaxed: the item is ours; a handed-out node has next == nullptr (as
+      // [LG5] Relaxed: the item is ours; a handed-out node has next == nullptr (as
       // queue.hpp's debug check expects, should it go on a queue next).
       current->next.store(nullptr, std::memory_order_relaxed);
       mpscq::work::from_hook(current)(run_state{cancel});
@@ -139,7 +139,7 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
   int run_items(int max, bool cancel) noexcept {
     int n = run_chain(retry_, 0, max, cancel);
     if (retry_ != nullptr || n >= max) return n;  // the retry list goes first
-    // Acquire: pairs with the release compare-exchange of every add whose
+    // [LG4] Acquire: pairs with the release compare-exchange of every add whose
     // item we take (each later add's RMW continues the release sequence).
     node* taken = llist::reverse(first_.exchange(nullptr, std::memory_order_acquire));
     n = run_chain(taken, n, max, cancel);
@@ -149,13 +149,14 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
 
   bool items_left() const noexcept { return retry_ != nullptr; }
 
+  // [LG6] caller's order: relaxed in wait(), acquire in drain_cancelled().
   bool queue_empty(std::memory_order order) const noexcept {
-    return retry_ == nullptr && first_.load(order) == nullptr;
+    return retry_ == nullptr && first_.load(order) == nullptr;  // [LG6]
   }
 
   int drain_cancelled() noexcept {
     int n = 0;
-    // No add is inside any more (close() waited them out).
+    // No add is inside any more (close() waited them out). [LG6] acquire.
     while (!queue_empty(std::memory_order_acquire)) n += run_items(1 << 30, true);
     return n;
   }

@@ -71,7 +71,8 @@
 //   [W5] snapshot  futex   load             acquire   pairs with [W4]; before arm
 //   [W6] arm       wait_nr exchange(k)      acq_rel   the owner's Dekker half (C2)
 //   [W7] disarm    wait_nr exchange(-1)     acq_rel   as C1
-//   The wakes counter is a relaxed statistic (plain std::atomic).
+//   [W8] wakes counter fetch_add / load, wait_nr load: relaxed statistic and
+//        snapshots (plain std::atomic for wakes_).
 #ifndef MPSCQ_DETAIL_COUNTDOWN_WAKE_HPP
 #define MPSCQ_DETAIL_COUNTDOWN_WAKE_HPP
 
@@ -119,7 +120,7 @@ class countdown_wake {
     if constexpr (mutant::local_eager_wake_cas) {
       // MUTANT (the seed's v2, R2): give up if wait_nr changed since our
       // read. A lazy decrement in between (k -> k-1, still > 0) makes us give
-      // up although nobody will wake the owner: lost wake.
+      // up although nobody will wake the owner: lost wake. (Mutant form of [W3].)
       return wait_nr_.compare_exchange_strong(armed, no_waiter, std::memory_order_acq_rel,
                                               std::memory_order_relaxed);
     } else {
@@ -140,7 +141,7 @@ class countdown_wake {
     // (MUTANT local_futex_word_relaxed: relaxed, here and in snapshot().)
     futex_.fetch_add(1, mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_release));
     futex_wake(futex_, 1);
-    // Relaxed: a statistic, incremented only here.
+    // [W8] Relaxed: a statistic, incremented only here.
     wakes_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -178,9 +179,9 @@ class countdown_wake {
   // --- snapshots (relaxed: statistics and tests) ------------------------------
 
   /// Wakes issued (claims that called wake()).
-  std::uint64_t wakes() const noexcept { return wakes_.load(std::memory_order_relaxed); }
+  std::uint64_t wakes() const noexcept { return wakes_.load(std::memory_order_relaxed); }  // [W8]
   /// wait_nr, as a snapshot.
-  int wait_nr() const noexcept { return wait_nr_.load(std::memory_order_relaxed); }
+  int wait_nr() const noexcept { return wait_nr_.load(std::memory_order_relaxed); }  // [W8]
 
  private:
   // The countdown: lazy adds still needed, or <= 0 for "issue no wake". Only

@@ -54,9 +54,10 @@ inline constexpr int wait_run_batch = 20;
 class owner_counter {
  public:
   void add(std::uint64_t n = 1) noexcept {
+    // [L8] relaxed load + store: a statistic, one writer.
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }  // [L8]
 
  private:
   std::atomic<std::uint64_t> value_{0};
@@ -69,8 +70,8 @@ class local_work_core {
   local_work_core& operator=(const local_work_core&) = delete;
 
   bool has_work() const noexcept {
-    // Acquire: pairs with the release stores in signal_non_empty() and
-    // run_pass(), so a caller that sees true and then runs finds the work.
+    // [L7] Acquire: pairs with the release stores in signal_non_empty() [L4]
+    // and run_pass() [L11], so a caller that sees true and then runs finds the work.
     return pending_.load(std::memory_order_acquire);
   }
 
@@ -94,7 +95,7 @@ class local_work_core {
     // Another thread could claim the consumer while the run that called us
     // goes on popping: two consumers.
     if (depth_ != 0) misuse("local_work", "disown() called from inside one of its own items");
-    // Release: pairs with the acquire compare-exchange in claim_owner(), so
+    // [L9] Release: pairs with the acquire compare-exchange in claim_owner(), so
     // the next owner sees the consumer state this one leaves behind.
     owner_.store(no_owner(), std::memory_order_release);
   }
@@ -103,7 +104,7 @@ class local_work_core {
   template <class Stats>
   Stats stats() const noexcept {
     Stats s;
-    s.wakes = countdown_.wakes();
+    s.wakes = countdown_.wakes();  // [W8] (in the unit)
     s.wait_cycles = wait_cycles_.get();
     s.sleeps = sleeps_.get();
     s.recheck_aborts = recheck_aborts_.get();
@@ -111,7 +112,7 @@ class local_work_core {
     s.in_flight_backoffs = in_flight_backoffs_.get();
     s.items_run = items_run_.get();
     s.items_cancelled = items_cancelled_.get();
-    s.cancelled_inline = cancelled_inline_.load(std::memory_order_relaxed);
+    s.cancelled_inline = cancelled_inline_.load(std::memory_order_relaxed);  // [L8]
     return s;
   }
 
@@ -129,16 +130,17 @@ class local_work_core {
   /// Enters the in-flight adder gate. False once close() has begun: the
   /// caller must then run its item itself, with cancel = true.
   bool enter() noexcept {
-    // The gate's invariant A1 (detail/adder_gate.hpp): either our enter comes
-    // before close()'s (close() then waits for our leave(), which publishes
-    // our push), or after it (we see the closed bit and push nothing).
+    // [L1] calls [A1]. The gate's invariant G1 (detail/adder_gate.hpp): either
+    // our enter comes before close()'s (close() then waits for our leave(),
+    // which publishes our push, G2/G3), or after it (we see the closed bit and
+    // push nothing).
     const adder_gate::state state = gate_.enter();
     if ((state & adder_gate::destroying) != 0) {
       // Relaxed: the object is still alive while we are counted in.
       misuse("local_work", "add() began after the destructor began (use after free)");
     }
     if ((state & adder_gate::closed) == 0) return true;
-    // Relaxed: a statistic. Counted while still inside the gate, so the
+    // [L2] Relaxed: a statistic. Counted while still inside the gate, so the
     // object is alive.
     cancelled_inline_.fetch_add(1, std::memory_order_relaxed);
     leave();
@@ -146,6 +148,7 @@ class local_work_core {
   }
 
   /// Leaves the gate: from here on, add() must not touch the object.
+  /// [L3] calls [A2] (release).
   void leave() noexcept { gate_.leave(); }
 
   /// An add's push found the queue empty: make has_work() true and the
@@ -155,15 +158,15 @@ class local_work_core {
     // a signal is never drained before its flag is up (which would leave the
     // fd readable over an empty queue forever, or unreadable over work).
     if (eventfd_.enabled()) eventfd_.signal();
-    // Release: pairs with the acquire in has_work() and the exchange in
-    // run_pass(): whoever sees the flag sees our push.
+    // [L4] Release: pairs with the acquire in has_work() [L7] and the
+    // exchange in run_pass() [L10]: whoever sees the flag sees our push.
     pending_.store(true, std::memory_order_release);
   }
 
   /// The countdown wake (detail/countdown_wake.hpp). An add, after its push,
-  /// calls read() [W1] (the Dekker read, race window R1) and then its variant's
-  /// wake rule: claim() [W2]/[W3] + wake() [W4] (local_work), or its own
-  /// nr_tw rule + wake() (legacy).
+  /// calls read() [W1] (the Dekker read, race window R1; row L5) and then its
+  /// variant's wake rule: claim() [W2]/[W3] (rows L16/L17) + wake() [W4]
+  /// (row L6) (local_work), or its own nr_tw rule + wake() (legacy).
   countdown_wake& countdown() noexcept { return countdown_; }
 
   // --- the owner's side -----------------------------------------------------
@@ -172,7 +175,7 @@ class local_work_core {
   /// thread when no owner was ever set), and wait out in-flight adders.
   void close_on_destroy() noexcept {
     const thread_id self = current_thread();
-    // Relaxed: see claim_owner().
+    // [L9] Relaxed: see claim_owner().
     const thread_id owner = owner_.load(std::memory_order_relaxed);
     // depth_ is the owner's; only the owner itself can see it non-zero.
     if (owner == self && depth_ != 0)
@@ -192,12 +195,12 @@ class local_work_core {
 
   void claim_owner(const char* what) noexcept {
     const thread_id self = current_thread();
-    // Relaxed: only the owner itself (or the constructor, published with the
+    // [L9] Relaxed: only the owner itself (or the constructor, published with the
     // object) stores its id, so a thread reads its own id back by coherence;
     // any other value leads to the compare-exchange or the error.
     thread_id owner = owner_.load(std::memory_order_relaxed);
     if (owner == self) return;
-    // acq_rel on success: acquire pairs with the release in disown(); release
+    // [L9] acq_rel on success: acquire pairs with the release in disown(); release
     // publishes our claim to a later disown()/claim chain. Relaxed on failure:
     // we only report the error.
     if (owner == no_owner() &&
@@ -218,7 +221,7 @@ class local_work_core {
   };
 
   int run_pass(int max_events) noexcept {
-    // Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
+    // [L10] Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
     // pushes after our pops sets it again. Load first so an idle owner does
     // not write the flag's line when there is nothing to clear. acq_rel:
     // acquire pairs with the release store in signal_non_empty(), so the
@@ -251,10 +254,10 @@ class local_work_core {
         in_flight_wait_ = backoff{};
       }
       // Work left behind (cap reached, or a producer in flight): say so, for
-      // has_work() and for an owner that polls the eventfd. Release: as in
-      // signal_non_empty().
+      // has_work() and for an owner that polls the eventfd. [L11] Release: as
+      // in signal_non_empty() [L4].
       if (eventfd_.enabled()) eventfd_.signal();
-      pending_.store(true, std::memory_order_release);
+      pending_.store(true, std::memory_order_release);  // [L11]
     }
     return n;
   }
@@ -266,21 +269,24 @@ class local_work_core {
   void close_owned(adder_gate::state bits = adder_gate::closed) noexcept {
     const bool first = !closed_;
     closed_ = true;
-    // Adds that come after this in the gate's order run their item themselves.
+    // [L13] calls [A3]. Adds that come after this in the gate's order run
+    // their item themselves.
     gate_.close(adder_gate::closed);
     // The upstream use-after-free: an add touches the countdown (wait_nr and
     // the futex word) after its push, so an owner that has run every item may
     // still not free the object. Also after an earlier close(): adds that
     // found the closed bit can still be inside (on their way out).
+    // [L14] calls [A4] (acquire: pairs with every [L3]).
     if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
     if (first) {
       depth_scope in_items(depth_);
       items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
-      pending_.store(false, std::memory_order_relaxed);
+      pending_.store(false, std::memory_order_relaxed);  // [L15] owner only, after the drain
       if (eventfd_.enabled()) eventfd_.drain();
     }
     if ((bits & adder_gate::destroying) != 0) {
-      gate_.close(adder_gate::destroying);
+      gate_.close(adder_gate::destroying);  // [L13] [A3]
+      // [L14] [A4]
       if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
     }
   }
@@ -356,6 +362,7 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     const bool min_wait_passed = has_min_wait && now >= min_deadline;
     if (min_wait_passed && ran > 0) return ran;
 
+    // [L18] the in-flight check (relaxed).
     if (n == 0 && !derived().queue_empty(std::memory_order_relaxed)) {
       // RACE WINDOW (the queue's in-flight window): a producer made its node
       // the tail but has not linked it yet, so pop() gave nothing while the
@@ -379,18 +386,18 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     // 1-2. Snapshot the futex word [W5], then arm the countdown [W6]: the
     //      owner's half of the Dekker pair (detail/countdown_wake.hpp, C2 and
     //      C4; race windows R1, R4).
-    const int seq = countdown_.snapshot();
-    countdown_.arm(count);
+    const int seq = countdown_.snapshot();  // [L19]
+    countdown_.arm(count);                  // [L20]
     wait_cycles_.add();
     // 3. Re-check: never sleep with work queued. RACE WINDOW: an add that
     //    pushed before the arm and read wait_nr before it too saw "no waiter"
     //    and will not wake us; this load is the only thing that finds its
     //    item. Relaxed is enough: the ordering comes from the countdown's RMW
     //    pair (countdown_wake C2: such an add's push happens-before this load,
-    //    and coherence forbids reading a tail older than it).
+    //    and coherence forbids reading a tail older than it). [L21]
     if constexpr (!mutant::local_arm_without_recheck) {
-      if (!derived().queue_empty(std::memory_order_relaxed)) {
-        countdown_.disarm();  // [W7]
+      if (!derived().queue_empty(std::memory_order_relaxed)) {  // [L21]
+        countdown_.disarm();  // [L12] [W7]
         recheck_aborts_.add();
         continue;
       }
@@ -405,7 +412,7 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
       if (left < std::chrono::nanoseconds::zero()) left = std::chrono::nanoseconds::zero();
     }
     countdown_.sleep(seq, left);
-    // 5. Reset the countdown [W7], then run what arrived.
+    // 5. Reset the countdown [W7], then run what arrived. [L12]
     countdown_.disarm();
   }
 }
