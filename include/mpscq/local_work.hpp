@@ -211,11 +211,7 @@ class local_work : private detail::local_work_core<local_work> {
   /// Queues `w` (any thread; `w` must not be queued already) and applies the
   /// wake rule. After close(), runs w with cancel = true on this thread.
   void add(work& w, wake mode = wake::eager) noexcept {
-    if (w.func == nullptr) detail::misuse("local_work", "add(): the work item has no func");
-    if (!enter()) {
-      w(run_state{true});
-      return;
-    }
+    if (!admit(w, "local_work")) return;  // closed: w ran here, cancelled
     if (queue_.push(&w.hook)) signal_non_empty();
     // The wake rule (detail/countdown_wake.hpp: [W1] read, [W2]/[W3] claim,
     // [W4] wake; race windows R1-R3 there). Rows: [L5] read, [L16] lazy /

@@ -48,6 +48,8 @@ struct run_state {
 /// An intrusive task-work item. Embed it; see the header comment.
 struct work {
   node hook;
+  using run_state_type = run_state;
+
   /// What runs the item. noexcept: see EXCEPTIONS above.
   using func_type = void (*)(work&, run_state) noexcept;
   func_type func = nullptr;

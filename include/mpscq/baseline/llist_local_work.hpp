@@ -72,16 +72,11 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
 
   explicit llist_local_work(local_work_options options = {}) : core(options) {}
   ~llist_local_work() { close_on_destroy(); }
-  llist_local_work(const llist_local_work&) = delete;
-  llist_local_work& operator=(const llist_local_work&) = delete;
+  // Not copyable: local_work_core is not.
 
   /// See mpscq::local_work::add and THE OLD SCHEME.
   void add(llist_work& w, wake mode = wake::eager) noexcept {
-    if (w.func == nullptr) detail::misuse("baseline::llist_local_work", "add(): the work item has no func");
-    if (!enter()) {
-      w(run_state{true});
-      return;
-    }
+    if (!admit(w, "baseline::llist_local_work")) return;  // closed: w ran here, cancelled
     // [LG1] Acquire (and acquire on the compare-exchange's failure): pairs with the
     // release compare-exchange that made `head` the head, so the nr_tw its
     // adder stored is the one we read (the kernel's READ_ONCE under cmpxchg's

@@ -127,6 +127,19 @@ class local_work_core {
 
   // --- the producer's side --------------------------------------------------
 
+  /// The start of every add(): checks the item (misuse: no func), enters the
+  /// in-flight adder gate, and returns false once close() has begun - then
+  /// the item has run here, with cancel = true, and the add is done.
+  /// Item: the public work type (a template parameter: detail/ does not name
+  /// public types).
+  template <class Item>
+  bool admit(Item& w, const char* component) noexcept {
+    if (w.func == nullptr) misuse(component, "add(): the work item has no func");
+    if (enter()) return true;
+    w(typename Item::run_state_type{true});
+    return false;
+  }
+
   /// Enters the in-flight adder gate. False once close() has begun: the
   /// caller must then run its item itself, with cancel = true.
   bool enter() noexcept {
