@@ -56,52 +56,64 @@ class alignas(detail::cache_line) llist {
 
   /// Adds a chain the caller linked newest-first: first->next ... == last,
   /// as del_all() would return it. Returns true if the list was empty before.
-  bool add_batch(node* first, node* last) noexcept {
-    // [B1] Relaxed: the value is only a guess for the compare-exchange, which
-    // re-reads the head on failure.
-    node* head = first_.load(std::memory_order_relaxed);
-    do {
-      // [B2] Relaxed: published by the release compare-exchange below.
-      last->next.store(head, std::memory_order_relaxed);
-      // [B3] Release on success: pairs with the acquire exchange in del_all(), so
-      // the taker sees our payload and our link. Relaxed on failure: we only
-      // take the new head as the next guess.
-    } while (!first_.compare_exchange_strong(head, first, std::memory_order_release,
-                                             std::memory_order_relaxed));
-    return head == nullptr;
-  }
+  bool add_batch(node* first, node* last) noexcept;
 
   /// Takes every node, newest first; nullptr if the list was empty.
-  node* del_all() noexcept {
-    // [B4] Acquire: pairs with the release compare-exchange of every add() whose
-    // node we take (each add's release heads a release sequence that the
-    // later adds' RMWs continue).
-    return first_.exchange(nullptr, std::memory_order_acquire);
-  }
+  node* del_all() noexcept;
 
   /// Snapshot: true if no node is on the list.
-  bool empty() const noexcept {
-    // [B5] Relaxed: a hint; del_all() gives the ordering for what it takes.
-    return first_.load(std::memory_order_relaxed) == nullptr;
-  }
+  bool empty() const noexcept;
 
   /// Reverses a chain the caller owns (e.g. del_all()'s, newest first, into
   /// oldest first). O(n); returns the new first node.
-  static node* reverse(node* n) noexcept {
-    node* reversed = nullptr;
-    while (n != nullptr) {
-      // [B6] Relaxed: the chain is the caller's alone after del_all().
-      node* next = n->next.load(std::memory_order_relaxed);
-      n->next.store(reversed, std::memory_order_relaxed);  // [B6]
-      reversed = n;
-      n = next;
-    }
-    return reversed;
-  }
+  static node* reverse(node* n) noexcept;
 
  private:
   detail::atomic<node*> first_{nullptr};
 };
+
+// ---------------------------------------------------------------------------
+// Implementation. Nothing below this line is part of the interface.
+// ---------------------------------------------------------------------------
+
+inline bool llist::add_batch(node* first, node* last) noexcept {
+  // [B1] Relaxed: the value is only a guess for the compare-exchange, which
+  // re-reads the head on failure.
+  node* head = first_.load(std::memory_order_relaxed);
+  do {
+    // [B2] Relaxed: published by the release compare-exchange below.
+    last->next.store(head, std::memory_order_relaxed);
+    // [B3] Release on success: pairs with the acquire exchange in del_all(), so
+    // the taker sees our payload and our link. Relaxed on failure: we only
+    // take the new head as the next guess.
+  } while (!first_.compare_exchange_strong(head, first, std::memory_order_release,
+                                           std::memory_order_relaxed));
+  return head == nullptr;
+}
+
+inline node* llist::del_all() noexcept {
+  // [B4] Acquire: pairs with the release compare-exchange of every add() whose
+  // node we take (each add's release heads a release sequence that the
+  // later adds' RMWs continue).
+  return first_.exchange(nullptr, std::memory_order_acquire);
+}
+
+inline bool llist::empty() const noexcept {
+  // [B5] Relaxed: a hint; del_all() gives the ordering for what it takes.
+  return first_.load(std::memory_order_relaxed) == nullptr;
+}
+
+inline node* llist::reverse(node* n) noexcept {
+  node* reversed = nullptr;
+  while (n != nullptr) {
+    // [B6] Relaxed: the chain is the caller's alone after del_all().
+    node* next = n->next.load(std::memory_order_relaxed);
+    n->next.store(reversed, std::memory_order_relaxed);  // [B6]
+    reversed = n;
+    n = next;
+  }
+  return reversed;
+}
 
 }  // namespace mpscq
 

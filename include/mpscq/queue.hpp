@@ -120,39 +120,17 @@ class alignas(detail::cache_line) queue {
   /// still queued is reported (message, abort) when it is the tail, in every
   /// build (one compare), and anywhere in the queue with MPSCQ_DEBUG (see
   /// MISUSE above).
-  bool push(node* n) noexcept {
-#if MPSCQ_DEBUG
-    // [Q12] A node that is not queued has next == nullptr: pop() clears it in debug
-    // builds before handing a node out. Relaxed: our own earlier writes, or
-    // the consumer's hand-off, order it for a correct caller.
-    if (n->next.load(std::memory_order_relaxed) != nullptr)
-      detail::misuse("queue", "push(): the node is still queued (pushed twice before it was popped)");
-#endif
-    return push_batch(n, n);
-  }
+  bool push(node* n) noexcept;
 
   /// Pushes a chain that the caller already linked: first->next ... == last.
   /// One exchange for the whole chain; the chain stays contiguous in the
   /// queue's order. Returns true if the queue was empty before.
-  bool push_batch(node* first, node* last) noexcept {
-    node* prev = publish(first, last);
-    // Misuse, every build: `last` was the tail already (pushed twice, the
-    // second time before anything was pushed behind it). Linking it to
-    // itself would make pop() hand it out forever. One compare.
-    if (prev == last) detail::misuse("queue", "push(): the node is already the queue's tail (pushed twice)");
-    link(prev, first);
-    return prev == &stub_;
-  }
+  bool push_batch(node* first, node* last) noexcept;
 
   /// True when no node is queued that pop() has not handed out, and no push
   /// is in flight. False does not promise that pop() returns a node yet (see
   /// THE IN-FLIGHT WINDOW). Any thread; a snapshot.
-  bool empty() const noexcept {
-    // [Q1] Relaxed: a snapshot that promises nothing about the nodes themselves;
-    // whoever acts on "non-empty" reaches the nodes through pop(), whose
-    // acquire loads give the ordering.
-    return tail_.load(std::memory_order_relaxed) == &stub_;
-  }
+  bool empty() const noexcept;
 
   /// empty() with the caller's choice of order for the tail load, for wait
   /// protocols that order it against their own flags through other
@@ -169,32 +147,12 @@ class alignas(detail::cache_line) queue {
   // Step 1 of a push: make `last` the tail. Returns the previous tail, which
   // step 2 must link to `first`. Until then the chain is unreachable from the
   // consumer (the in-flight window).
-  node* publish(node* first, node* last) noexcept {
-    (void)first;
-    // [Q3] Relaxed: published by the release half of the exchange below (for a
-    // producer that later links behind `last`) and by the release link store
-    // (for the consumer, which reaches `last` through its predecessor).
-    last->next.store(nullptr, std::memory_order_relaxed);
-    // [Q4] acq_rel. Release: our node's initialisation (payload, next = nullptr)
-    // happens-before the next producer's link store into `last->next`, so that
-    // store comes after our nullptr in the modification order and is never
-    // overwritten by it. Acquire: pairs with the release of the previous tail
-    // writer - another producer's exchange, or the consumer's stub
-    // compare-exchange in pop(), which cleared stub_.next before it - so our
-    // link store into prev->next lands after every earlier write to it.
-    return tail_.exchange(last, detail::mutant::weaken_if(detail::mutant::queue_tail_exchange_relaxed,
-                                                          std::memory_order_acq_rel));
-  }
+  node* publish(node* first, node* last) noexcept;
 
   // Step 2 of a push: link the chain behind the previous tail. `prev` cannot
   // have been handed out (and freed) yet: pop() gives out the last linked node
   // only after moving the tail off it, which our exchange prevented.
-  static void link(node* prev, node* first) noexcept {
-    // [Q5] Release: pairs with the acquire loads of `next` in consumer::pop(), so
-    // the consumer that follows this link sees the chain's payload.
-    prev->next.store(first, detail::mutant::weaken_if(detail::mutant::queue_link_relaxed,
-                                                      std::memory_order_release));
-  }
+  static void link(node* prev, node* first) noexcept;
 
   // Producers' line: the tail, and the stub (whose `next` producers write
   // only when they push onto an empty queue).
@@ -215,97 +173,17 @@ class consumer {
  public:
   /// Attaches to `q`. At most one consumer per queue at a time; a second one
   /// is a programming error and terminates with a message.
-  explicit consumer(queue& q) noexcept : q_(q) {
-    // [Q6] acq_rel: acquire pairs with the release in ~consumer(), so a consumer
-    // created after another one was destroyed sees its parked cursor; release
-    // is for symmetry with that detach (nothing else reads this flag).
-    if (q_.consumer_attached_.exchange(true, std::memory_order_acq_rel))
-      detail::misuse("consumer", "a second consumer attached to one queue");
-    cursor_ = q_.parked_cursor_;
-    emptied_ = q_.parked_emptied_;
-  }
+  explicit consumer(queue& q) noexcept;
   consumer(const consumer&) = delete;
   consumer& operator=(const consumer&) = delete;
 
   /// Parks the cursor in the queue, so a later consumer resumes from it.
-  ~consumer() {
-    q_.parked_cursor_ = cursor_;
-    q_.parked_emptied_ = emptied_;
-    // [Q7] Release: pairs with the acquire in consumer(), publishing the parked
-    // cursor to the next consumer.
-    q_.consumer_attached_.store(false, std::memory_order_release);
-  }
+  ~consumer();
 
   /// The oldest node, or nullptr when the queue is empty or when a producer
   /// is inside the in-flight window (then `!q.empty()`; try again later,
   /// without spinning). Never blocks, never loops.
-  node* pop() noexcept {
-    // [Q8] [Q10] acquire (MUTANT queue_next_load_relaxed: relaxed).
-    constexpr std::memory_order next_order =
-        detail::mutant::weaken_if(detail::mutant::queue_next_load_relaxed, std::memory_order_acquire);
-    node* const stub = &q_.stub_;
-    node* head = cursor_;
-    if (head == stub) {
-      // [Q8] Acquire: pairs with the release link store of the push that found
-      // the queue empty, so that node's payload is visible to us.
-      node* first = stub->next.load(next_order);
-      if (first == nullptr) return nullptr;  // empty, or the first push is in flight
-      // Step off the stub: clear its link now, once per empty -> non-empty
-      // cycle (the merged upstream form). [Q9] Relaxed: the release half of the
-      // stub compare-exchange below publishes it to the producer that next
-      // finds the stub as the tail (pairs with that producer's acquire
-      // exchange), so its link store lands after this clear.
-      stub->next.store(nullptr, std::memory_order_relaxed);
-      cursor_ = head = first;
-      // The stub is no longer the tail: a new cycle has begun, whether or
-      // not this pop can hand `first` out (it cannot while a push behind it
-      // is in flight, and then a caller that asks emptied() after a nullptr
-      // must not be told the queue is empty).
-      emptied_ = false;
-    }
-    // [Q10] Acquire: pairs with the release link store that linked head's
-    // successor, so the successor's payload is visible when we hand it out.
-    node* next = head->next.load(next_order);
-    if (next != nullptr) {
-      cursor_ = next;
-      emptied_ = false;
-#if MPSCQ_DEBUG
-      // Debug builds: a node that is not queued has next == nullptr, so push()
-      // can tell a re-push of a queued node. [Q13] Relaxed: head is ours now; no
-      // producer writes head->next again (it is linked and not the tail).
-      head->next.store(nullptr, std::memory_order_relaxed);
-#endif
-      return head;
-    }
-    if constexpr (detail::mutant::queue_stub_not_reinserted) {
-      // MUTANT: hand out the last node while a producer may still be about to
-      // link behind it (use after hand-out, lost nodes).
-      cursor_ = stub;
-      emptied_ = true;
-      return head;
-    }
-    // `head` is the last linked node. It may be handed out only once the stub
-    // is the tail again; if the compare-exchange fails, a producer has made
-    // its node the tail but has not linked it behind `head` yet (the
-    // in-flight window): keep `head` and let the caller retry later.
-    //
-    // [Q11] Success order acq_rel. Release: publishes the stub_.next clear above to
-    // the next producer, whose acquire exchange reads our stub (see
-    // queue::publish). Acquire: pairs with the release exchange that made
-    // `head` the tail, so no write of that producer is left for after we
-    // hand `head` out. Failure: relaxed, nothing is read through the value.
-    node* expected = head;
-    // [Q11]
-    if (q_.tail_.compare_exchange_strong(
-            expected, stub,
-            detail::mutant::weaken_if(detail::mutant::queue_stub_cas_relaxed, std::memory_order_acq_rel),
-            std::memory_order_relaxed)) {
-      cursor_ = stub;
-      emptied_ = true;
-      return head;
-    }
-    return nullptr;
-  }
+  node* pop() noexcept;
 
   /// True while the stub is the tail as far as this consumer knows: the last
   /// node pop() returned left the queue empty (its pop put the stub back), so
@@ -325,18 +203,6 @@ class consumer {
   node* cursor_;
   bool emptied_;
 };
-
-namespace detail {
-
-/// Test access to push's two steps, to hold a producer inside the in-flight
-/// window deterministically. Not for production use.
-struct queue_access {
-  static node* publish(queue& q, node* first, node* last) noexcept { return q.publish(first, last); }
-  static void link(node* prev, node* first) noexcept { queue::link(prev, first); }
-  static const node* stub(const queue& q) noexcept { return &q.stub_; }
-};
-
-}  // namespace detail
 
 /// Typed adaptor over a member hook: pushes and pops T* instead of node*.
 ///
@@ -367,10 +233,7 @@ class intrusive_queue {
    public:
     explicit consumer(intrusive_queue& q) noexcept : c_(q.q_) {}
     /// See mpscq::consumer::pop.
-    T* pop() noexcept {
-      node* n = c_.pop();
-      return n == nullptr ? nullptr : from_hook(n);
-    }
+    T* pop() noexcept;
     /// See mpscq::consumer::emptied.
     bool emptied() const noexcept { return c_.emptied(); }
 
@@ -384,6 +247,166 @@ class intrusive_queue {
  private:
   queue q_;
 };
+
+// ---------------------------------------------------------------------------
+// Implementation. Nothing below this line is part of the interface.
+// ---------------------------------------------------------------------------
+
+inline bool queue::push(node* n) noexcept {
+#if MPSCQ_DEBUG
+  // [Q12] A node that is not queued has next == nullptr: pop() clears it in debug
+  // builds before handing a node out. Relaxed: our own earlier writes, or
+  // the consumer's hand-off, order it for a correct caller.
+  if (n->next.load(std::memory_order_relaxed) != nullptr)
+    detail::misuse("queue", "push(): the node is still queued (pushed twice before it was popped)");
+#endif
+  return push_batch(n, n);
+}
+
+inline bool queue::push_batch(node* first, node* last) noexcept {
+  node* prev = publish(first, last);
+  // Misuse, every build: `last` was the tail already (pushed twice, the
+  // second time before anything was pushed behind it). Linking it to
+  // itself would make pop() hand it out forever. One compare.
+  if (prev == last) detail::misuse("queue", "push(): the node is already the queue's tail (pushed twice)");
+  link(prev, first);
+  return prev == &stub_;
+}
+
+inline bool queue::empty() const noexcept {
+  // [Q1] Relaxed: a snapshot that promises nothing about the nodes themselves;
+  // whoever acts on "non-empty" reaches the nodes through pop(), whose
+  // acquire loads give the ordering.
+  return tail_.load(std::memory_order_relaxed) == &stub_;
+}
+
+inline node* queue::publish(node* first, node* last) noexcept {
+  (void)first;
+  // [Q3] Relaxed: published by the release half of the exchange below (for a
+  // producer that later links behind `last`) and by the release link store
+  // (for the consumer, which reaches `last` through its predecessor).
+  last->next.store(nullptr, std::memory_order_relaxed);
+  // [Q4] acq_rel. Release: our node's initialisation (payload, next = nullptr)
+  // happens-before the next producer's link store into `last->next`, so that
+  // store comes after our nullptr in the modification order and is never
+  // overwritten by it. Acquire: pairs with the release of the previous tail
+  // writer - another producer's exchange, or the consumer's stub
+  // compare-exchange in pop(), which cleared stub_.next before it - so our
+  // link store into prev->next lands after every earlier write to it.
+  return tail_.exchange(last, detail::mutant::weaken_if(detail::mutant::queue_tail_exchange_relaxed,
+                                                        std::memory_order_acq_rel));
+}
+
+inline void queue::link(node* prev, node* first) noexcept {
+  // [Q5] Release: pairs with the acquire loads of `next` in consumer::pop(), so
+  // the consumer that follows this link sees the chain's payload.
+  prev->next.store(first, detail::mutant::weaken_if(detail::mutant::queue_link_relaxed,
+                                                    std::memory_order_release));
+}
+
+inline consumer::consumer(queue& q) noexcept : q_(q) {
+  // [Q6] acq_rel: acquire pairs with the release in ~consumer(), so a consumer
+  // created after another one was destroyed sees its parked cursor; release
+  // is for symmetry with that detach (nothing else reads this flag).
+  if (q_.consumer_attached_.exchange(true, std::memory_order_acq_rel))
+    detail::misuse("consumer", "a second consumer attached to one queue");
+  cursor_ = q_.parked_cursor_;
+  emptied_ = q_.parked_emptied_;
+}
+
+inline consumer::~consumer() {
+  q_.parked_cursor_ = cursor_;
+  q_.parked_emptied_ = emptied_;
+  // [Q7] Release: pairs with the acquire in consumer(), publishing the parked
+  // cursor to the next consumer.
+  q_.consumer_attached_.store(false, std::memory_order_release);
+}
+
+inline node* consumer::pop() noexcept {
+  // [Q8] [Q10] acquire (MUTANT queue_next_load_relaxed: relaxed).
+  constexpr std::memory_order next_order =
+      detail::mutant::weaken_if(detail::mutant::queue_next_load_relaxed, std::memory_order_acquire);
+  node* const stub = &q_.stub_;
+  node* head = cursor_;
+  if (head == stub) {
+    // [Q8] Acquire: pairs with the release link store of the push that found
+    // the queue empty, so that node's payload is visible to us.
+    node* first = stub->next.load(next_order);
+    if (first == nullptr) return nullptr;  // empty, or the first push is in flight
+    // Step off the stub: clear its link now, once per empty -> non-empty
+    // cycle (the merged upstream form). [Q9] Relaxed: the release half of the
+    // stub compare-exchange below publishes it to the producer that next
+    // finds the stub as the tail (pairs with that producer's acquire
+    // exchange), so its link store lands after this clear.
+    stub->next.store(nullptr, std::memory_order_relaxed);
+    cursor_ = head = first;
+    // The stub is no longer the tail: a new cycle has begun, whether or
+    // not this pop can hand `first` out (it cannot while a push behind it
+    // is in flight, and then a caller that asks emptied() after a nullptr
+    // must not be told the queue is empty).
+    emptied_ = false;
+  }
+  // [Q10] Acquire: pairs with the release link store that linked head's
+  // successor, so the successor's payload is visible when we hand it out.
+  node* next = head->next.load(next_order);
+  if (next != nullptr) {
+    cursor_ = next;
+    emptied_ = false;
+#if MPSCQ_DEBUG
+    // Debug builds: a node that is not queued has next == nullptr, so push()
+    // can tell a re-push of a queued node. [Q13] Relaxed: head is ours now; no
+    // producer writes head->next again (it is linked and not the tail).
+    head->next.store(nullptr, std::memory_order_relaxed);
+#endif
+    return head;
+  }
+  if constexpr (detail::mutant::queue_stub_not_reinserted) {
+    // MUTANT: hand out the last node while a producer may still be about to
+    // link behind it (use after hand-out, lost nodes).
+    cursor_ = stub;
+    emptied_ = true;
+    return head;
+  }
+  // `head` is the last linked node. It may be handed out only once the stub
+  // is the tail again; if the compare-exchange fails, a producer has made
+  // its node the tail but has not linked it behind `head` yet (the
+  // in-flight window): keep `head` and let the caller retry later.
+  //
+  // [Q11] Success order acq_rel. Release: publishes the stub_.next clear above to
+  // the next producer, whose acquire exchange reads our stub (see
+  // queue::publish). Acquire: pairs with the release exchange that made
+  // `head` the tail, so no write of that producer is left for after we
+  // hand `head` out. Failure: relaxed, nothing is read through the value.
+  node* expected = head;
+  // [Q11]
+  if (q_.tail_.compare_exchange_strong(
+          expected, stub,
+          detail::mutant::weaken_if(detail::mutant::queue_stub_cas_relaxed, std::memory_order_acq_rel),
+          std::memory_order_relaxed)) {
+    cursor_ = stub;
+    emptied_ = true;
+    return head;
+  }
+  return nullptr;
+}
+
+namespace detail {
+
+/// Test access to push's two steps, to hold a producer inside the in-flight
+/// window deterministically. Not for production use.
+struct queue_access {
+  static node* publish(queue& q, node* first, node* last) noexcept { return q.publish(first, last); }
+  static void link(node* prev, node* first) noexcept { queue::link(prev, first); }
+  static const node* stub(const queue& q) noexcept { return &q.stub_; }
+};
+
+}  // namespace detail
+
+template <class T, node T::*Hook>
+inline T* intrusive_queue<T, Hook>::consumer::pop() noexcept {
+  node* n = c_.pop();
+  return n == nullptr ? nullptr : from_hook(n);
+}
 
 }  // namespace mpscq
 

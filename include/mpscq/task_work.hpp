@@ -280,110 +280,31 @@ class task_work {
 #endif
 
   /// A task_work whose refused queues go to `fallback`, which must outlive it.
-  task_work(task_work_scheduler scheduler, fallback_executor& fallback)
-      : scheduler_(std::move(scheduler)), fallback_(&fallback) {
-    if (!scheduler_) detail::misuse("task_work", "constructed with an empty scheduler");
-    fallback_job_.func = &task_work::run_fallback_job;
-    fallback_job_.owner = this;
-  }
+  task_work(task_work_scheduler scheduler, fallback_executor& fallback);
 
   task_work(const task_work&) = delete;
   task_work& operator=(const task_work&) = delete;
 
   /// See LIFETIME in the header comment.
-  ~task_work() {
-    const detail::thread_id me = detail::current_thread();
-    // [T16] Relaxed: only our own earlier store can equal our id (see enter_run).
-    if (active_thread_.load(std::memory_order_relaxed) == me)
-      detail::misuse("task_work", "destroyed from inside one of its own items");
-    if (detail::callback_guard::inside(this))
-      detail::misuse("task_work", "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)");
-    gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);  // [T7]
-    detail::backoff wait;
-    // 1. Adds still inside (adder_gate.hpp): every add is counted from before
-    //    its push to its last access. MUTANT task_teardown_no_wait_adders
-    //    skips it: an add still returning from its scheduler call / fallback
-    //    hand-off touches freed memory.
-    // [T8]
-    if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
-    // 2. Fallback jobs handed over. [T9] Acquire: pairs with the job's release
-    //    fetch_sub, its last access (run_fallback_job()).
-    //    (MUTANT task_fallback_refs_relaxed: relaxed.)
-    while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
-                                                         std::memory_order_acquire)) != 0)
-      wait.pause();
-    // 3. A run still active (a target run on another thread). Take the run
-    //    slot for good. [T10] Acquire: pairs with the release in leave_run(), so we
-    //    see the consumer cursor it left.
-    for (;;) {
-      std::uint32_t idle = 0;
-      // [T10]
-      if (runs_.compare_exchange_strong(idle, 1, std::memory_order_acquire, std::memory_order_relaxed)) break;
-      wait.pause();
-    }
-    // 4. A cycle whose schedule the target dropped: run it, cancelled. Items
-    //    may add() to us from here (see add()): the loop runs those too.
-    //    [T16] Relaxed: read only by this thread (add()'s check, enter_run()).
-    active_thread_.store(me, std::memory_order_relaxed);
-    run_result ignored;
-    never_yield no;
-    while (serve(runner::destructor, unlimited, no, ignored) != stop::drained) {
-    }
-  }
+  ~task_work();
 
   /// Adds `w` (any thread; `w.func` set; `w` not queued). Only the add that
   /// finds the queue empty calls the scheduler - or, if it refuses or close()
   /// was called, hands the queue to the fallback executor. `w` belongs to the
   /// task_work until its func starts. Cost: the gate's two RMWs, the push
   /// (exchange + store); the scheduling add also the scheduler call.
-  void add(work& w) noexcept {
-    if (w.func == nullptr) detail::misuse("task_work", "add(): the work item has no func");
-    if (const context_work* cw = context_work::from(w); cw != nullptr && cw->handler == nullptr)
-      detail::misuse("task_work", "add(): the context_work item has no handler");
-    if constexpr (detail::mutant::task_gate_after_push) {
-      // MUTANT (the pre-hardening order): register only after a push that
-      // found the queue empty. In between, a run() the scheduler did not
-      // arrange can run the item, the owner destroys the object, and this add
-      // then touches freed memory.
-      if (!q_.push(&w.hook)) return;
-      const detail::adder_gate::state state = gate_.enter();  // [T1]
-      schedule(state);
-      gate_.leave();  // [T2]
-    } else {
-      // RACE WINDOW (push -> last access): from the push on, the item can run
-      // - in a run the scheduler arranged, or in any other run() - and its
-      // owner may then destroy the task_work. So the add is counted in the
-      // gate *before* the push, and the destructor waits for the count.
-      const detail::adder_gate::state state = gate_.enter();  // [T1]
-      // After the destructor began, only its own items (running cancelled in
-      // its drain, on its thread) may add; the drain runs what they add.
-      // [T16] Relaxed: the destructor stored its own id; see enter_run().
-      if ((state & detail::adder_gate::destroying) != 0 &&
-          active_thread_.load(std::memory_order_relaxed) != detail::current_thread())
-        detail::misuse("task_work", "add() began after the destructor began (use after free)");
-      if (q_.push(&w.hook)) schedule(state);  // else: the queue's owner will run it
-      gate_.leave();  // [T2]
-    }
-  }
+  void add(work& w) noexcept;
 
   /// Runs queued items in FIFO order on the calling thread (the target), at
   /// most `max_entries` (>= 1), until a pop empties the queue. Returns what it
   /// did; `more` means this caller still owns the queue and must run again.
-  run_result run(std::size_t max_entries = unlimited) noexcept {
-    never_yield no;
-    return run(max_entries, no);
-  }
+  run_result run(std::size_t max_entries = unlimited) noexcept;
 
   /// As run(max_entries), and also ends the run (with `more`) when
   /// `should_yield()` returns true after an item - the kernel's
   /// need_resched(): the run leaves its context first.
   template <class ShouldYield>
-  run_result run(std::size_t max_entries, ShouldYield&& should_yield) noexcept {
-    if (max_entries == 0) detail::misuse("task_work", "run(0): max_entries must be at least 1");
-    // Relaxed: a best-effort check for a run racing with the destructor.
-    if (gate_.is_destroying()) detail::misuse("task_work", "run() on a task_work that is being destroyed");  // [T17]
-    return run_as(runner::target, max_entries, should_yield);
-  }
+  run_result run(std::size_t max_entries, ShouldYield&& should_yield) noexcept;
 
   /// The target is gone: adds that would schedule go to the fallback instead,
   /// and every item whose add happens after close() returns runs with
@@ -391,17 +312,7 @@ class task_work {
   /// once it returns, the scheduler is never called again. Schedules accepted
   /// before must still be run (see THE PROTOCOL); their items run cancelled
   /// from then on. Idempotent; any thread.
-  void close() noexcept {
-    if (detail::callback_guard::inside(this))
-      detail::misuse("task_work", "close() called from inside its scheduler or fallback hand-off (it would wait for itself)");
-    // The bit and the adders' count share one word (adder_gate.hpp, G1): an
-    // add either entered before this (and we wait for it below) or sees it.
-    gate_.close(detail::adder_gate::closed);  // [T5]
-    // MUTANT task_teardown_no_wait_adders skips it: a scheduler call can
-    // still be in progress (or start) after close() returned.
-    // [T6]
-    if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
-  }
+  void close() noexcept;
 
   /// True once close() (or the destructor) has started. Any thread; a
   /// snapshot (close() itself gives the ordering).
@@ -430,95 +341,18 @@ class task_work {
   // The add that made the queue non-empty owns it until it hands it over.
   // Runs inside the adder gate; `state` is what its enter() returned: close()
   // either saw this add counted (and waits for it) or the add sees the bit.
-  void schedule(detail::adder_gate::state state) noexcept {
-    // The destructor's own items adding from its drain: the drain owns every
-    // cycle now (no scheduler, no fallback job that would outlive us).
-    if ((state & detail::adder_gate::destroying) != 0) return;
-    detail::callback_guard inside_callback(this);  // close()/~task_work() from in here: misuse
-    if ((state & detail::adder_gate::closed) == 0 && call_scheduler()) return;
-    hand_to_fallback();
-  }
+  void schedule(detail::adder_gate::state state) noexcept;
 
-  bool call_scheduler() noexcept {
-#if defined(__cpp_exceptions) && MPSCQ_DETAIL_NATIVE_THREADS
-    try {
-      return scheduler_(*this);
-    } catch (const std::exception& e) {
-      scheduler_threw(e.what());
-    } catch (...) {
-      scheduler_threw("an exception not derived from std::exception");
-    }
-#else
-    return scheduler_(*this);
-#endif
-  }
+  bool call_scheduler() noexcept;
 
-  [[noreturn]] static void scheduler_threw(const char* what) noexcept {
-    char message[512];
-    std::snprintf(message, sizeof message,
-                  "the scheduler threw; a scheduler must not throw (return false to refuse). what(): %s", what);
-    detail::misuse("task_work", message);
-  }
+  [[noreturn]] static void scheduler_threw(const char* what) noexcept;
 
-  void hand_to_fallback() noexcept {
-    // [T3] acq_rel, pairs with the exchange(false) at the start of
-    // run_fallback_job(). If a job is queued and has not started, it will
-    // serve this cycle (it can only be queued this long if something other
-    // than it emptied the queue, e.g. a spurious run()); the release makes our
-    // push visible to it. Normally the flag is false here.
-    // (MUTANT task_fallback_queued_relaxed: relaxed, here and in the job.)
-    if (fallback_queued_.exchange(
-            true, detail::mutant::weaken_if(detail::mutant::task_fallback_queued_relaxed, std::memory_order_acq_rel)))
-      return;
-    // [T4] Relaxed: published by our release fetch_sub on gate_, which the
-    // destructor acquires before it reads this counter.
-    fallback_refs_.fetch_add(1, std::memory_order_relaxed);
-    fallback_->execute(fallback_job_);
-  }
+  void hand_to_fallback() noexcept;
 
-  static void run_fallback_job(work& job, run_state) noexcept {
-    task_work& self = *static_cast<fallback_job&>(job).owner;
-    if constexpr (detail::mutant::task_fallback_drops_ref_early) {
-      // [T12] MUTANT: release the target before the run: its destructor may free
-      // the queue while we still drain it (use after free).
-      self.fallback_refs_.fetch_sub(1, std::memory_order_release);
-    }
-    // [T11] acq_rel: acquire pairs with the add's exchange(true) (its push is then
-    // visible even when the job was queued before that push); release lets a
-    // later add that reads false submit the job again.
-    self.fallback_queued_.exchange(
-        false, detail::mutant::weaken_if(detail::mutant::task_fallback_queued_relaxed, std::memory_order_acq_rel));
-    never_yield no;
-    self.run_as(runner::fallback, unlimited, no);
-    if constexpr (!detail::mutant::task_fallback_drops_ref_early) {
-      // [T12] The job's last access to the task_work. Release: pairs with the
-      // destructor's acquire load, so all we did happens-before the free.
-      // (MUTANT task_fallback_refs_relaxed: relaxed.)
-      self.fallback_refs_.fetch_sub(
-          1, detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed, std::memory_order_release));
-    }
-  }
+  static void run_fallback_job(work& job, run_state) noexcept;
 
   template <class ShouldYield>
-  run_result run_as(runner who, std::size_t max_entries, ShouldYield& should_yield) noexcept {
-    run_result result;
-    const detail::thread_id me = detail::current_thread();
-    if (!enter_run(me)) {
-      result.handed_off = true;
-      return result;
-    }
-    for (;;) {
-      const stop why = serve(who, max_entries, should_yield, result);
-      if (why == stop::more || why == stop::busy) {
-        leave_run_owning();
-        result.more = true;
-        result.busy = why == stop::busy;
-        return result;
-      }
-      if (!leave_run(me)) return result;
-      // A run entered while we finished and handed us its turn: serve it.
-    }
-  }
+  run_result run_as(runner who, std::size_t max_entries, ShouldYield& should_yield) noexcept;
 
   // The acquire/release pair that hands the consumer (and the effects of the
   // items run so far) from one run to the next. Weakened by the mutant
@@ -529,133 +363,28 @@ class task_work {
   static constexpr std::memory_order slot_order =
       detail::mutant::weaken_if(detail::mutant::task_emptied_relaxed, std::memory_order_acq_rel);
 
-  bool enter_run(detail::thread_id me) noexcept {
-    // [T13] acq_rel. Acquire: pairs with the release of the previous run's
-    // leave_run(), so we see its consumer cursor and everything its items
-    // did - its last item ran after the emptying pop, and nothing else orders
-    // that before our first item. Release: if a run is active, we hand it our
-    // turn; it acquires this in leave_run() and so sees everything before our
-    // run() call (including the add that scheduled it).
-    if (runs_.fetch_add(1, slot_order) == 0) {
-      active_thread_.store(me, std::memory_order_relaxed);  // [T16]
-      return true;
-    }
-    // [T16] Relaxed: only the active runner stores its id here; a thread only ever
-    // reads its own id if it stored it itself (and then it is still running:
-    // it clears the id before it leaves the slot).
-    if (active_thread_.load(std::memory_order_relaxed) == me)
-      detail::misuse("task_work", "run() called from inside one of its own items");
-    return false;
-  }
+  bool enter_run(detail::thread_id me) noexcept;
 
   // Leaves the run slot after a run that no longer owns the queue. Returns
   // true if runs handed us their turns meanwhile: we keep the slot and serve.
-  bool leave_run(detail::thread_id me) noexcept {
-    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
-    // [T14] acq_rel. Release: pairs with the acquire in the next enter_run(): our
-    // items' effects and the consumer cursor go with the slot. Acquire: pairs
-    // with the release of runs that handed us their turn.
-    if (runs_.fetch_sub(1, slot_order) == 1) return false;
-    active_thread_.store(me, std::memory_order_relaxed);  // [T16]
-    return true;
-  }
+  bool leave_run(detail::thread_id me) noexcept;
 
   // Leaves the run slot after a run that still owns the queue (`more`). Turns
   // handed to us meanwhile are absorbed: our caller's next run() serves them.
-  void leave_run_owning() noexcept {
-    active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
-    runs_.exchange(0, slot_order);  // [T15] as in leave_run()
-  }
+  void leave_run_owning() noexcept;
 
-  static task_context* context_of(work& w) noexcept {
-    context_work* cw = context_work::from(w);
-    return cw == nullptr ? nullptr : cw->context;
-  }
+  static task_context* context_of(work& w) noexcept;
 
-  static void switch_context(task_context*& current, task_context* next) noexcept {
-    if (next == current) return;
-    if (current != nullptr) current->leave();
-    current = next;
-    if (current != nullptr) current->enter();
-  }
+  static void switch_context(task_context*& current, task_context* next) noexcept;
 
   // The run loop. Holds the run slot. Returns `emptied` right after a pop
   // that emptied the queue (ownership ends there), `drained` when there was
   // nothing to pop, `more` at the cap or on should_yield, `busy` when a target
   // run met an in-flight push (it still owns the queue in both).
   template <class ShouldYield>
-  stop serve(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept {
-    bool cancel = who != runner::target;
-    task_context* current = nullptr;
-    detail::backoff wait;
-    for (;;) {
-      // CAPS ARE CAPS: at most max_entries items per run() call, and
-      // should_yield() between any two of them - also across the turns other
-      // runs handed to this one (run_as()), so a chain of hand-offs cannot
-      // make one run(1) run many items. Checked before the pop: an item
-      // popped is an item run.
-      if constexpr (!detail::mutant::task_stop_after_cap_check) {
-        if (result.ran != 0 && (result.ran >= max_entries || should_yield())) {
-          switch_context(current, nullptr);
-          return stop::more;
-        }
-      }
-      node* n = consumer_.pop();
-      if (n == nullptr) {
-        switch_context(current, nullptr);  // never hold a context while waiting
-        if (q_.empty()) return stop::drained;
-        // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange
-        // and its link. Do not spin: back off (detail/backoff.hpp). A target
-        // run pauses once and reports `busy` (it still owns the queue); its
-        // backoff state lives on (in_flight_wait_), so a caller that runs
-        // again at once meets longer pauses while the push stays stuck. The
-        // fallback and the destructor have nothing better to do and keep
-        // waiting here.
-        if (who == runner::target) {
-          in_flight_wait_.pause();
-          return stop::busy;
-        }
-        wait.pause();
-        continue;
-      }
-      if (in_flight_wait_.rounds() != 0) in_flight_wait_ = detail::backoff{};  // progress
-      // Read right after the pop: this pop put the stub back, so a later push
-      // starts a new cycle - and a new schedule - and this run must end after
-      // this item (EXACTLY ONCE, point 2).
-      const bool emptied = consumer_.emptied();
-      // Relaxed (is_closed()): if the item's add happened after close()
-      // returned, the pop that returned it happened after that too (the
-      // queue's release/acquire), so coherence makes this load see the bit;
-      // an item added before may run either way, as it would have a moment
-      // earlier. Once set, the bit stays set: stop reading it.
-      if (!cancel) cancel = gate_.is_closed();  // [T19]
-      work& w = work::from_hook(n);
-      switch_context(current, context_of(w));
-      w(run_state{cancel});
-      ++result.ran;
-      if constexpr (detail::mutant::task_stop_after_cap_check) {
-        // MUTANT: the stop moved after the cap/yield check: a capped run whose
-        // last pop emptied the queue reports `more` and runs again, next to
-        // the run the next cycle schedules.
-        if (result.ran >= max_entries || should_yield()) {
-          switch_context(current, nullptr);
-          return stop::more;
-        }
-        if (emptied) return end_cycle(current, result);
-      } else if constexpr (!detail::mutant::task_no_stop_after_emptied) {
-        if (emptied) return end_cycle(current, result);
-      }
-      // MUTANT task_no_stop_after_emptied: no stop at all; the loop pops on
-      // after the emptying pop ("Boom").
-    }
-  }
+  stop serve(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept;
 
-  stop end_cycle(task_context*& current, run_result& result) noexcept {
-    switch_context(current, nullptr);
-    ++result.cycles_ended;
-    ++cycles_ended_;
-    return stop::emptied;
-  }
+  stop end_cycle(task_context*& current, run_result& result) noexcept;
 
   // --- the producers' side: the queue (its own cache lines) ----------------
   queue q_;
@@ -676,6 +405,323 @@ class task_work {
   std::uint64_t cycles_ended_ = 0;
   detail::backoff in_flight_wait_;  // the run slot holder's pause for an in-flight push
 };
+
+// ---------------------------------------------------------------------------
+// Implementation. Nothing below this line is part of the interface.
+// ---------------------------------------------------------------------------
+
+inline task_work::task_work(task_work_scheduler scheduler, fallback_executor& fallback)
+    : scheduler_(std::move(scheduler)), fallback_(&fallback) {
+  if (!scheduler_) detail::misuse("task_work", "constructed with an empty scheduler");
+  fallback_job_.func = &task_work::run_fallback_job;
+  fallback_job_.owner = this;
+}
+
+inline task_work::~task_work() {
+  const detail::thread_id me = detail::current_thread();
+  // [T16] Relaxed: only our own earlier store can equal our id (see enter_run).
+  if (active_thread_.load(std::memory_order_relaxed) == me)
+    detail::misuse("task_work", "destroyed from inside one of its own items");
+  if (detail::callback_guard::inside(this))
+    detail::misuse("task_work", "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)");
+  gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);  // [T7]
+  detail::backoff wait;
+  // 1. Adds still inside (adder_gate.hpp): every add is counted from before
+  //    its push to its last access. MUTANT task_teardown_no_wait_adders
+  //    skips it: an add still returning from its scheduler call / fallback
+  //    hand-off touches freed memory.
+  // [T8]
+  if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
+  // 2. Fallback jobs handed over. [T9] Acquire: pairs with the job's release
+  //    fetch_sub, its last access (run_fallback_job()).
+  //    (MUTANT task_fallback_refs_relaxed: relaxed.)
+  while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
+                                                       std::memory_order_acquire)) != 0)
+    wait.pause();
+  // 3. A run still active (a target run on another thread). Take the run
+  //    slot for good. [T10] Acquire: pairs with the release in leave_run(), so we
+  //    see the consumer cursor it left.
+  for (;;) {
+    std::uint32_t idle = 0;
+    // [T10]
+    if (runs_.compare_exchange_strong(idle, 1, std::memory_order_acquire, std::memory_order_relaxed)) break;
+    wait.pause();
+  }
+  // 4. A cycle whose schedule the target dropped: run it, cancelled. Items
+  //    may add() to us from here (see add()): the loop runs those too.
+  //    [T16] Relaxed: read only by this thread (add()'s check, enter_run()).
+  active_thread_.store(me, std::memory_order_relaxed);
+  run_result ignored;
+  never_yield no;
+  while (serve(runner::destructor, unlimited, no, ignored) != stop::drained) {
+  }
+}
+
+inline void task_work::add(work& w) noexcept {
+  if (w.func == nullptr) detail::misuse("task_work", "add(): the work item has no func");
+  if (const context_work* cw = context_work::from(w); cw != nullptr && cw->handler == nullptr)
+    detail::misuse("task_work", "add(): the context_work item has no handler");
+  if constexpr (detail::mutant::task_gate_after_push) {
+    // MUTANT (the pre-hardening order): register only after a push that
+    // found the queue empty. In between, a run() the scheduler did not
+    // arrange can run the item, the owner destroys the object, and this add
+    // then touches freed memory.
+    if (!q_.push(&w.hook)) return;
+    const detail::adder_gate::state state = gate_.enter();  // [T1]
+    schedule(state);
+    gate_.leave();  // [T2]
+  } else {
+    // RACE WINDOW (push -> last access): from the push on, the item can run
+    // - in a run the scheduler arranged, or in any other run() - and its
+    // owner may then destroy the task_work. So the add is counted in the
+    // gate *before* the push, and the destructor waits for the count.
+    const detail::adder_gate::state state = gate_.enter();  // [T1]
+    // After the destructor began, only its own items (running cancelled in
+    // its drain, on its thread) may add; the drain runs what they add.
+    // [T16] Relaxed: the destructor stored its own id; see enter_run().
+    if ((state & detail::adder_gate::destroying) != 0 &&
+        active_thread_.load(std::memory_order_relaxed) != detail::current_thread())
+      detail::misuse("task_work", "add() began after the destructor began (use after free)");
+    if (q_.push(&w.hook)) schedule(state);  // else: the queue's owner will run it
+    gate_.leave();  // [T2]
+  }
+}
+
+inline run_result task_work::run(std::size_t max_entries) noexcept {
+  never_yield no;
+  return run(max_entries, no);
+}
+
+template <class ShouldYield>
+inline run_result task_work::run(std::size_t max_entries, ShouldYield&& should_yield) noexcept {
+  if (max_entries == 0) detail::misuse("task_work", "run(0): max_entries must be at least 1");
+  // Relaxed: a best-effort check for a run racing with the destructor.
+  if (gate_.is_destroying()) detail::misuse("task_work", "run() on a task_work that is being destroyed");  // [T17]
+  return run_as(runner::target, max_entries, should_yield);
+}
+
+inline void task_work::close() noexcept {
+  if (detail::callback_guard::inside(this))
+    detail::misuse("task_work", "close() called from inside its scheduler or fallback hand-off (it would wait for itself)");
+  // The bit and the adders' count share one word (adder_gate.hpp, G1): an
+  // add either entered before this (and we wait for it below) or sees it.
+  gate_.close(detail::adder_gate::closed);  // [T5]
+  // MUTANT task_teardown_no_wait_adders skips it: a scheduler call can
+  // still be in progress (or start) after close() returned.
+  // [T6]
+  if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
+}
+
+inline void task_work::schedule(detail::adder_gate::state state) noexcept {
+  // The destructor's own items adding from its drain: the drain owns every
+  // cycle now (no scheduler, no fallback job that would outlive us).
+  if ((state & detail::adder_gate::destroying) != 0) return;
+  detail::callback_guard inside_callback(this);  // close()/~task_work() from in here: misuse
+  if ((state & detail::adder_gate::closed) == 0 && call_scheduler()) return;
+  hand_to_fallback();
+}
+
+inline bool task_work::call_scheduler() noexcept {
+#if defined(__cpp_exceptions) && MPSCQ_DETAIL_NATIVE_THREADS
+  try {
+    return scheduler_(*this);
+  } catch (const std::exception& e) {
+    scheduler_threw(e.what());
+  } catch (...) {
+    scheduler_threw("an exception not derived from std::exception");
+  }
+#else
+  return scheduler_(*this);
+#endif
+}
+
+[[noreturn]] inline void task_work::scheduler_threw(const char* what) noexcept {
+  char message[512];
+  std::snprintf(message, sizeof message,
+                "the scheduler threw; a scheduler must not throw (return false to refuse). what(): %s", what);
+  detail::misuse("task_work", message);
+}
+
+inline void task_work::hand_to_fallback() noexcept {
+  // [T3] acq_rel, pairs with the exchange(false) at the start of
+  // run_fallback_job(). If a job is queued and has not started, it will
+  // serve this cycle (it can only be queued this long if something other
+  // than it emptied the queue, e.g. a spurious run()); the release makes our
+  // push visible to it. Normally the flag is false here.
+  // (MUTANT task_fallback_queued_relaxed: relaxed, here and in the job.)
+  if (fallback_queued_.exchange(
+          true, detail::mutant::weaken_if(detail::mutant::task_fallback_queued_relaxed, std::memory_order_acq_rel)))
+    return;
+  // [T4] Relaxed: published by our release fetch_sub on gate_, which the
+  // destructor acquires before it reads this counter.
+  fallback_refs_.fetch_add(1, std::memory_order_relaxed);
+  fallback_->execute(fallback_job_);
+}
+
+inline void task_work::run_fallback_job(work& job, run_state) noexcept {
+  task_work& self = *static_cast<fallback_job&>(job).owner;
+  if constexpr (detail::mutant::task_fallback_drops_ref_early) {
+    // [T12] MUTANT: release the target before the run: its destructor may free
+    // the queue while we still drain it (use after free).
+    self.fallback_refs_.fetch_sub(1, std::memory_order_release);
+  }
+  // [T11] acq_rel: acquire pairs with the add's exchange(true) (its push is then
+  // visible even when the job was queued before that push); release lets a
+  // later add that reads false submit the job again.
+  self.fallback_queued_.exchange(
+      false, detail::mutant::weaken_if(detail::mutant::task_fallback_queued_relaxed, std::memory_order_acq_rel));
+  never_yield no;
+  self.run_as(runner::fallback, unlimited, no);
+  if constexpr (!detail::mutant::task_fallback_drops_ref_early) {
+    // [T12] The job's last access to the task_work. Release: pairs with the
+    // destructor's acquire load, so all we did happens-before the free.
+    // (MUTANT task_fallback_refs_relaxed: relaxed.)
+    self.fallback_refs_.fetch_sub(
+        1, detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed, std::memory_order_release));
+  }
+}
+
+template <class ShouldYield>
+inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldYield& should_yield) noexcept {
+  run_result result;
+  const detail::thread_id me = detail::current_thread();
+  if (!enter_run(me)) {
+    result.handed_off = true;
+    return result;
+  }
+  for (;;) {
+    const stop why = serve(who, max_entries, should_yield, result);
+    if (why == stop::more || why == stop::busy) {
+      leave_run_owning();
+      result.more = true;
+      result.busy = why == stop::busy;
+      return result;
+    }
+    if (!leave_run(me)) return result;
+    // A run entered while we finished and handed us its turn: serve it.
+  }
+}
+
+inline bool task_work::enter_run(detail::thread_id me) noexcept {
+  // [T13] acq_rel. Acquire: pairs with the release of the previous run's
+  // leave_run(), so we see its consumer cursor and everything its items
+  // did - its last item ran after the emptying pop, and nothing else orders
+  // that before our first item. Release: if a run is active, we hand it our
+  // turn; it acquires this in leave_run() and so sees everything before our
+  // run() call (including the add that scheduled it).
+  if (runs_.fetch_add(1, slot_order) == 0) {
+    active_thread_.store(me, std::memory_order_relaxed);  // [T16]
+    return true;
+  }
+  // [T16] Relaxed: only the active runner stores its id here; a thread only ever
+  // reads its own id if it stored it itself (and then it is still running:
+  // it clears the id before it leaves the slot).
+  if (active_thread_.load(std::memory_order_relaxed) == me)
+    detail::misuse("task_work", "run() called from inside one of its own items");
+  return false;
+}
+
+inline bool task_work::leave_run(detail::thread_id me) noexcept {
+  active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
+  // [T14] acq_rel. Release: pairs with the acquire in the next enter_run(): our
+  // items' effects and the consumer cursor go with the slot. Acquire: pairs
+  // with the release of runs that handed us their turn.
+  if (runs_.fetch_sub(1, slot_order) == 1) return false;
+  active_thread_.store(me, std::memory_order_relaxed);  // [T16]
+  return true;
+}
+
+inline void task_work::leave_run_owning() noexcept {
+  active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
+  runs_.exchange(0, slot_order);  // [T15] as in leave_run()
+}
+
+inline task_context* task_work::context_of(work& w) noexcept {
+  context_work* cw = context_work::from(w);
+  return cw == nullptr ? nullptr : cw->context;
+}
+
+inline void task_work::switch_context(task_context*& current, task_context* next) noexcept {
+  if (next == current) return;
+  if (current != nullptr) current->leave();
+  current = next;
+  if (current != nullptr) current->enter();
+}
+
+template <class ShouldYield>
+inline task_work::stop task_work::serve(runner who, std::size_t max_entries, ShouldYield& should_yield,
+                                        run_result& result) noexcept {
+  bool cancel = who != runner::target;
+  task_context* current = nullptr;
+  detail::backoff wait;
+  for (;;) {
+    // CAPS ARE CAPS: at most max_entries items per run() call, and
+    // should_yield() between any two of them - also across the turns other
+    // runs handed to this one (run_as()), so a chain of hand-offs cannot
+    // make one run(1) run many items. Checked before the pop: an item
+    // popped is an item run.
+    if constexpr (!detail::mutant::task_stop_after_cap_check) {
+      if (result.ran != 0 && (result.ran >= max_entries || should_yield())) {
+        switch_context(current, nullptr);
+        return stop::more;
+      }
+    }
+    node* n = consumer_.pop();
+    if (n == nullptr) {
+      switch_context(current, nullptr);  // never hold a context while waiting
+      if (q_.empty()) return stop::drained;
+      // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange
+      // and its link. Do not spin: back off (detail/backoff.hpp). A target
+      // run pauses once and reports `busy` (it still owns the queue); its
+      // backoff state lives on (in_flight_wait_), so a caller that runs
+      // again at once meets longer pauses while the push stays stuck. The
+      // fallback and the destructor have nothing better to do and keep
+      // waiting here.
+      if (who == runner::target) {
+        in_flight_wait_.pause();
+        return stop::busy;
+      }
+      wait.pause();
+      continue;
+    }
+    if (in_flight_wait_.rounds() != 0) in_flight_wait_ = detail::backoff{};  // progress
+    // Read right after the pop: this pop put the stub back, so a later push
+    // starts a new cycle - and a new schedule - and this run must end after
+    // this item (EXACTLY ONCE, point 2).
+    const bool emptied = consumer_.emptied();
+    // Relaxed (is_closed()): if the item's add happened after close()
+    // returned, the pop that returned it happened after that too (the
+    // queue's release/acquire), so coherence makes this load see the bit;
+    // an item added before may run either way, as it would have a moment
+    // earlier. Once set, the bit stays set: stop reading it.
+    if (!cancel) cancel = gate_.is_closed();  // [T19]
+    work& w = work::from_hook(n);
+    switch_context(current, context_of(w));
+    w(run_state{cancel});
+    ++result.ran;
+    if constexpr (detail::mutant::task_stop_after_cap_check) {
+      // MUTANT: the stop moved after the cap/yield check: a capped run whose
+      // last pop emptied the queue reports `more` and runs again, next to
+      // the run the next cycle schedules.
+      if (result.ran >= max_entries || should_yield()) {
+        switch_context(current, nullptr);
+        return stop::more;
+      }
+      if (emptied) return end_cycle(current, result);
+    } else if constexpr (!detail::mutant::task_no_stop_after_emptied) {
+      if (emptied) return end_cycle(current, result);
+    }
+    // MUTANT task_no_stop_after_emptied: no stop at all; the loop pops on
+    // after the emptying pop ("Boom").
+  }
+}
+
+inline task_work::stop task_work::end_cycle(task_context*& current, run_result& result) noexcept {
+  switch_context(current, nullptr);
+  ++result.cycles_ended;
+  ++cycles_ended_;
+  return stop::emptied;
+}
 
 namespace detail {
 
