@@ -210,29 +210,20 @@ class local_work : private detail::local_work_core<local_work> {
 
   /// Queues `w` (any thread; `w` must not be queued already) and applies the
   /// wake rule. After close(), runs w with cancel = true on this thread.
-  void add(work& w, wake mode = wake::eager) noexcept {
-    if (!admit(w, "local_work")) return;  // closed: w ran here, cancelled
-    if (queue_.push(&w.hook)) signal_non_empty();
-    // The wake rule (detail/countdown_wake.hpp: [W1] read, [W2]/[W3] claim,
-    // [W4] wake; race windows R1-R3 there). Rows: [L5] read, [L16] lazy /
-    // [L17] eager claim, [L6] wake.
-    detail::countdown_wake& cw = countdown();
-    if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
-    leave();
-  }
+  void add(work& w, wake mode = wake::eager) noexcept;
 
   /// True when work may be waiting for run(): set by the add that finds the
   /// queue empty, cleared when run()/wait() start taking work, set again when
   /// they leave work behind. Any thread; reads its own cache line, not the
   /// producers' tail.
-  using core::has_work;
+  bool has_work() const noexcept { return core::has_work(); }
 
   /// Owner only. Runs up to max_events queued items, oldest first; leaves the
   /// rest queued (and has_work() true). Never sleeps on the futex: when a
   /// producer is inside its push it stops early after one backoff pause (see
   /// RACE WINDOWS). Returns how many ran (0 for max_events <= 0, and after
   /// close()).
-  using core::run;
+  int run(int max_events) noexcept { return core::run(max_events); }
 
   /// Owner only. Runs queued work, then sleeps until more arrives, and
   /// returns when min_events items ran in this call, or `timeout` passed
@@ -242,20 +233,22 @@ class local_work : private detail::local_work_core<local_work> {
   /// Any argument is valid: min_events <= 0 runs what is queued and returns;
   /// timeouts <= 0 do not sleep. Returns at once (after the item) when an
   /// item calls close().
-  using core::wait;
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
+    return core::wait(min_events, timeout, min_wait);
+  }
 
   /// -1 unless options.enable_eventfd. Becomes readable when work arrives on
   /// an empty queue (and when run() leaves work behind); run()/wait() drain
   /// it when they take the work. For owners that sleep in poll/epoll.
-  using core::event_fd;
+  int event_fd() const noexcept { return core::event_fd(); }
 
   /// Owner only. See CLOSE above. Idempotent.
-  using core::close;
+  void close() noexcept { core::close(); }
 
   /// Owner only. Gives up ownership: the next thread to call run(), wait() or
   /// close() becomes the owner (what happened on this thread before
   /// happens-before what the next owner does).
-  using core::disown;
+  void disown() noexcept { core::disown(); }
 
   /// Counters (relaxed snapshots): wakes issued, wait cycles, sleeps, ...
   /// See local_work_stats.
@@ -267,16 +260,7 @@ class local_work : private detail::local_work_core<local_work> {
   }
 
   // --- the queue variant's part of the core (see local_work_core.hpp) -------
-  int run_items(int max, bool cancel) noexcept {
-    int n = 0;
-    while (n < max) {
-      node* next = consumer_.pop();
-      if (next == nullptr) break;  // empty, or a producer in flight
-      work::from_hook(next)(run_state{cancel});
-      ++n;
-    }
-    return n;
-  }
+  int run_items(int max, bool cancel) noexcept;
 
   // The consumer's cursor is not on the stub: items (or a push in flight)
   // remain behind the last one we ran.
@@ -285,29 +269,57 @@ class local_work : private detail::local_work_core<local_work> {
   // [L18] [L21]: the core's relaxed in-flight check and re-check (queue's [Q2]).
   bool queue_empty(std::memory_order order) const noexcept { return queue_.empty(order); }
 
-  int drain_cancelled() noexcept {
-    int n = 0;
-    detail::backoff wait;
-    // No add is inside any more (close() waited them out), so every push is
-    // linked and pop() returns nullptr only once the queue is empty. [L22] Acquire:
-    // pairs with the pushes' release exchange (a snapshot to end the loop on).
-    while (!queue_.empty(std::memory_order_acquire)) {
-      node* next = consumer_.pop();
-      if (next == nullptr) {
-        wait.pause();  // only reachable if an add were still in flight
-        continue;
-      }
-      work::from_hook(next)(run_state{true});
-      ++n;
-    }
-    return n;
-  }
+  int drain_cancelled() noexcept;
 
   // The producers' tail (its own lines: queue is cache-line aligned), then
   // the owner's cursor.
   queue queue_;
   consumer consumer_{queue_};
 };
+
+// ---------------------------------------------------------------------------
+// Implementation. Nothing below this line is part of the interface.
+// ---------------------------------------------------------------------------
+
+inline void local_work::add(work& w, wake mode) noexcept {
+  if (!admit(w, "local_work")) return;  // closed: w ran here, cancelled
+  if (queue_.push(&w.hook)) signal_non_empty();
+  // The wake rule (detail/countdown_wake.hpp: [W1] read, [W2]/[W3] claim,
+  // [W4] wake; race windows R1-R3 there). Rows: [L5] read, [L16] lazy /
+  // [L17] eager claim, [L6] wake.
+  detail::countdown_wake& cw = countdown();
+  if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
+  leave();
+}
+
+inline int local_work::run_items(int max, bool cancel) noexcept {
+  int n = 0;
+  while (n < max) {
+    node* next = consumer_.pop();
+    if (next == nullptr) break;  // empty, or a producer in flight
+    work::from_hook(next)(run_state{cancel});
+    ++n;
+  }
+  return n;
+}
+
+inline int local_work::drain_cancelled() noexcept {
+  int n = 0;
+  detail::backoff wait;
+  // No add is inside any more (close() waited them out), so every push is
+  // linked and pop() returns nullptr only once the queue is empty. [L22] Acquire:
+  // pairs with the pushes' release exchange (a snapshot to end the loop on).
+  while (!queue_.empty(std::memory_order_acquire)) {
+    node* next = consumer_.pop();
+    if (next == nullptr) {
+      wait.pause();  // only reachable if an add were still in flight
+      continue;
+    }
+    work::from_hook(next)(run_state{true});
+    ++n;
+  }
+  return n;
+}
 
 }  // namespace mpscq
 

@@ -104,13 +104,16 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
     leave();
   }
 
-  using core::close;
-  using core::disown;
-  using core::event_fd;
-  using core::has_work;
-  using core::run;
+  // As mpscq::local_work's (see local_work.hpp).
+  void close() noexcept { core::close(); }
+  void disown() noexcept { core::disown(); }
+  int event_fd() const noexcept { return core::event_fd(); }
+  bool has_work() const noexcept { return core::has_work(); }
+  int run(int max_events) noexcept { return core::run(max_events); }
   local_work_stats stats() const noexcept { return core::template stats<local_work_stats>(); }
-  using core::wait;
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
+    return core::wait(min_events, timeout, min_wait);
+  }
 
  private:
   static llist_work& item(node* n) noexcept { return static_cast<llist_work&>(mpscq::work::from_hook(n)); }
