@@ -102,7 +102,8 @@
 //   task_context::enter()/leave() noexcept virtuals: code that could throw
 //   there does not compile. The scheduler is a std::function and cannot be
 //   checked at compile time: an exception escaping it is reported
-//   ("mpscq::task_work: the scheduler threw (<what()>) ...") and aborts.
+//   ("mpscq::task_work: the scheduler threw; ... what(): <what()>") and
+//   aborts.
 //   fallback_executor::execute() is noexcept. Only the constructors throw:
 //   std::bad_alloc copying the scheduler, and std::system_error when the
 //   default fallback thread cannot be started.
