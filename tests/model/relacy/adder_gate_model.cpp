@@ -250,46 +250,9 @@ struct destroy : rl::test_suite<destroy, 2> {
   void after() { check(s.pushed[0][0] && s.read[0][0], "the closer missed an add's write"); }
 };
 
-template <class Model>
-bool simulate(const rl::test_params& base) {
-  rl::test_params params = base;
-  return rl::simulate<Model>(params);
-}
-
-int usage() {
-  std::fputs("usage: adder_gate_model drain|destroy|all [random N | bound K | full]\n", stderr);
-  return 2;
-}
+constexpr model_cli::model models[] = {{"drain", &model_cli::simulate<drain>},
+                                        {"destroy", &model_cli::simulate<destroy>}};
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) return usage();
-  const std::string model = argv[1];
-  rl::test_params params = model_cli::defaults(200000);
-  const char* scheduler = nullptr;
-  if (!model_cli::parse_scheduler(argc, argv, 2, params, scheduler)) return usage();
-  model_cli::quiet_progress quiet;
-  quiet.attach(params);
-
-  std::printf("adder-gate-model: model=%s", model.c_str());
-  model_cli::print_scheduler(params, scheduler);
-  std::printf("\n");
-  std::fflush(stdout);
-
-  const auto start = std::chrono::steady_clock::now();
-  bool ok = true;
-  bool known = false;
-  if (model == "drain" || model == "all") {
-    known = true;
-    ok = simulate<drain>(params) && ok;
-  }
-  if (model == "destroy" || model == "all") {
-    known = true;
-    ok = simulate<destroy>(params) && ok;
-  }
-  if (!known) return usage();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("adder-gate-model: %s in %.2f s\n", ok ? "all checks passed" : "FAILED", seconds);
-  return ok ? 0 : 1;
-}
+int main(int argc, char** argv) { return model_cli::run_main(argc, argv, "adder-gate-model", models, 200000); }

@@ -129,47 +129,10 @@ struct recheck : rl::test_suite<recheck, 2>, wake_model_base<1> {
   void after() { finish(); }
 };
 
-int usage() {
-  std::fputs("usage: countdown_wake_model eager_lazy|lazy|recheck|all [random N | bound K | full]\n", stderr);
-  return 2;
-}
+constexpr model_cli::model models[] = {{"eager_lazy", &model_cli::simulate<eager_lazy>},
+                                        {"lazy", &model_cli::simulate<lazy>},
+                                        {"recheck", &model_cli::simulate<recheck>}};
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) return usage();
-  const std::string model = argv[1];
-  rl::test_params params = model_cli::defaults(200000);
-  const char* scheduler = nullptr;
-  if (!model_cli::parse_scheduler(argc, argv, 2, params, scheduler)) return usage();
-  model_cli::quiet_progress quiet;
-  quiet.attach(params);
-
-  std::printf("countdown-wake-model: model=%s", model.c_str());
-  model_cli::print_scheduler(params, scheduler);
-  std::printf("\n");
-  std::fflush(stdout);
-
-  const auto start = std::chrono::steady_clock::now();
-  bool ok = true;
-  bool known = false;
-  if (model == "eager_lazy" || model == "all") {
-    known = true;
-    rl::test_params p = params;
-    ok = rl::simulate<eager_lazy>(p) && ok;
-  }
-  if (model == "lazy" || model == "all") {
-    known = true;
-    rl::test_params p = params;
-    ok = rl::simulate<lazy>(p) && ok;
-  }
-  if (model == "recheck" || model == "all") {
-    known = true;
-    rl::test_params p = params;
-    ok = rl::simulate<recheck>(p) && ok;
-  }
-  if (!known) return usage();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("countdown-wake-model: %s in %.2f s\n", ok ? "all checks passed" : "FAILED", seconds);
-  return ok ? 0 : 1;
-}
+int main(int argc, char** argv) { return model_cli::run_main(argc, argv, "countdown-wake-model", models, 200000); }

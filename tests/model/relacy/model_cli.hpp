@@ -8,6 +8,8 @@
 #ifndef MPSCQ_TESTS_MODEL_CLI_HPP
 #define MPSCQ_TESTS_MODEL_CLI_HPP
 
+#include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,6 +72,59 @@ class quiet_progress {
   null_buffer buffer_;
   std::ostream stream_{&buffer_};
 };
+
+/// One model a program can run: its name on the command line and its
+/// simulation (model_cli::simulate<Model>).
+struct model {
+  const char* name;
+  bool (*simulate)(const rl::test_params&);
+};
+
+/// Runs one Relacy model with a copy of `base` (Relacy updates its params).
+template <class Model>
+bool simulate(const rl::test_params& base) {
+  rl::test_params params = base;
+  return rl::simulate<Model>(params);
+}
+
+/// The whole main() of a model program:
+///   <tool> <model>|all [random N | bound K | full]
+/// Prints "<tool>: model=... scheduler=...", runs the named model (or all),
+/// then "<tool>: all checks passed in S s" or "<tool>: FAILED in S s" - the
+/// text the CTest fragments match. Returns the exit status.
+template <std::size_t N>
+int run_main(int argc, char** argv, const char* tool, const model (&models)[N],
+             unsigned long long default_iterations) {
+  auto usage = [&] {
+    std::fprintf(stderr, "usage: %s", tool);
+    for (std::size_t i = 0; i < N; ++i) std::fprintf(stderr, "%s%s", i == 0 ? " " : "|", models[i].name);
+    std::fprintf(stderr, "|all [random N | bound K | full]\n");
+    return 2;
+  };
+  if (argc < 2) return usage();
+  const char* wanted = argv[1];
+  rl::test_params params = defaults(default_iterations);
+  const char* scheduler = nullptr;
+  if (!parse_scheduler(argc, argv, 2, params, scheduler)) return usage();
+  quiet_progress quiet;
+  quiet.attach(params);
+  std::printf("%s: model=%s", tool, wanted);
+  print_scheduler(params, scheduler);
+  std::printf("\n");
+  std::fflush(stdout);
+  const auto start = std::chrono::steady_clock::now();
+  bool ok = true;
+  bool known = false;
+  for (const model& m : models) {
+    if (std::strcmp(wanted, m.name) != 0 && std::strcmp(wanted, "all") != 0) continue;
+    known = true;
+    ok = m.simulate(params) && ok;
+  }
+  if (!known) return usage();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%s: %s in %.2f s\n", tool, ok ? "all checks passed" : "FAILED", seconds);
+  return ok ? 0 : 1;
+}
 
 }  // namespace model_cli
 
