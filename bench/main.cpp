@@ -53,6 +53,27 @@ double clock_pair_overhead_ns() {
 
 namespace {
 
+// The build the figures come from. An unoptimised build measures the compiler,
+// not the queues (S1, N=8: 302 ns per item at -O0 against 25.8 ns at -O2), and
+// without NDEBUG MPSCQ_DEBUG's checks run in every push and pop. Such a build
+// still runs (a debug smoke run is useful), but says so on stderr and in the
+// output's header, where a pasted table carries it along.
+#if !defined(__OPTIMIZE__)
+constexpr const char* build_warning =
+    "built WITHOUT OPTIMISATION: the figures below are meaningless (S1 runs ~12x slower at -O0); rebuild with "
+    "scripts/bench.sh, the release preset, or -DCMAKE_BUILD_TYPE=RelWithDebInfo";
+#elif MPSCQ_DEBUG
+constexpr const char* build_warning =
+    "built with MPSCQ_DEBUG on (no -DNDEBUG): every push and pop runs the debug checks, the figures are not "
+    "the library's; rebuild with scripts/bench.sh, the release preset, or -DCMAKE_BUILD_TYPE=RelWithDebInfo";
+#else
+constexpr const char* build_warning = nullptr;
+#endif
+
+void warn_about_build() {
+  if (build_warning != nullptr) std::fprintf(stderr, "mpscq-bench: WARNING: %s\n", build_warning);
+}
+
 const char* usage =
     "usage: mpscq-bench [options]\n"
     "  (no option)        quick run: every scenario, 5 repetitions (~3 min on 2 cores)\n"
@@ -465,6 +486,7 @@ int main(int argc, char** argv) {
   using namespace bench;
   context ctx;
   if (!parse(argc, argv, ctx.opt)) return 2;
+  warn_about_build();
   if (!ctx.opt.valgrind.empty()) return run_valgrind(ctx.opt);
   ctx.sz = sizes_for(ctx.opt);
   ctx.rng.seed(ctx.opt.seed);
@@ -478,6 +500,10 @@ int main(int argc, char** argv) {
   std::printf("machine: %zu CPUs allowed (", allowed_cpus().size());
   for (std::size_t i = 0; i < allowed_cpus().size(); ++i) std::printf("%s%d", i ? "," : "", allowed_cpus()[i]);
   std::printf("), %s %s, compiler %s\n", u.sysname, u.release, __VERSION__);
+  if (build_warning != nullptr)
+    std::printf("build: WARNING: %s\n", build_warning);
+  else
+    std::printf("build: optimised, MPSCQ_DEBUG off\n");
   std::printf("method: every contender runs in every repetition, in a new shuffled order each time; tables give\n"
               "        median/min/max over repetitions and the median of per-repetition ratios to the reference.\n"
               "        Absolute two-thread numbers drift a lot on shared VMs; the ratios are what holds.\n");
@@ -525,5 +551,6 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("total time: %.1f s\n", static_cast<double>(now_ns() - t_start) / 1e9);
+  warn_about_build();  // again, under the tables
   return rc;
 }

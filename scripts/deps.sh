@@ -5,7 +5,8 @@ set -euo pipefail
 what=${1:-all}
 
 build=(cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config)  # compiler-rt: the clang preset's sanitizers and libFuzzer
-test=(libgtest-dev relacy-dev spin liburing-dev valgrind)
+test=(libgtest-dev relacy-dev spin liburing-dev valgrind
+      libasio-dev libc++-14-dev libc++abi-14-dev)  # asio.hpp's tests (standalone Asio + Boost.Asio from libboost-dev); the libc++ check
 bench=(libconcurrentqueue-dev libboost-dev liburcu-dev libatomic-queue-dev libxenium-dev
        liburing-dev python3-matplotlib valgrind)
 case "$what" in

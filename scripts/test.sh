@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: every tier (unit, stress, model, headers, smoke) in
-# every preset (release with models; asan; tsan; clang). Exits non-zero on any
-# failure. Usage: scripts/test.sh [preset ...]   (default: all presets)
+# The whole test suite: every tier (unit, stress, model, headers, consumer,
+# smoke) in every preset (release with models; asan; tsan; clang; portable;
+# libcxx). The presets set MPSCQ_REQUIRE_ALL, so a missing package fails the
+# configure instead of skipping tests. Exits non-zero on any failure.
+# Usage: scripts/test.sh [preset ...]   (default: all presets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
 
 presets=("$@")
-[ ${#presets[@]} -eq 0 ] && presets=(release asan tsan clang portable)
+[ ${#presets[@]} -eq 0 ] && presets=(release asan tsan clang portable libcxx)
 jobs=$(nproc)
 start=$(date +%s)
 failed=()

@@ -51,6 +51,7 @@
 #ifndef MPSCQ_FALLBACK_EXECUTOR_HPP
 #define MPSCQ_FALLBACK_EXECUTOR_HPP
 
+#include <mpscq/version.hpp>
 #include <mpscq/work.hpp>
 
 #if MPSCQ_DETAIL_NATIVE_THREADS

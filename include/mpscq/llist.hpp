@@ -39,6 +39,7 @@
 #ifndef MPSCQ_LLIST_HPP
 #define MPSCQ_LLIST_HPP
 
+#include <mpscq/version.hpp>
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/node.hpp>

@@ -156,6 +156,7 @@
 #include <cstdint>
 #include <optional>
 
+#include <mpscq/version.hpp>
 #include <mpscq/detail/local_work_core.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>

@@ -2,6 +2,7 @@
 #ifndef MPSCQ_MPSCQ_HPP
 #define MPSCQ_MPSCQ_HPP
 
+#include <mpscq/version.hpp>
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/llist.hpp>
 #include <mpscq/local_work.hpp>

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include <mpscq/version.hpp>
 #include <mpscq/detail/atomic.hpp>
 
 namespace mpscq {

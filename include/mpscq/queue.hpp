@@ -81,6 +81,7 @@
 #include <cstdlib>
 #include <type_traits>
 
+#include <mpscq/version.hpp>
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/misuse.hpp>

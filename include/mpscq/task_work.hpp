@@ -178,6 +178,7 @@
 #include <limits>
 #include <utility>
 
+#include <mpscq/version.hpp>
 #include <mpscq/detail/adder_gate.hpp>
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>

@@ -35,6 +35,7 @@
 #ifndef MPSCQ_WORK_HPP
 #define MPSCQ_WORK_HPP
 
+#include <mpscq/version.hpp>
 #include <mpscq/node.hpp>
 
 namespace mpscq {

@@ -4,7 +4,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${PREFIX} R
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "cmake --install failed")
 endif()
-foreach(f include/mpscq/queue.hpp share/cmake/mpscq/mpscqConfig.cmake share/cmake/mpscq/mpscqConfigVersion.cmake
+foreach(f include/mpscq/queue.hpp include/mpscq/version.hpp share/cmake/mpscq/mpscqConfig.cmake share/cmake/mpscq/mpscqConfigVersion.cmake
           share/cmake/mpscq/mpscqTargets.cmake share/pkgconfig/mpscq.pc)
   if(NOT EXISTS ${PREFIX}/${f})
     message(FATAL_ERROR "not installed: ${f}")

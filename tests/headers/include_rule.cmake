@@ -3,6 +3,9 @@
 #     (mpscq/node.hpp); a detail/*_impl.hpp file is the body of a public
 #     header and may include public headers;
 #   - queue.hpp, llist.hpp and work.hpp include the floor, not each other;
+#   - every public header (mpscq/*.hpp) includes mpscq/version.hpp before any
+#     other mpscq header: it holds the C++20 check, which must come first
+#     (version.hpp is part of the floor and includes nothing);
 #   - one seam for the model checker: only detail/atomic.hpp (the switch)
 #     and detail/relacy_seam.hpp name MPSCQ_MODEL_RELACY or call rl::.
 # Usage: cmake -DINCLUDE_DIR=<dir containing mpscq/> -P include_rule.cmake
@@ -29,12 +32,12 @@ endfunction()
 file(GLOB detail_headers ${INCLUDE_DIR}/mpscq/detail/*.hpp)
 foreach(h IN LISTS detail_headers)
   if(NOT h MATCHES "_impl\\.hpp$")
-    check_includes(${h} "^mpscq/(detail/[a-z_]+\\.hpp|node\\.hpp)$")
+    check_includes(${h} "^mpscq/(detail/[a-z_]+\\.hpp|node\\.hpp|version\\.hpp)$")
   endif()
 endforeach()
 foreach(name IN ITEMS queue llist work)
   if(EXISTS ${INCLUDE_DIR}/mpscq/${name}.hpp)
-    check_includes(${INCLUDE_DIR}/mpscq/${name}.hpp "^mpscq/(detail/[a-z_]+\\.hpp|node\\.hpp)$")
+    check_includes(${INCLUDE_DIR}/mpscq/${name}.hpp "^mpscq/(detail/[a-z_]+\\.hpp|node\\.hpp|version\\.hpp)$")
   endif()
 endforeach()
 file(GLOB_RECURSE all_headers ${INCLUDE_DIR}/mpscq/*.hpp)
@@ -46,6 +49,18 @@ foreach(h IN LISTS all_headers)
   if(seam_lines)
     file(RELATIVE_PATH rel ${INCLUDE_DIR} ${h})
     message(STATUS "include rule: ${rel} reaches the model checker outside the seam")
+    math(EXPR violations "${violations} + 1")
+  endif()
+endforeach()
+file(GLOB public_headers ${INCLUDE_DIR}/mpscq/*.hpp)
+foreach(h IN LISTS public_headers)
+  if(h MATCHES "/mpscq/version\\.hpp$")
+    continue()
+  endif()
+  file(STRINGS ${h} first_include LIMIT_COUNT 1 REGEX "^#include <mpscq/")
+  if(NOT first_include MATCHES "^#include <mpscq/version\\.hpp>")
+    file(RELATIVE_PATH rel ${INCLUDE_DIR} ${h})
+    message(STATUS "include rule: ${rel} does not include mpscq/version.hpp before other mpscq headers")
     math(EXPR violations "${violations} + 1")
   endif()
 endforeach()

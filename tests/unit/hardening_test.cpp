@@ -406,7 +406,10 @@ struct throwing_leave final : mpscq::task_context {
   void leave() noexcept override { throw_now(); }
 };
 
-constexpr const char* terminated = "terminate called after throwing an instance of 'std::runtime_error'";
+// std::terminate's message: libstdc++'s, or libc++abi's (the libcxx preset).
+constexpr const char* terminated =
+    "(terminate called after throwing an instance of 'std::runtime_error'"
+    "|libc\\+\\+abi: terminating with uncaught exception of type std::runtime_error)";
 
 void throwing_body(run_state) { throw_now(); }
 

@@ -18,6 +18,7 @@ int main() {
   while (message* got = c.pop()) {
     if (got->value != expect++) return 1;
   }
-  std::printf("consumer project: %d items in order\n", expect - 1);
+  std::printf("consumer project: %d items in order (mpscq %s, C++ %ld)\n", expect - 1, MPSCQ_VERSION_STRING,
+              static_cast<long>(__cplusplus));
   return expect == 4 ? 0 : 1;
 }
