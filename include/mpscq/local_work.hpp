@@ -31,15 +31,15 @@
 //   lw.wait(16, std::chrono::milliseconds(1), std::chrono::microseconds(50));
 //
 // SYNCHRONIZATION TABLE (may the two calls run at the same time?)
-//                  add   has_work/event_fd/stats   run/wait/close/disown
-//   add            yes   yes                       yes
-//   has_work...    yes   yes                       yes
-//   run/wait/...   yes   yes                       no: owner thread only
+//                  add/interrupt   has_work/event_fd/stats   run/wait/close/disown
+//   add/interrupt  yes             yes                       yes
+//   has_work...    yes             yes                       yes
+//   run/wait/...   yes             yes                       no: owner thread only
 //   The owner is options.owner, or the first thread that calls run(), wait()
 //   or close(). disown() hands ownership to the next caller. The destructor
 //   closes; it must run on the owner thread unless close() already ran.
-//   add() must not *begin* after the destructor began; adds already inside
-//   are waited out.
+//   add() and interrupt() must not *begin* after the destructor began; those
+//   already inside are waited out.
 //
 // MISUSE (docs/api.md, Contracts: one policy for the library)
 //   Reported with "mpscq::local_work: <what>" on stderr, then abort(), in
@@ -60,14 +60,16 @@
 // CALLS FROM INSIDE AN ITEM (on the owner, inside run()/wait()/close())
 //   add() (to this or any object), run() and wait() (nested: they run the
 //   items after the current one), close() (the remaining items run
-//   cancelled; the enclosing run()/wait() returns at once after the item).
+//   cancelled; the enclosing run()/wait() returns at once after the item),
+//   interrupt() (the enclosing wait() returns after its pass).
 //   Not: disown() and the destructor (reported, see MISUSE).
 //
 // SIGNAL SAFETY
 //   add() is async-signal-safe: an RMW gate, the push, an eventfd write(2)
 //   and a futex syscall; no lock, no allocation. After close(), add() runs the
 //   item inline - in the handler - so such an item must be signal-safe too.
-//   has_work() and event_fd() are safe; run/wait/close/disown and the
+//   interrupt() is async-signal-safe too (the gate, a flag store, a futex
+//   syscall). has_work() and event_fd() are safe; run/wait/close/disown and the
 //   destructor are not (they run items and may sleep).
 //
 // MEMORY-ORDERING CONTRACT
@@ -125,6 +127,15 @@
 //     add is still inside. close() counts adders in and out and waits for the
 //     count to reach zero before it drains and before the memory goes.
 //
+//   - interrupt vs sleep: interrupt() raises its flag before it bumps the
+//     futex word, and wait() reads the flag after its futex snapshot, so an
+//     interrupt either is seen before the owner arms or makes its futex wait
+//     return (detail/local_work_core.hpp, interrupt()).
+//
+// STOPPING AN OWNER FROM ANOTHER THREAD
+//   interrupt() ends the owner's current (or next) wait(); the owner then
+//   looks at its own stop condition. See interrupt() below.
+//
 // THE GUARANTEE
 //   An eager add is never left waiting behind a sleeping owner: the owner
 //   wakes and runs it (it either sees the item at its re-check, or the add
@@ -177,7 +188,7 @@ struct local_work_options {
 /// snapshot; only `wakes` and `cancelled_inline` are written by producers,
 /// and only on their slow paths.
 struct local_work_stats {
-  std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle)
+  std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle) and interrupt()
   std::uint64_t wait_cycles = 0;         // times wait() armed the countdown
   std::uint64_t sleeps = 0;              // of those, times it went on to futex-wait (the re-check found nothing)
   std::uint64_t recheck_aborts = 0;      // of those, times the re-check after arming found work: no sleep
@@ -186,6 +197,7 @@ struct local_work_stats {
   std::uint64_t items_run = 0;           // items run by run()/wait() (cancel == false)
   std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
   std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
+  std::uint64_t interrupts = 0;          // interrupt()s consumed by wait() (raised flags; coalesced ones count once)
 };
 
 namespace detail {
@@ -233,10 +245,33 @@ class local_work : private detail::local_work_core<local_work> {
   /// min_events: it runs in batches of at least 20). Wakes: see THE WAKE RULE.
   /// Any argument is valid: min_events <= 0 runs what is queued and returns;
   /// timeouts <= 0 do not sleep. Returns at once (after the item) when an
-  /// item calls close().
+  /// item calls close(), and after the current pass when interrupt() was
+  /// called (from any thread; see interrupt()).
   int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
     return core::wait(min_events, timeout, min_wait);
   }
+
+  /// Any thread, also from inside an item or a signal handler. Makes the
+  /// owner's wait() return: the one in progress, or else the next one, after
+  /// at most one more pass over the queued work (the interrupt is a flag: it
+  /// is consumed by the wait() it ends, and interrupts raised before that
+  /// wait() reads it count once). For stopping an owner without a sentinel
+  /// item or a polling timeout:
+  ///
+  ///     stop.store(true, std::memory_order_relaxed);   // any thread
+  ///     lw.interrupt();
+  ///     // owner: while (!stop.load(std::memory_order_relaxed)) lw.wait(1, max);
+  ///
+  /// Everything the caller did before interrupt() happens-before the return
+  /// of the wait() that consumes it (so the relaxed stop flag above is seen).
+  /// run() ignores it. After close() it does nothing (wait() returns at once
+  /// anyway). Cost: the adder gate's two RMWs, a flag store, a futex-word
+  /// increment and one FUTEX_WAKE syscall (counted in stats().wakes).
+  /// Lifetime: like add(), it must not *begin* after the destructor began
+  /// (reported); one already inside is waited out by close()/the destructor.
+  /// The io_uring analogue: a signal that ends io_uring_enter()'s wait early
+  /// (-EINTR), without the signal.
+  void interrupt() noexcept { core::interrupt(); }
 
   /// -1 unless options.enable_eventfd. Becomes readable when work arrives on
   /// an empty queue (and when run() leaves work behind); run()/wait() drain

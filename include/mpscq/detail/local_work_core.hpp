@@ -85,6 +85,49 @@ class local_work_core {
 
   int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept;
 
+  /// Any thread (local_work::interrupt): raise the interrupt flag and wake
+  /// the futex, inside the adder gate. The owner's side is take_interrupt().
+  ///
+  /// RACE WINDOW (flag vs sleep): the owner reads the flag only *after* its
+  /// futex snapshot [W5], and we raise it *before* the futex bump [W4]:
+  ///   - the snapshot reads our bump: it synchronizes with [W4] (release/
+  ///     acquire), so the flag store happens-before the owner's read, which
+  ///     sees it (coherence) and returns;
+  ///   - the snapshot predates our bump: the owner's futex_wait finds the word
+  ///     changed (or is queued when our FUTEX_WAKE comes), returns, and its
+  ///     next pass reads the flag after a later snapshot - the first case.
+  /// Either way the owner does not sleep through the interrupt
+  /// (MUTANT local_interrupt_check_before_snapshot: DEADLOCK).
+  /// RACE WINDOW (teardown): the owner may return because of the flag and
+  /// destroy the object while we are still before our FUTEX_WAKE; the gate
+  /// makes close() wait us out, as for an add (MUTANT
+  /// local_interrupt_outside_gate: ACCESS TO FREED MEMORY).
+  void interrupt() noexcept {
+    if constexpr (mutant::local_interrupt_outside_gate) {
+      interrupt_.store(true, std::memory_order_release);  // [L24] (mutant form: no gate)
+      countdown_.wake();                                  // [L26] (mutant form)
+      return;
+    }
+    // [L23] calls [A1]: counted in like an add, so close() and the destructor
+    // wait until our last access (the FUTEX_WAKE) is done.
+    const adder_gate::state state = gate_.enter();
+    if ((state & adder_gate::destroying) != 0) {
+      misuse("local_work", "interrupt() began after the destructor began (use after free)");
+    }
+    if ((state & adder_gate::closed) == 0) {
+      // [L24] Release: pairs with the acquire exchange in take_interrupt()
+      // [L25], so what the caller wrote before interrupt() (a stop flag) is
+      // visible to the owner after the wait() this interrupt ends. Stored
+      // before [W4] (see RACE WINDOW above).
+      // (MUTANT local_interrupt_flag_relaxed: relaxed, here and in [L25].)
+      interrupt_.store(true, mutant::weaken_if(mutant::local_interrupt_flag_relaxed, std::memory_order_release));
+      // [L26] calls [W4] + FUTEX_WAKE: unconditional (no wait_nr claim), an
+      // interrupt is rare; counted in stats().wakes.
+      countdown_.wake();
+    }
+    leave();  // [L3]
+  }
+
   void close() noexcept {
     claim_owner("close() called from a thread that is not the owner");
     close_owned();
@@ -113,6 +156,7 @@ class local_work_core {
     s.items_run = items_run_.get();
     s.items_cancelled = items_cancelled_.get();
     s.cancelled_inline = cancelled_inline_.load(std::memory_order_relaxed);  // [L8]
+    s.interrupts = interrupts_.get();
     return s;
   }
 
@@ -304,6 +348,22 @@ class local_work_core {
     }
   }
 
+  /// The owner's side of interrupt(): true (once per raised flag) when an
+  /// interrupt is pending; consumes it. wait() calls it after every pass and
+  /// between its futex snapshot and its arm (see interrupt()).
+  bool take_interrupt() noexcept {
+    // [L25] Relaxed load first: the common case writes nothing on the flag's
+    // line. Then acquire: pairs with [L24], so the interrupter's earlier
+    // writes are visible once wait() returns. Only this exchange writes
+    // false, so a flag raised after the load is seen by a later call.
+    if (!interrupt_.load(std::memory_order_relaxed) ||
+        !interrupt_.exchange(false, mutant::weaken_if(mutant::local_interrupt_flag_relaxed, std::memory_order_acquire))) {
+      return false;
+    }
+    interrupts_.add();
+    return true;
+  }
+
   static std::chrono::steady_clock::time_point deadline_after(std::chrono::steady_clock::time_point start,
                                                               std::chrono::nanoseconds d) noexcept {
     using tp = std::chrono::steady_clock::time_point;
@@ -323,6 +383,9 @@ class local_work_core {
   // --- the pending flag: its own line, so has_work() does not read the lines
   // every add writes, and the owner's clears do not invalidate them.
   alignas(cache_line) detail::atomic<bool> pending_{false};
+  // The interrupt flag (interrupt()/take_interrupt()): rarely written, so it
+  // shares the pending flag's line, which the owner reads on every pass.
+  detail::atomic<bool> interrupt_{false};
 
   // --- the owner's line ------------------------------------------------------
   // Plain std::atomic also in model builds: the identity check is not part of
@@ -339,6 +402,7 @@ class local_work_core {
   owner_counter in_flight_backoffs_;
   owner_counter items_run_;
   owner_counter items_cancelled_;
+  owner_counter interrupts_;
 };
 
 template <class Derived>
@@ -365,7 +429,11 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     ran += n;
     // An item called close(): "run() and wait() after close() return at
     // once" - also when close() came from inside this wait.
-    if (closed_ || ran >= min_events) return ran;
+    if (closed_) return ran;
+    // A pending interrupt() ends this wait after the pass (and is consumed
+    // also when the pass alone would have ended it).
+    if (take_interrupt()) return ran;
+    if (ran >= min_events) return ran;
     const clock::time_point now = clock::now();
     if (now >= deadline) {
       timeouts_.add();
@@ -399,7 +467,16 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     // 1-2. Snapshot the futex word [W5], then arm the countdown [W6]: the
     //      owner's half of the Dekker pair (detail/countdown_wake.hpp, C2 and
     //      C4; race windows R1, R4).
-    const int seq = countdown_.snapshot();  // [L19]
+    // The interrupt check that cannot be slept through comes *after* the
+    // snapshot (interrupt()'s RACE WINDOW). [L25]
+    int seq = 0;
+    if constexpr (mutant::local_interrupt_check_before_snapshot) {
+      if (take_interrupt()) return ran;  // MUTANT: before the snapshot
+      seq = countdown_.snapshot();       // [L19]
+    } else {
+      seq = countdown_.snapshot();  // [L19]
+      if (take_interrupt()) return ran;
+    }
     countdown_.arm(count);                  // [L20]
     wait_cycles_.add();
     // 3. Re-check: never sleep with work queued. RACE WINDOW: an add that

@@ -36,6 +36,9 @@ inline constexpr bool local_eager_wake_cas = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPS
 inline constexpr bool local_arm_without_recheck = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_ARM_WITHOUT_RECHECK));  // waiter sleeps without re-checking the queue after arming
 inline constexpr bool local_push_arm_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED));  // countdown_wake::read() [W1] and arm() [W6]: acq_rel -> relaxed (push vs arm, the Dekker pair)
 inline constexpr bool local_teardown_no_wait_adders = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS));  // close() does not wait out in-flight adds (upstream use-after-free)
+inline constexpr bool local_interrupt_check_before_snapshot = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_INTERRUPT_CHECK_BEFORE_SNAPSHOT));  // wait() reads the interrupt flag before its futex snapshot, not after (lost interrupt)
+inline constexpr bool local_interrupt_outside_gate = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_INTERRUPT_OUTSIDE_GATE));  // interrupt() does not enter the adder gate (its FUTEX_WAKE after the owner freed the object)
+inline constexpr bool local_interrupt_flag_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_INTERRUPT_FLAG_RELAXED));  // interrupt flag: interrupt()'s release store [L24] and take_interrupt()'s acquire exchange [L25] -> relaxed
 inline constexpr bool gate_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_GATE_RELAXED));  // adder gate (detail/adder_gate.hpp): leave()'s release fetch_sub and wait_drained()'s acquire load -> relaxed
 // NOT CAUGHT by the models (masked by Relacy's futex; see tests/model/relacy/local_work.cmake).
 inline constexpr bool local_futex_word_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_FUTEX_WORD_RELAXED));  // futex word: countdown_wake::wake()'s release increment [W4] and snapshot()'s acquire load [W5] -> relaxed

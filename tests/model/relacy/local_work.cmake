@@ -24,6 +24,8 @@ mpscq_add_model_test(model_local_work_recheck_bound model_local_work recheck bou
 mpscq_add_model_test(model_local_work_fifo_random model_local_work fifo random 1000000)
 mpscq_add_model_test(model_local_work_teardown_bound model_local_work teardown bound 6)
 mpscq_add_model_test(model_local_work_close_race_random model_local_work close_race random 1000000)
+mpscq_add_model_test(model_local_work_interrupt_bound model_local_work interrupt bound 6)
+mpscq_add_model_test(model_local_work_interrupt_countdown_random model_local_work interrupt_countdown random 1000000)
 
 # --- mutants: each must be caught -------------------------------------------------
 # name | definition | scenario + scheduler | verdict that must appear
@@ -38,7 +40,16 @@ set(_local_work_mutants
   # lost", iteration ~400. teardown does not catch it: Relacy checks a free
   # against later accesses, not against unordered earlier atomic ones, and
   # the add touches nothing after its fetch_sub.
-  "gate_relaxed|MPSCQ_MUTANT_GATE_RELAXED|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost")
+  "gate_relaxed|MPSCQ_MUTANT_GATE_RELAXED|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost"
+  # interrupt(): the flag read before the futex snapshot sleeps through the
+  # interrupt; outside the gate, its FUTEX_WAKE lands after the free.
+  "interrupt_check_before_snapshot|MPSCQ_MUTANT_LOCAL_INTERRUPT_CHECK_BEFORE_SNAPSHOT|interrupt random 200000|DEADLOCK"
+  "interrupt_outside_gate|MPSCQ_MUTANT_LOCAL_INTERRUPT_OUTSIDE_GATE|interrupt random 200000|ACCESS TO FREED MEMORY"
+  "interrupt_check_before_snapshot_countdown|MPSCQ_MUTANT_LOCAL_INTERRUPT_CHECK_BEFORE_SNAPSHOT|interrupt_countdown random 300000|DEADLOCK"
+  # The flag's release/acquire relaxed: a wait() that sees the flag on its
+  # after-the-pass check (no futex snapshot between) returns without the
+  # interrupter's writes - the stop variable's read is a DATA RACE.
+  "interrupt_flag_relaxed|MPSCQ_MUTANT_LOCAL_INTERRUPT_FLAG_RELAXED|interrupt_countdown random 300000|DATA RACE")
 foreach(entry IN LISTS _local_work_mutants)
   string(REPLACE "|" ";" fields "${entry}")
   list(GET fields 0 mutant)

@@ -36,6 +36,21 @@
 //               items; adds after close run inline. Every item runs exactly
 //               once (LOCAL_TEARDOWN_NO_WAIT_ADDERS: close() drains before an
 //               in-flight push lands - "item lost").
+//   interrupt   the owner waits untimed with nothing queued; another thread
+//               calls interrupt(); the owner's wait() must return, and the
+//               owner deletes the object at once. Flag read before the futex
+//               snapshot (LOCAL_INTERRUPT_CHECK_BEFORE_SNAPSHOT): the owner
+//               sleeps through it, DEADLOCK. interrupt() outside the adder
+//               gate (LOCAL_INTERRUPT_OUTSIDE_GATE): its FUTEX_WAKE after the
+//               free, ACCESS TO FREED MEMORY.
+//   interrupt_countdown  owner wait(2) (untimed); one lazy producer, one
+//               interrupter that first writes a plain stop variable. The
+//               wait returns with 0 or 1 items, and then the owner must see
+//               the stop variable (rl::var: DATA RACE if the interrupt did not
+//               order it); the item runs exactly once (in a later wait or
+//               close()'s drain). The interrupt meets the countdown (a lazy
+//               decrement landing on the armed count), the push-vs-arm
+//               re-check and the in-flight window.
 //
 // Relacy's headers are system headers, so the project's warnings apply to
 // this file only.
@@ -245,11 +260,64 @@ struct close_race : rl::test_suite<close_race, 3> {
   }
 };
 
+// --- interrupt ----------------------------------------------------------------
+struct interrupt : rl::test_suite<interrupt, 2> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  int ran = -1;
+
+  void before() { lw = heap.create(); }
+  void thread(unsigned index) {
+    if (index == 0) {
+      ran = lw->wait(1, forever);  // nothing is ever added: only the interrupt ends it
+      heap.destroy();              // the interrupter may still be inside: waited out
+    } else {
+      lw->interrupt();
+    }
+  }
+  void after() { RL_ASSERT(ran == 0 && "wait() ran an item nobody added"); }
+};
+
+// --- interrupt_countdown --------------------------------------------------------
+struct interrupt_countdown : rl::test_suite<interrupt_countdown, 3> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_item item;
+  rl::var<int> stop;  // written before interrupt(), read by the owner after the wait
+  int first = -1;
+  int total = 0;
+
+  void before() {
+    lw = heap.create();
+    stop($) = 0;
+  }
+  void thread(unsigned index) {
+    if (index == 0) {
+      first = lw->wait(2, forever);  // one lazy add can never satisfy 2: the interrupt ends it
+      RL_ASSERT(stop($) == 1 && "wait() returned before the interrupt, or its writes are not visible");
+      total = first;
+      lw->close();  // runs the item cancelled if it was not run yet
+    } else if (index == 1) {
+      item.prepare(1, 0);
+      lw->add(item, mpscq::wake::lazy);
+    } else {
+      stop($) = 1;
+      lw->interrupt();
+    }
+  }
+  void after() {
+    RL_ASSERT((first == 0 || first == 1) && "wait(2) ran more than there was");
+    RL_ASSERT(item.runs == 1 && "item lost or run twice");
+    RL_ASSERT(item.cancelled == (first == 0) && "item ran in the wait and again, or never");
+    heap.destroy();
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s eager_lazy|recheck|fifo|teardown|close_race [random N | bound K | full]\n",
+    std::fprintf(stderr, "usage: %s eager_lazy|recheck|fifo|teardown|close_race|interrupt|interrupt_countdown [random N | bound K | full]\n",
                  argv[0]);
     return 2;
   }
@@ -280,6 +348,10 @@ int main(int argc, char** argv) {
     ok = rl::simulate<teardown>(params);
   } else if (std::strcmp(scenario, "close_race") == 0) {
     ok = rl::simulate<close_race>(params);
+  } else if (std::strcmp(scenario, "interrupt") == 0) {
+    ok = rl::simulate<interrupt>(params);
+  } else if (std::strcmp(scenario, "interrupt_countdown") == 0) {
+    ok = rl::simulate<interrupt_countdown>(params);
   } else {
     std::fprintf(stderr, "unknown scenario %s\n", scenario);
     return 2;
