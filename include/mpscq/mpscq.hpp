@@ -1,8 +1,10 @@
-// mpscq/mpscq.hpp - everything public in one include.
+// mpscq/mpscq.hpp - everything public in one include, except mpscq/asio.hpp
+// (it needs Asio; include it yourself) and baseline/ (benchmarks only).
 #ifndef MPSCQ_MPSCQ_HPP
 #define MPSCQ_MPSCQ_HPP
 
 #include <mpscq/version.hpp>
+#include <mpscq/coro.hpp>
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/llist.hpp>
 #include <mpscq/local_work.hpp>
