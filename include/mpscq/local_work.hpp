@@ -69,7 +69,10 @@
 //   and a futex syscall; no lock, no allocation. After close(), add() runs the
 //   item inline - in the handler - so such an item must be signal-safe too.
 //   interrupt() is async-signal-safe too (the gate, a flag store, a futex
-//   syscall). has_work() and event_fd() are safe; run/wait/close/disown and the
+//   syscall). Not with MPSCQ_PORTABLE_FUTEX (the default off Linux): its
+//   wake locks a mutex, so add() or interrupt() from a handler that
+//   interrupted the owner's timed wait() deadlocks - use a self-pipe there.
+//   has_work() and event_fd() are safe; run/wait/close/disown and the
 //   destructor are not (they run items and may sleep).
 //
 // MEMORY-ORDERING CONTRACT
@@ -188,7 +191,7 @@ struct local_work_options {
 /// snapshot; only `wakes` and `cancelled_inline` are written by producers,
 /// and only on their slow paths.
 struct local_work_stats {
-  std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle) and interrupt()
+  std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle; not interrupt()'s)
   std::uint64_t wait_cycles = 0;         // times wait() armed the countdown
   std::uint64_t sleeps = 0;              // of those, times it went on to futex-wait (the re-check found nothing)
   std::uint64_t recheck_aborts = 0;      // of those, times the re-check after arming found work: no sleep
@@ -197,7 +200,7 @@ struct local_work_stats {
   std::uint64_t items_run = 0;           // items run by run()/wait() (cancel == false)
   std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
   std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
-  std::uint64_t interrupts = 0;          // interrupt()s consumed by wait() (raised flags; coalesced ones count once)
+  std::uint64_t interrupts = 0;          // interrupt()s consumed by an outermost wait() (coalesced ones count once)
 };
 
 namespace detail {
@@ -251,22 +254,26 @@ class local_work : private detail::local_work_core<local_work> {
     return core::wait(min_events, timeout, min_wait);
   }
 
-  /// Any thread, also from inside an item or a signal handler. Makes the
-  /// owner's wait() return: the one in progress, or else the next one, after
-  /// at most one more pass over the queued work (the interrupt is a flag: it
-  /// is consumed by the wait() it ends, and interrupts raised before that
-  /// wait() reads it count once). For stopping an owner without a sentinel
-  /// item or a polling timeout:
+  /// Any thread, also from inside an item or a signal handler (see SIGNAL
+  /// SAFETY for MPSCQ_PORTABLE_FUTEX). Ends the owner's wait() in progress,
+  /// or else the next one that would go on waiting, after its current pass:
+  /// an interrupt is a flag, taken by a wait() only when that wait() would
+  /// otherwise keep waiting (not by one that returns anyway: min_events
+  /// reached, timeout passed, min_wait passed with work run). Interrupts
+  /// raised before it is taken count once. A wait() nested in an item
+  /// returns too but leaves the flag to the outermost one, which consumes it
+  /// (stats().interrupts). For stopping an owner without a sentinel item or
+  /// a polling timeout:
   ///
   ///     stop.store(true, std::memory_order_relaxed);   // any thread
   ///     lw.interrupt();
   ///     // owner: while (!stop.load(std::memory_order_relaxed)) lw.wait(1, max);
   ///
   /// Everything the caller did before interrupt() happens-before the return
-  /// of the wait() that consumes it (so the relaxed stop flag above is seen).
+  /// of a wait() that takes it (so the relaxed stop flag above is seen).
   /// run() ignores it. After close() it does nothing (wait() returns at once
   /// anyway). Cost: the adder gate's two RMWs, a flag store, a futex-word
-  /// increment and one FUTEX_WAKE syscall (counted in stats().wakes).
+  /// increment and one FUTEX_WAKE syscall (not counted in stats().wakes).
   /// Lifetime: like add(), it must not *begin* after the destructor began
   /// (reported); one already inside is waited out by close()/the destructor.
   /// The io_uring analogue: a signal that ends io_uring_enter()'s wait early

@@ -78,6 +78,57 @@ TEST(LocalWorkInterrupt, BeforeTheWaitEndsTheNextWaitOnlyAndInterruptsCoalesce) 
   EXPECT_EQ(lw.stats().interrupts, 1u);
 }
 
+// Only a wait() that would go on waiting takes the flag: a poll, or a wait
+// whose timeout passed, returns anyway and leaves it for the blocking wait.
+TEST(LocalWorkInterrupt, AWaitThatReturnsAnywayLeavesItForTheNext) {
+  mpscq::local_work lw;
+  lw.interrupt();
+  EXPECT_EQ(lw.wait(0, long_timeout), 0);  // min_events reached: a poll
+  EXPECT_EQ(lw.wait(-5, long_timeout), 0);
+  EXPECT_EQ(lw.wait(1, std::chrono::nanoseconds::zero()), 0);  // timeout passed
+  EXPECT_EQ(lw.stats().interrupts, 0u) << "a wait that returned anyway took the interrupt";
+  EXPECT_EQ(lw.stats().timeouts, 1u);
+  EXPECT_EQ(lw.wait(1, long_timeout), 0);  // the blocking wait takes it
+  EXPECT_EQ(lw.stats().interrupts, 1u);
+  EXPECT_EQ(lw.stats().timeouts, 1u) << "the blocking wait ran into its timeout: interrupt lost";
+}
+
+// interrupt() claims no wait cycle: stats().wakes counts claims only, so
+// wakes <= wait_cycles holds with interrupts too.
+TEST(LocalWorkInterrupt, IsNotCountedAsAClaimedWake) {
+  mpscq::local_work lw;
+  for (int i = 0; i < 10; ++i) lw.interrupt();
+  lw.wait(1, long_timeout);
+  const mpscq::local_work_stats st = lw.stats();
+  EXPECT_EQ(st.wakes, 0u);
+  EXPECT_LE(st.wakes, st.wait_cycles);
+  EXPECT_EQ(st.interrupts, 1u);
+}
+
+// A wait() nested in an item returns on the flag and leaves it, so the
+// enclosing wait() - the one the interrupter meant - returns too.
+TEST(LocalWorkInterrupt, ANestedWaitReturnsAndTheEnclosingWaitReturnsToo) {
+  mpscq::local_work lw;
+  struct nested : mpscq::work {
+    mpscq::local_work* lw = nullptr;
+    int nested_ran = -1;
+    nested() {
+      func = [](mpscq::work& w, mpscq::run_state st) noexcept {
+        auto& self = static_cast<nested&>(w);
+        if (st.cancel) return;
+        self.lw->interrupt();
+        self.nested_ran = self.lw->wait(1, long_timeout);  // returns on the flag
+      };
+    }
+  } it;
+  it.lw = &lw;
+  lw.add(it);
+  EXPECT_EQ(lw.wait(1000, long_timeout), 1);
+  EXPECT_EQ(it.nested_ran, 0);
+  EXPECT_EQ(lw.stats().timeouts, 0u) << "a wait ran into its timeout: the interrupt was eaten";
+  EXPECT_EQ(lw.stats().interrupts, 1u);
+}
+
 TEST(LocalWorkInterrupt, TheWaitRunsWhatIsQueuedFirst) {
   mpscq::local_work lw;
   std::atomic<int> runs{0};

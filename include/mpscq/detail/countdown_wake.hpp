@@ -132,17 +132,23 @@ class countdown_wake {
     }
   }
 
-  /// Wakes the owner: bump the futex word, then FUTEX_WAKE (C4). Counted in
-  /// wakes().
+  /// Wakes the owner for a claimed wait cycle: wake_unclaimed(), counted in
+  /// wakes() (so wakes() <= the owner's arms).
   void wake() noexcept {
+    wake_unclaimed();
+    // [W8] Relaxed: a statistic, incremented only here.
+    wakes_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Wakes the owner: bump the futex word, then FUTEX_WAKE (C4). Also for a
+  /// wake that claimed no cycle (local_work::interrupt()); not counted.
+  void wake_unclaimed() noexcept {
     // [W4] Release: pairs with [W5]. The word changes before futex_wake, so
     // an owner between its snapshot and its sleep sees a different value and
     // does not sleep.
     // (MUTANT local_futex_word_relaxed: relaxed, here and in snapshot().)
     futex_.fetch_add(1, mutant::weaken_if(mutant::local_futex_word_relaxed, std::memory_order_release));
     futex_wake(futex_, 1);
-    // [W8] Relaxed: a statistic, incremented only here.
-    wakes_.fetch_add(1, std::memory_order_relaxed);
   }
 
   // --- the owner's side -----------------------------------------------------

@@ -105,7 +105,7 @@ class local_work_core {
   void interrupt() noexcept {
     if constexpr (mutant::local_interrupt_outside_gate) {
       interrupt_.store(true, std::memory_order_release);  // [L24] (mutant form: no gate)
-      countdown_.wake();                                  // [L26] (mutant form)
+      countdown_.wake_unclaimed();                        // [L26] (mutant form)
       return;
     }
     // [L23] calls [A1]: counted in like an add, so close() and the destructor
@@ -122,8 +122,9 @@ class local_work_core {
       // (MUTANT local_interrupt_flag_relaxed: relaxed, here and in [L25].)
       interrupt_.store(true, mutant::weaken_if(mutant::local_interrupt_flag_relaxed, std::memory_order_release));
       // [L26] calls [W4] + FUTEX_WAKE: unconditional (no wait_nr claim), an
-      // interrupt is rare; counted in stats().wakes.
-      countdown_.wake();
+      // interrupt is rare; not counted in stats().wakes (those are claims:
+      // wakes <= wait_cycles).
+      countdown_.wake_unclaimed();
     }
     leave();  // [L3]
   }
@@ -348,18 +349,24 @@ class local_work_core {
     }
   }
 
-  /// The owner's side of interrupt(): true (once per raised flag) when an
-  /// interrupt is pending; consumes it. wait() calls it after every pass and
-  /// between its futex snapshot and its arm (see interrupt()).
+  /// The owner's side of interrupt(): true when an interrupt is pending.
+  /// wait() calls it after a pass that leaves it waiting, and between its
+  /// futex snapshot and its arm (see interrupt()). The outermost wait()
+  /// consumes the flag (once per raised flag); a wait() nested in an item
+  /// (depth_ > 0) returns without consuming it, so that the enclosing
+  /// wait() returns too.
   bool take_interrupt() noexcept {
     // [L25] Relaxed load first: the common case writes nothing on the flag's
-    // line. Then acquire: pairs with [L24], so the interrupter's earlier
-    // writes are visible once wait() returns. Only this exchange writes
-    // false, so a flag raised after the load is seen by a later call.
-    if (!interrupt_.load(std::memory_order_relaxed) ||
-        !interrupt_.exchange(false, mutant::weaken_if(mutant::local_interrupt_flag_relaxed, std::memory_order_acquire))) {
-      return false;
-    }
+    // line. Then acquire (the exchange, or a load when nested): pairs with
+    // [L24], so the interrupter's earlier writes are visible once wait()
+    // returns. Only the exchange writes false, so a flag raised after the
+    // first load is seen by a later call.
+    // (MUTANT local_interrupt_flag_relaxed: relaxed, here and in [L24].)
+    constexpr std::memory_order acquire =
+        mutant::weaken_if(mutant::local_interrupt_flag_relaxed, std::memory_order_acquire);
+    if (!interrupt_.load(std::memory_order_relaxed)) return false;  // [L25]
+    if (depth_ > 0) return interrupt_.load(acquire);  // [L25] nested: leave it for the outer wait
+    if (!interrupt_.exchange(false, acquire)) return false;  // [L25]
     interrupts_.add();
     return true;
   }
@@ -430,9 +437,6 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     // An item called close(): "run() and wait() after close() return at
     // once" - also when close() came from inside this wait.
     if (closed_) return ran;
-    // A pending interrupt() ends this wait after the pass (and is consumed
-    // also when the pass alone would have ended it).
-    if (take_interrupt()) return ran;
     if (ran >= min_events) return ran;
     const clock::time_point now = clock::now();
     if (now >= deadline) {
@@ -442,6 +446,10 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     // IORING_FEAT_MIN_TIMEOUT: past min_wait, one item is enough.
     const bool min_wait_passed = has_min_wait && now >= min_deadline;
     if (min_wait_passed && ran > 0) return ran;
+    // A pending interrupt() ends a wait that would otherwise go on waiting
+    // (only such a wait takes it: one that returns anyway, e.g. wait(0, ...)
+    // or a passed timeout, leaves it for the next).
+    if (take_interrupt()) return ran;
 
     // [L18] the in-flight check (relaxed).
     if (n == 0 && !derived().queue_empty(std::memory_order_relaxed)) {
