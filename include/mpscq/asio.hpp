@@ -24,7 +24,11 @@
 //     1. MPSCQ_ASIO_USE_BOOST defined to 1 (Boost.Asio) or 0 (standalone);
 //     2. whichever of the two was included before this header, if only one;
 //     3. standalone if <asio/version.hpp> exists, else Boost.Asio;
-//   and #error if the one chosen is not there. The types live in an inline
+//   and #error if the one chosen is not there. So include your Asio before
+//   this header (or define the macro): with both installed, this header
+//   first and <boost/asio.hpp> after picks standalone, and the two clash.
+//   Boost 1.74's awaitable.hpp misses #include <utility> (std::exchange):
+//   include <utility> before it when you use co_spawn. The types live in an inline
 //   namespace per flavour (mpscq::asio::standalone_asio / boost_asio), so
 //   translation units built for different flavours link together.
 //   Inside namespace mpscq the name `asio` means mpscq::asio: with
@@ -104,15 +108,19 @@
 //   or its executors.
 //
 // LIFETIME
-//   The local_work / task_work must outlive its context; the context must
-//   outlive every execute() through its executors - and queued handlers
-//   carry executors (bind_executor, co_spawn, I/O objects), which call
-//   execute() again when they complete. So: stop the I/O that completes to
-//   it, run or close() the local_work / task_work (every queued function has
-//   then run or been destroyed), then destroy the context, then the
-//   local_work / task_work. Queued items do not refer to the context
-//   itself. The context's services (asio::use_service) are shut down and
-//   destroyed by its destructor, as for any execution_context.
+//   The local_work / task_work must outlive its context and every executor
+//   call. execute(), require() and prefer() use only the local_work /
+//   task_work (each executor carries a pointer to it): so a handler that is
+//   destroyed in the target's close() or destructor and posts on its way
+//   out (co_spawn's frames do) reaches the closed target and is destroyed
+//   too, also when the context is already gone. query(execution::context)
+//   returns the context, so whatever uses the context (Asio's services,
+//   any_io_executor's context query) needs it alive. The safe order: stop
+//   the I/O that completes to it, run or close() the local_work / task_work
+//   (every queued function has then run or been destroyed), then destroy the
+//   context, then the local_work / task_work. The context's services
+//   (asio::use_service) are shut down and destroyed by its destructor, as
+//   for any execution_context.
 //
 // MEMORY-ORDERING CONTRACT
 //   That of add() (local_work.hpp, task_work.hpp): everything a thread did
@@ -311,8 +319,17 @@ class local_work_context : public net::execution_context {
  private:
   template <class, class>
   friend class basic_executor;
-  void submit(work& w) const noexcept { lw_.add(w, mode_); }
-  const void* key() const noexcept { return &lw_; }
+  // What an executor needs to queue a function, copied into each executor
+  // so that execute() does not touch the context (see LIFETIME: a handler
+  // destroyed in the local_work's destructor may post after the context is
+  // gone; it then reaches the closed local_work and is destroyed too).
+  struct target_ref {
+    local_work* lw;
+    wake mode;
+    void submit(work& w) const noexcept { lw->add(w, mode); }
+    const void* key() const noexcept { return lw; }
+  };
+  target_ref ref() const noexcept { return {&lw_, mode_}; }
 
   local_work& lw_;
   wake mode_;
@@ -348,8 +365,13 @@ class task_work_context : public net::execution_context {
  private:
   template <class, class>
   friend class basic_executor;
-  void submit(work& w) const noexcept { tw_.add(w); }
-  const void* key() const noexcept { return &tw_; }
+  // As local_work_context::target_ref.
+  struct target_ref {
+    task_work* tw;
+    void submit(work& w) const noexcept { tw->add(w); }
+    const void* key() const noexcept { return tw; }
+  };
+  target_ref ref() const noexcept { return {&tw_}; }
 
   task_work& tw_;
 };
@@ -365,7 +387,7 @@ class basic_executor {
   using allocator_type = Allocator;
 
   /// An executor for `ctx` with the default properties.
-  explicit basic_executor(Context& ctx) noexcept : ctx_(&ctx), alloc_(), bits_(0) {}
+  explicit basic_executor(Context& ctx) noexcept : ctx_(&ctx), target_(ctx.ref()), alloc_(), bits_(0) {}
 
   basic_executor(const basic_executor&) noexcept = default;
   basic_executor& operator=(const basic_executor&) noexcept = default;
@@ -373,27 +395,27 @@ class basic_executor {
   // --- require: each returns a copy with the property set ------------------
 
   basic_executor require(net::execution::blocking_t::possibly_t) const noexcept {
-    return basic_executor(*ctx_, alloc_, bits_ & ~blocking_never);
+    return basic_executor(ctx_, target_, alloc_, bits_ & ~blocking_never);
   }
   basic_executor require(net::execution::blocking_t::never_t) const noexcept {
-    return basic_executor(*ctx_, alloc_, bits_ | blocking_never);
+    return basic_executor(ctx_, target_, alloc_, bits_ | blocking_never);
   }
   basic_executor require(net::execution::relationship_t::fork_t) const noexcept {
-    return basic_executor(*ctx_, alloc_, bits_ & ~relationship_continuation);
+    return basic_executor(ctx_, target_, alloc_, bits_ & ~relationship_continuation);
   }
   basic_executor require(net::execution::relationship_t::continuation_t) const noexcept {
-    return basic_executor(*ctx_, alloc_, bits_ | relationship_continuation);
+    return basic_executor(ctx_, target_, alloc_, bits_ | relationship_continuation);
   }
   /// Untracked only (OUTSTANDING WORK above): the same executor.
   basic_executor require(net::execution::outstanding_work_t::untracked_t) const noexcept { return *this; }
   /// Items are allocated with `a.value()` from now on.
   template <class OtherAllocator>
   basic_executor<Context, OtherAllocator> require(net::execution::allocator_t<OtherAllocator> a) const noexcept {
-    return basic_executor<Context, OtherAllocator>(*ctx_, a.value(), bits_);
+    return basic_executor<Context, OtherAllocator>(ctx_, target_, a.value(), bits_);
   }
   /// Back to std::allocator<void>.
   basic_executor<Context, std::allocator<void>> require(net::execution::allocator_t<void>) const noexcept {
-    return basic_executor<Context, std::allocator<void>>(*ctx_, std::allocator<void>(), bits_);
+    return basic_executor<Context, std::allocator<void>>(ctx_, target_, std::allocator<void>(), bits_);
   }
 
   // --- query ---------------------------------------------------------------
@@ -425,7 +447,7 @@ class basic_executor {
 
   /// True while a function queued through an executor of the same
   /// local_work / task_work runs on this thread (RUNNING IN THIS THREAD).
-  bool running_in_this_thread() const noexcept { return ::mpscq::asio::detail::running_frame::contains(ctx_->key()); }
+  bool running_in_this_thread() const noexcept { return ::mpscq::asio::detail::running_frame::contains(target_.key()); }
 
   /// Runs `f` (a nullary callable, decay-copied) on the target. Inline, before
   /// returning, when blocking.possibly and running_in_this_thread(): then an
@@ -444,8 +466,8 @@ class basic_executor {
       return;
     }
     using item = ::mpscq::asio::detail::function_item<function_type, Allocator>;
-    item* p = item::make(std::forward<Function>(f), alloc_, ctx_->key());
-    ctx_->submit(*p);  // noexcept; p may be gone already (closed: destroyed inline)
+    item* p = item::make(std::forward<Function>(f), alloc_, target_.key());
+    target_.submit(*p);  // noexcept; p may be gone already (closed: destroyed inline)
   }
 
   /// Same context, same properties, equal allocators.
@@ -461,9 +483,11 @@ class basic_executor {
   static constexpr unsigned blocking_never = 1;
   static constexpr unsigned relationship_continuation = 2;
 
-  basic_executor(Context& ctx, const Allocator& a, unsigned bits) noexcept : ctx_(&ctx), alloc_(a), bits_(bits) {}
+  basic_executor(Context* ctx, typename Context::target_ref target, const Allocator& a, unsigned bits) noexcept
+      : ctx_(ctx), target_(target), alloc_(a), bits_(bits) {}
 
-  Context* ctx_;
+  Context* ctx_;  // only for query(context): execute() and require() do not touch the context
+  typename Context::target_ref target_;
   Allocator alloc_;
   unsigned bits_;
 };

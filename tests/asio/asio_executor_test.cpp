@@ -405,6 +405,32 @@ TEST(AsioExecutor, ClosedLocalWorkDestroysAPendingCoroutine) {
   EXPECT_FALSE(completed);
   EXPECT_EQ(live->load(), 0);
 }
+
+TEST(AsioExecutor, TheDestructorMayCancelACoroutineAfterTheContextIsGone) {
+  // The natural declaration order (local_work, then its context) destroys the
+  // context first; ~local_work's drain then destroys the queued co_spawn
+  // handler, whose destructor posts the frame's unwinding through the
+  // executor. execute() must not touch the context (it used to: a heap use
+  // after free under ASan; found by the adversarial review).
+  auto live = std::make_shared<std::atomic<int>>(0);
+  auto invoked = std::make_shared<std::atomic<int>>(0);
+  bool completed = false;
+  {
+    mpscq::local_work lw;
+    auto ctx = std::make_unique<local_work_context>(lw);  // on the heap: ASan sees its end
+    net::co_spawn(
+        ctx->get_executor(),
+        [h = tracked_handler(live, invoked)]() -> net::awaitable<void> {
+          co_await net::post(net::use_awaitable);
+          co_await net::post(net::use_awaitable);
+        },
+        [&](std::exception_ptr) { completed = true; });
+    EXPECT_GE(lw.run(1), 1);  // starts the coroutine; its resumption is queued
+    ctx.reset();              // no close(): the destructor cancels
+  }
+  EXPECT_FALSE(completed);
+  EXPECT_EQ(live->load(), 0);
+}
 #endif
 
 // --- task_work: a strand over a thread pool -------------------------------------
