@@ -31,6 +31,12 @@ class logger {
 
   // Stops the backend: it writes what is queued, closes (records that are
   // still arriving are written by their own log() call), and exits.
+  // Ordering: each thread's records are written in its order if they were
+  // logged before the stop. A record logged while the logger stops is
+  // written at once by its own log() call, so it may come out before that
+  // thread's older records that close() is still writing. Lifetime: a log()
+  // must not begin once this destructor is past backend_.join() (the members
+  // are being destroyed): stop the logging threads first, as with any object.
   ~logger() {
     stop_.store(true, std::memory_order_relaxed);  // seen by the backend: interrupt() orders it
     lw_.interrupt();                               // ends the backend's current (or next) wait()
