@@ -197,8 +197,14 @@ blocking_out blocking_run(const mt_config& cfg) {
     const long s0 = thread_voluntary_switches();
     auto on_item = [&](item& it) {
       chk.on(it);
+      // Read everything needed from the item *before* publishing `consumed`:
+      // from that store on, its producer may reuse the slot (the ring), so a
+      // later read of it.flags would race with the producer's fill() (it
+      // did: issue 12). Every contender's owner_loop calls on_item once per
+      // item and touches the item no more after it returns.
+      const bool end = (it.flags & item_end) != 0;
       if (it.producer < pools.size()) pools[it.producer]->consumed.store(it.seq + 1, std::memory_order_release);
-      if ((it.flags & item_end) != 0 && ++ends == np) {
+      if (end && ++ends == np) {
         t_end = now_ns();
         owner_stop.store(true, std::memory_order_relaxed);
       }
