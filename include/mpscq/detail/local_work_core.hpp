@@ -103,17 +103,12 @@ class local_work_core {
   /// makes close() wait us out, as for an add (MUTANT
   /// local_interrupt_outside_gate: ACCESS TO FREED MEMORY).
   void interrupt() noexcept {
-    if constexpr (mutant::local_interrupt_outside_gate) {
-      interrupt_.store(true, std::memory_order_release);  // [L24] (mutant form: no gate)
-      countdown_.wake_unclaimed();                        // [L26] (mutant form)
-      return;
-    }
     // [L23] calls [A1]: counted in like an add, so close() and the destructor
-    // wait until our last access (the FUTEX_WAKE) is done.
-    const adder_gate::state state = gate_.enter();
-    if ((state & adder_gate::destroying) != 0) {
-      misuse("local_work", "interrupt() began after the destructor began (use after free)");
-    }
+    // wait until our last access (the FUTEX_WAKE) is done. (MUTANT
+    // local_interrupt_outside_gate: not counted in, and never "closed".)
+    constexpr bool gated = !mutant::local_interrupt_outside_gate;
+    const adder_gate::state state =
+        gated ? enter_gate("interrupt() began after the destructor began (use after free)") : 0;
     if ((state & adder_gate::closed) == 0) {
       // [L24] Release: pairs with the acquire exchange in take_interrupt()
       // [L25], so what the caller wrote before interrupt() (a stop flag) is
@@ -126,7 +121,7 @@ class local_work_core {
       // wakes <= wait_cycles).
       countdown_.wake_unclaimed();
     }
-    leave();  // [L3]
+    if (gated) leave();  // [L3]
   }
 
   void close() noexcept {
@@ -192,17 +187,23 @@ class local_work_core {
     // our enter comes before close()'s (close() then waits for our leave(),
     // which publishes our push, G2/G3), or after it (we see the closed bit and
     // push nothing).
-    const adder_gate::state state = gate_.enter();
-    if ((state & adder_gate::destroying) != 0) {
-      // Relaxed: the object is still alive while we are counted in.
-      misuse("local_work", "add() began after the destructor began (use after free)");
-    }
+    const adder_gate::state state = enter_gate("add() began after the destructor began (use after free)");
     if ((state & adder_gate::closed) == 0) return true;
     // [L2] Relaxed: a statistic. Counted while still inside the gate, so the
     // object is alive.
     cancelled_inline_.fetch_add(1, std::memory_order_relaxed);
     leave();
     return false;
+  }
+
+  /// Enters the in-flight adder gate (add() and interrupt()) and reports a
+  /// caller that began after the destructor began (`what`: the message).
+  /// Returns the gate's bits as enter() found them.
+  adder_gate::state enter_gate(const char* what) noexcept {
+    const adder_gate::state state = gate_.enter();  // [A1]
+    // The object is still alive while we are counted in: report, then abort.
+    if ((state & adder_gate::destroying) != 0) misuse("local_work", what);
+    return state;
   }
 
   /// Leaves the gate: from here on, add() must not touch the object.
