@@ -33,6 +33,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_executors.hpp"
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -526,27 +528,7 @@ TEST(AsioExecutor, TaskWorkCoSpawnRunsOnTheStrand) {
 }
 #endif
 
-// A fallback that the test drives by hand (task_work's cancel path).
-class manual_fallback final : public mpscq::fallback_executor {
- public:
-  void execute(mpscq::work& job) noexcept override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(&job);
-  }
-  int run_all() {
-    std::vector<mpscq::work*> jobs;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      jobs.swap(jobs_);
-    }
-    for (mpscq::work* job : jobs) (*job)(mpscq::run_state{true});
-    return static_cast<int>(jobs.size());
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<mpscq::work*> jobs_;
-};
+using manual_fallback = mpscq_test::manual_executor;  // task_work's cancel path, driven by hand
 
 TEST(AsioExecutor, ClosedTaskWorkDestroysHandlersWithoutInvoking) {
   auto live = std::make_shared<std::atomic<int>>(0);
@@ -569,7 +551,7 @@ TEST(AsioExecutor, ClosedTaskWorkDestroysHandlersWithoutInvoking) {
     EXPECT_EQ(live->load(), 0);
     net::post(ctx.get_executor(), tracked_handler(live, invoked));  // a new cycle: to the fallback
     EXPECT_EQ(live->load(), 1);
-    EXPECT_EQ(fallback.run_all(), 1);
+    EXPECT_EQ(fallback.run_all(), 1u);
     EXPECT_EQ(live->load(), 0);
     EXPECT_EQ(schedules, 1);
   }

@@ -23,6 +23,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_executors.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -103,34 +105,8 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 20000ms) {
   return true;
 }
 
-// A fallback executor the test drives: execute() only records the job.
-class manual_executor final : public mpscq::fallback_executor {
- public:
-  void execute(work& job) noexcept override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(&job);
-  }
-  std::size_t run_all() {
-    std::vector<work*> jobs;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      jobs.swap(jobs_);
-    }
-    for (work* job : jobs) (*job)(run_state{true});
-    return jobs.size();
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<work*> jobs_;
-};
-
-// A fallback executor that runs each job inside execute(), on the adding
-// thread (allowed where the adding thread may run items).
-class inline_executor final : public mpscq::fallback_executor {
- public:
-  void execute(work& job) noexcept override { job(run_state{true}); }
-};
+using mpscq_test::inline_executor;
+using mpscq_test::manual_executor;
 
 // --- local_work -------------------------------------------------------------
 

@@ -45,6 +45,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_executors.hpp"
+
 // Test access to the queue inside local_work (as in local_work_test.cpp), to
 // hold a producer inside its push's in-flight window.
 struct mpscq::detail::local_work_access {
@@ -85,11 +87,7 @@ struct fn_item : work {
   }
 };
 
-// A fallback executor that runs the job at once, inside execute().
-class inline_executor final : public mpscq::fallback_executor {
- public:
-  void execute(work& job) noexcept override { job(run_state{true}); }
-};
+using mpscq_test::inline_executor;
 
 mpscq::task_work_scheduler accept_all() {
   return [](task_work&) { return true; };

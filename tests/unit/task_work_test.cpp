@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_executors.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,32 +24,7 @@ using mpscq::run_state;
 using mpscq::task_work;
 using mpscq::work;
 
-// A fallback executor the test drives: execute() only records the job.
-class manual_executor final : public mpscq::fallback_executor {
- public:
-  void execute(work& job) noexcept override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(&job);
-  }
-  std::size_t pending() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return jobs_.size();
-  }
-  // Runs the jobs handed over so far (as a fallback thread would).
-  std::size_t run_all() {
-    std::vector<work*> jobs;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      jobs.swap(jobs_);
-    }
-    for (work* job : jobs) (*job)(run_state{true});
-    return jobs.size();
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<work*> jobs_;
-};
+using mpscq_test::manual_executor;
 
 // A target that only counts schedules; the test calls run() itself.
 struct counting_target {
