@@ -5,14 +5,7 @@
 # In subdirectory and fetch mode the project's install must not contain mpscq
 # (MPSCQ_INSTALL is off below the top level).
 file(REMOVE_RECURSE ${BUILD_DIR})
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message("${out}${err}")
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
-  endif()
-  set(output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run.cmake)
 
 if(MODE STREQUAL "pkgconfig")
   # A plain compiler call with the flags pkg-config gives.
