@@ -65,8 +65,9 @@
 //   Not: disown() and the destructor (reported, see MISUSE).
 //
 // SIGNAL SAFETY
-//   add() is async-signal-safe: an RMW gate, the push, an eventfd write(2)
-//   and a futex syscall; no lock, no allocation. After close(), add() runs the
+//   add() is async-signal-safe: the gate's RMWs (its shard comes from the
+//   stack's address, not from thread-local storage), the push, an eventfd
+//   write(2) and a futex syscall; no lock, no allocation. After close(), add() runs the
 //   item inline - in the handler - so such an item must be signal-safe too.
 //   interrupt() is async-signal-safe too (the gate, a flag store, a futex
 //   syscall). Not with MPSCQ_PORTABLE_FUTEX (the default off Linux): its
@@ -158,11 +159,17 @@
 //   after close() without looking at cancel recurses until the stack ends. run() and wait() after close() return 0 at once.
 //
 // COST
-//   add(): the gate increment, the push (exchange + store), the wait_nr read
-//   (an RMW on the same line as the gate), the gate decrement; plus, on an
-//   empty -> non-empty push, the pending-flag store (and an eventfd write if
-//   enabled); plus, only when it claims a wait cycle, a futex bump and one
-//   FUTEX_WAKE syscall. No syscall when nobody waits.
+//   add(): on the line every producer writes, one exchange (the push's, on
+//   the tail; seq_cst) and a store (the link); one load of wait_nr (seq_cst:
+//   a plain load on x86 and AArch64; the line is written only when the owner
+//   arms or disarms); and the gate's increment and decrement on the adding
+//   thread's own shard line (detail/adder_gate.hpp: split counters, so
+//   producers on different threads do not share it). Plus, on an empty ->
+//   non-empty push, the pending-flag store (and an eventfd write if enabled);
+//   plus, only when it claims a wait cycle, a claim RMW, a futex bump and one
+//   FUTEX_WAKE syscall. No syscall when nobody waits. (Until 0.3: four RMWs
+//   on one shared line - gate in, tail exchange, fetch_add(0) on wait_nr,
+//   gate out.)
 #ifndef MPSCQ_LOCAL_WORK_HPP
 #define MPSCQ_LOCAL_WORK_HPP
 
@@ -272,7 +279,7 @@ class local_work : private detail::local_work_core<local_work> {
   /// Everything the caller did before interrupt() happens-before the return
   /// of a wait() that takes it (so the relaxed stop flag above is seen).
   /// run() ignores it. After close() it does nothing (wait() returns at once
-  /// anyway). Cost: the adder gate's two RMWs, a flag store, a futex-word
+  /// anyway). Cost: the adder gate's two RMWs (on the thread's shard), a flag store, a futex-word
   /// increment and one FUTEX_WAKE syscall (not counted in stats().wakes).
   /// Lifetime: like add(), it must not *begin* after the destructor began
   /// (reported); one already inside is waited out by close()/the destructor.
@@ -325,14 +332,17 @@ class local_work : private detail::local_work_core<local_work> {
 // ---------------------------------------------------------------------------
 
 inline void local_work::add(work& w, wake mode) noexcept {
-  if (!admit(w, "local_work")) return;  // closed: w ran here, cancelled
+  detail::adder_gate::ticket ticket;
+  if (!admit(w, "local_work", ticket)) return;  // closed: w ran here, cancelled
+  // The push's exchange is seq_cst: the add's half of the push-vs-arm Dekker
+  // pair with the seq_cst read() below (countdown_wake C2). [Q4]
   if (queue_.push(&w.hook)) signal_non_empty();
   // The wake rule (detail/countdown_wake.hpp: [W1] read, [W2]/[W3] claim,
   // [W4] wake; race windows R1-R3 there). Rows: [L5] read, [L16] lazy /
   // [L17] eager claim, [L6] wake.
   detail::countdown_wake& cw = countdown();
   if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
-  leave();
+  leave(ticket);
 }
 
 inline int local_work::run_items(int max, bool cancel) noexcept {

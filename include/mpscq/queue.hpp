@@ -134,10 +134,9 @@ class alignas(detail::cache_line) queue {
   bool empty() const noexcept;
 
   /// empty() with the caller's choice of order for the tail load, for wait
-  /// protocols that order it against their own flags through other
-  /// operations (local_work's re-check after arming is relaxed here: its
-  /// ordering comes from the acq_rel read-modify-writes on wait_nr, see
-  /// detail/local_work_core.hpp).
+  /// protocols that order it against their own flags (local_work's re-check
+  /// after arming is seq_cst, the second half of its push-vs-arm pair with
+  /// the seq_cst push, see detail/countdown_wake.hpp C2).
   /// [Q2]
   bool empty(std::memory_order order) const noexcept { return tail_.load(order) == &stub_; }
 
@@ -287,7 +286,10 @@ inline node* queue::publish(node* first, node* last) noexcept {
   // producer that later links behind `last`) and by the release link store
   // (for the consumer, which reaches `last` through its predecessor).
   last->next.store(nullptr, std::memory_order_relaxed);
-  // [Q4] acq_rel. Release: our node's initialisation (payload, next = nullptr)
+  // [Q4] seq_cst (acq_rel plus a place in the single total order S, which
+  // local_work's push-vs-arm pair needs: detail/countdown_wake.hpp C2; on
+  // x86 and AArch64 the same instruction as acq_rel). Release: our node's
+  // initialisation (payload, next = nullptr)
   // happens-before the next producer's link store into `last->next`, so that
   // store comes after our nullptr in the modification order and is never
   // overwritten by it. Acquire: pairs with the release of the previous tail
@@ -295,7 +297,7 @@ inline node* queue::publish(node* first, node* last) noexcept {
   // compare-exchange in pop(), which cleared stub_.next before it - so our
   // link store into prev->next lands after every earlier write to it.
   return tail_.exchange(last, detail::mutant::weaken_if(detail::mutant::queue_tail_exchange_relaxed,
-                                                        std::memory_order_acq_rel));
+                                                        std::memory_order_seq_cst));
 }
 
 inline void queue::link(node* prev, node* first) noexcept {

@@ -113,7 +113,8 @@
 //   the default fallback executor (which takes a mutex): i.e. never after
 //   close() with the default fallback. The scheduling add also touches a
 //   thread_local (the callback guard), whose first use in a dlopen()ed
-//   library may allocate. A non-scheduling add is two gate RMWs and the push.
+//   library may allocate. A non-scheduling add is two gate RMWs (on its
+//   thread's shard) and the push.
 //   run(), close() and the destructor are not signal-safe.
 //
 // LIFETIME
@@ -293,8 +294,10 @@ class task_work {
   /// Adds `w` (any thread; `w.func` set; `w` not queued). Only the add that
   /// finds the queue empty calls the scheduler - or, if it refuses or close()
   /// was called, hands the queue to the fallback executor. `w` belongs to the
-  /// task_work until its func starts. Cost: the gate's two RMWs, the push
-  /// (exchange + store); the scheduling add also the scheduler call.
+  /// task_work until its func starts. Cost: the gate's two RMWs on the
+  /// adding thread's shard line (detail/adder_gate.hpp), the push (exchange
+  /// + store on the producers' line); the scheduling add also the scheduler
+  /// call.
   void add(work& w) noexcept;
 
   /// Runs queued items in FIFO order on the calling thread (the target), at
@@ -469,23 +472,23 @@ inline void task_work::add(work& w) noexcept {
     // arrange can run the item, the owner destroys the object, and this add
     // then touches freed memory.
     if (!q_.push(&w.hook)) return;
-    const detail::adder_gate::state state = gate_.enter();  // [T1]
-    schedule(state);
-    gate_.leave();  // [T2]
+    const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
+    schedule(ticket.before);
+    gate_.leave(ticket);  // [T2]
   } else {
     // RACE WINDOW (push -> last access): from the push on, the item can run
     // - in a run the scheduler arranged, or in any other run() - and its
     // owner may then destroy the task_work. So the add is counted in the
     // gate *before* the push, and the destructor waits for the count.
-    const detail::adder_gate::state state = gate_.enter();  // [T1]
+    const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
     // After the destructor began, only its own items (running cancelled in
     // its drain, on its thread) may add; the drain runs what they add.
     // [T16] Relaxed: the destructor stored its own id; see enter_run().
-    if ((state & detail::adder_gate::destroying) != 0 &&
+    if ((ticket.before & detail::adder_gate::destroying) != 0 &&
         active_thread_.load(std::memory_order_relaxed) != detail::current_thread())
       detail::misuse("task_work", "add() began after the destructor began (use after free)");
-    if (q_.push(&w.hook)) schedule(state);  // else: the queue's owner will run it
-    gate_.leave();  // [T2]
+    if (q_.push(&w.hook)) schedule(ticket.before);  // else: the queue's owner will run it
+    gate_.leave(ticket);  // [T2]
   }
 }
 

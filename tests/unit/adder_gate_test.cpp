@@ -1,8 +1,9 @@
 // Unit tests of mpscq::detail::adder_gate (include/mpscq/detail/adder_gate.hpp),
-// the in-flight adder count with the closed and destroying bits that
-// local_work and task_work share: what enter() and close() return, the count,
-// the bits' visibility to later enters, and wait_drained() waiting for adds
-// that leave on other threads (and seeing what they did). The relaxed-memory
+// the in-flight adder count (split over shards) with the closed and
+// destroying bits that local_work and task_work share: what enter() and
+// close() return, the count, the bits' visibility to later enters on every
+// shard, and wait_drained() waiting for adds that leave on other threads and
+// other shards (and seeing what they did). The relaxed-memory
 // side is checked by tests/model/relacy/adder_gate_model.cpp; under TSan the
 // plain `written`/`seen` pair below reports a data race when the gate's
 // leave()/wait_drained() orders are relaxed (MPSCQ_MUTANT_GATE_RELAXED).
@@ -38,17 +39,17 @@ TEST(AdderGate, StartsOpenAndEmpty) {
 
 TEST(AdderGate, EnterReturnsTheStateBeforeAndCounts) {
   gate g;
-  EXPECT_EQ(g.enter(), 0u);
+  EXPECT_EQ(g.enter_shard(0).before, 0u);
   EXPECT_EQ(g.in_flight(), 1u);
-  EXPECT_EQ(g.enter(), 1u);
-  EXPECT_EQ(g.enter(), 2u);
+  EXPECT_EQ(g.enter_shard(0).before, 1u);
+  EXPECT_EQ(g.enter_shard(0).before, 2u);
   EXPECT_EQ(g.in_flight(), 3u);
-  g.leave();
+  g.leave({0, 0});
   EXPECT_EQ(g.in_flight(), 2u);
-  EXPECT_EQ(g.enter(), 2u);
-  g.leave();
-  g.leave();
-  g.leave();
+  EXPECT_EQ(g.enter_shard(0).before, 2u);
+  g.leave({0, 0});
+  g.leave({0, 0});
+  g.leave({0, 0});
   EXPECT_EQ(g.in_flight(), 0u);
   EXPECT_FALSE(g.is_closed());
 }
@@ -56,33 +57,33 @@ TEST(AdderGate, EnterReturnsTheStateBeforeAndCounts) {
 TEST(AdderGate, ManyAddsDoNotTouchTheBits) {
   gate g;
   constexpr gate::state n = 10000;
-  for (gate::state i = 0; i < n; ++i) EXPECT_EQ(g.enter(), i);
+  for (gate::state i = 0; i < n; ++i) EXPECT_EQ(g.enter_shard(0).before, i);
   EXPECT_EQ(g.in_flight(), n);
   EXPECT_FALSE(g.is_closed());
   EXPECT_FALSE(g.is_destroying());
-  for (gate::state i = 0; i < n; ++i) g.leave();
+  for (gate::state i = 0; i < n; ++i) g.leave({0, 0});
   EXPECT_EQ(g.in_flight(), 0u);
 }
 
 TEST(AdderGate, CloseReturnsTheWordBeforeAndLaterEntersSeeTheBit) {
   gate g;
-  EXPECT_EQ(g.enter(), 0u);
-  EXPECT_EQ(g.enter(), 1u);
-  // close() sees the two adds counted ...
-  EXPECT_EQ(g.close(gate::closed), 2u);
+  EXPECT_EQ(g.enter_shard(0).before, 0u);
+  EXPECT_EQ(g.enter_shard(0).before, 1u);
+  // close() returns the bits before (none) ...
+  EXPECT_EQ(g.close(gate::closed), 0u);
   EXPECT_TRUE(g.is_closed());
   EXPECT_FALSE(g.is_destroying());
   EXPECT_EQ(g.in_flight(), 2u);
   // ... and an add after it sees the bit, and is counted all the same.
-  EXPECT_EQ(g.enter(), gate::closed | 2u);
+  EXPECT_EQ(g.enter_shard(0).before, gate::closed | 2u);
   EXPECT_EQ(g.in_flight(), 3u);
-  g.leave();
-  g.leave();
-  g.leave();
+  g.leave({0, 0});
+  g.leave({0, 0});
+  g.leave({0, 0});
   EXPECT_EQ(g.in_flight(), 0u);
   EXPECT_TRUE(g.is_closed());  // the bit stays
-  EXPECT_EQ(g.enter(), gate::closed);
-  g.leave();
+  EXPECT_EQ(g.enter_shard(0).before, gate::closed);
+  g.leave({0, 0});
 }
 
 TEST(AdderGate, SecondCloseAddsDestroyingAndReturnsTheClosedBit) {
@@ -92,9 +93,9 @@ TEST(AdderGate, SecondCloseAddsDestroyingAndReturnsTheClosedBit) {
   EXPECT_TRUE(g.is_closed());
   EXPECT_TRUE(g.is_destroying());
   EXPECT_EQ(g.in_flight(), 0u);
-  EXPECT_EQ(g.enter(), gate::closed | gate::destroying);
+  EXPECT_EQ(g.enter_shard(0).before, gate::closed | gate::destroying);
   EXPECT_EQ(g.in_flight(), 1u);
-  g.leave();
+  g.leave({0, 0});
   // Idempotent.
   EXPECT_EQ(g.close(gate::closed | gate::destroying), gate::closed | gate::destroying);
 }
@@ -109,8 +110,7 @@ TEST(AdderGate, DestroyingAloneSetsOnlyThatBit) {
 TEST(AdderGate, WaitDrainedReturnsAtOnceWhenNoAddIsInside) {
   gate g;
   g.wait_drained();  // open, empty
-  g.enter();
-  g.leave();
+  g.leave(g.enter());
   g.close(gate::closed);
   g.wait_drained();  // closed, empty: the bits are not a count
   g.close(gate::closed | gate::destroying);
@@ -124,18 +124,19 @@ TEST(AdderGate, WaitDrainedWaitsForALeaveOnAnotherThreadAndSeesItsWrites) {
   std::atomic<bool> entered{false};
   std::atomic<bool> release_add{false};
   std::thread adder([&] {
-    EXPECT_EQ(g.enter(), 0u);
+    EXPECT_EQ(g.enter_shard(0).before, 0u);
     entered.store(true, std::memory_order_release);
     while (!release_add.load(std::memory_order_acquire)) std::this_thread::yield();
     written = 42;  // the add's last write to the object
-    g.leave();
+    g.leave({0, 0});
   });
   while (!entered.load(std::memory_order_acquire)) std::this_thread::yield();
 
   std::atomic<bool> drained{false};
   int seen = 0;
   std::thread closer([&] {
-    EXPECT_EQ(g.close(gate::closed), 1u);  // the add is counted
+    EXPECT_EQ(g.close(gate::closed), 0u);  // no bit before
+    EXPECT_EQ(g.in_flight(), 1u);          // the add is counted
     g.wait_drained();
     seen = written;  // happens-after the add's write (leave release, wait acquire)
     drained.store(true, std::memory_order_release);
@@ -153,7 +154,7 @@ TEST(AdderGate, WaitDrainedWaitsForALeaveOnAnotherThreadAndSeesItsWrites) {
 TEST(AdderGate, WaitDrainedAlsoWaitsForAddsThatSawTheClosedBit) {
   gate g;
   g.close(gate::closed);
-  EXPECT_EQ(g.enter(), gate::closed);  // a late add, on its way out
+  EXPECT_EQ(g.enter_shard(0).before, gate::closed);  // a late add, on its way out
   std::atomic<bool> drained{false};
   std::thread closer([&] {
     g.wait_drained();
@@ -161,7 +162,7 @@ TEST(AdderGate, WaitDrainedAlsoWaitsForAddsThatSawTheClosedBit) {
   });
   std::this_thread::sleep_for(30ms);
   EXPECT_FALSE(drained.load(std::memory_order_acquire));
-  g.leave();
+  g.leave({0, 0});
   closer.join();
   EXPECT_TRUE(drained.load(std::memory_order_acquire));
 }
@@ -183,13 +184,13 @@ TEST(AdderGate, ConcurrentAddsEitherFinishBeforeTheDrainOrSeeTheBit) {
       adders.emplace_back([&] {
         while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
         while (!stop.load(std::memory_order_relaxed)) {
-          const gate::state s = g.enter();
-          if ((s & gate::closed) == 0) {
+          const gate::ticket t = g.enter();
+          if ((t.before & gate::closed) == 0) {
             acted.fetch_add(1, std::memory_order_relaxed);  // the "push"
           } else {
             saw_closed.fetch_add(1, std::memory_order_relaxed);
           }
-          g.leave();
+          g.leave(t);
         }
       });
     }
@@ -204,6 +205,76 @@ TEST(AdderGate, ConcurrentAddsEitherFinishBeforeTheDrainOrSeeTheBit) {
     EXPECT_EQ(acted.load(std::memory_order_relaxed), at_drain) << "an add that found the gate open acted after the drain";
     EXPECT_EQ(g.in_flight(), 0u);
     EXPECT_TRUE(g.is_closed());
+  }
+}
+
+// The shards: close() reaches every one, wait_drained() waits on every one,
+// and a thread keeps its shard.
+TEST(AdderGate, CloseSetsTheBitsInEveryShard) {
+  gate g;
+  g.close(gate::closed);
+  for (unsigned i = 0; i < gate::shards; ++i) {
+    const gate::ticket t = g.enter_shard(i);
+    EXPECT_EQ(t.before, gate::closed) << "shard " << i;
+    EXPECT_EQ(t.shard, i);
+    g.leave(t);
+  }
+  g.close(gate::destroying);
+  for (unsigned i = 0; i < gate::shards; ++i) {
+    const gate::ticket t = g.enter_shard(i);
+    EXPECT_EQ(t.before, gate::closed | gate::destroying) << "shard " << i;
+    g.leave(t);
+  }
+  EXPECT_EQ(g.in_flight(), 0u);
+}
+
+TEST(AdderGate, InFlightSumsTheShards) {
+  gate g;
+  std::vector<gate::ticket> tickets;
+  for (unsigned i = 0; i < gate::shards; ++i) tickets.push_back(g.enter_shard(i));
+  EXPECT_EQ(g.in_flight(), gate::shards);
+  for (const gate::ticket& t : tickets) g.leave(t);
+  EXPECT_EQ(g.in_flight(), 0u);
+}
+
+TEST(AdderGate, WaitDrainedWaitsForAnAddOnTheLastShard) {
+  gate g;
+  const gate::ticket t = g.enter_shard(gate::shards - 1);
+  int written = 0;
+  std::atomic<bool> drained{false};
+  int seen = 0;
+  g.close(gate::closed);
+  std::thread closer([&] {
+    g.wait_drained();
+    seen = written;  // ordered by the last shard's leave -> wait
+    drained.store(true, std::memory_order_release);
+  });
+  std::this_thread::sleep_for(30ms);
+  EXPECT_FALSE(drained.load(std::memory_order_acquire)) << "wait_drained() did not wait on shard " << t.shard;
+  written = 7;
+  g.leave(t);
+  closer.join();
+  EXPECT_EQ(seen, 7);
+}
+
+TEST(AdderGate, AThreadKeepsItsShardAndThreadsSpreadOverThem) {
+  const unsigned mine = gate::shard_of_this_thread();
+  EXPECT_LT(mine, gate::shards);
+  EXPECT_EQ(gate::shard_of_this_thread(), mine);
+  gate g;
+  const gate::ticket t = g.enter();
+  EXPECT_EQ(t.shard, mine);
+  g.leave(t);
+  if constexpr (gate::shards > 1) {
+    // Threads' stacks lie megabytes apart: 16 threads must not all hash to
+    // one shard (that would be the one shared word again).
+    std::vector<unsigned> seen(16);
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < seen.size(); ++i)
+      threads.emplace_back([&seen, i] { seen[i] = gate::shard_of_this_thread(); });
+    for (auto& th : threads) th.join();
+    std::sort(seen.begin(), seen.end());
+    EXPECT_GT(std::unique(seen.begin(), seen.end()) - seen.begin(), 1) << "every thread hashed to one shard";
   }
 }
 

@@ -76,7 +76,8 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
 
   /// See mpscq::local_work::add and THE OLD SCHEME.
   void add(llist_work& w, wake mode = wake::eager) noexcept {
-    if (!admit(w, "baseline::llist_local_work")) return;  // closed: w ran here, cancelled
+    detail::adder_gate::ticket ticket;
+    if (!admit(w, "baseline::llist_local_work", ticket)) return;  // closed: w ran here, cancelled
     // [LG1] Acquire (and acquire on the compare-exchange's failure): pairs with the
     // release compare-exchange that made `head` the head, so the nr_tw its
     // adder stored is the one we read (the kernel's READ_ONCE under cmpxchg's
@@ -92,16 +93,19 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
       // [LG2] Relaxed: published by the release compare-exchange below.
       w.nr_tw.store(nr_tw, std::memory_order_relaxed);
       w.hook.next.store(head, std::memory_order_relaxed);  // [LG2]
-      // [LG3] Release on success: pairs with the acquire exchange in run_items()
-      // (the owner's take) and with the next adder's acquire head read.
-    } while (!first_.compare_exchange_strong(head, &w.hook, std::memory_order_release, std::memory_order_acquire));
+      // [LG3] seq_cst on success: release pairs with the acquire exchange in
+      // run_items() (the owner's take) and with the next adder's acquire head
+      // read; seq_cst makes it the add's first half of the push-vs-arm Dekker
+      // pair with the seq_cst read() below (countdown_wake C2; the re-check
+      // in wait() is a seq_cst load of first_). On x86 the same lock cmpxchg.
+    } while (!first_.compare_exchange_strong(head, &w.hook, std::memory_order_seq_cst, std::memory_order_acquire));
     if (head == nullptr) signal_non_empty();
     // The Dekker read [W1] and the wake [W4] of detail/countdown_wake.hpp
     // (not its claim(): the old rule decides from nr_tw). NO_WAITER reads as
     // UINT_MAX.
     const auto nr_wait = static_cast<unsigned>(countdown().read());  // [L5]
     if (nr_tw >= nr_wait && previous < nr_wait) countdown().wake();  // [L6]
-    leave();
+    leave(ticket);
   }
 
   // As mpscq::local_work's (see local_work.hpp).
@@ -147,7 +151,8 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
 
   bool items_left() const noexcept { return retry_ != nullptr; }
 
-  // [LG6] caller's order: relaxed in wait(), acquire in drain_cancelled().
+  // [LG6] caller's order: relaxed (in-flight check) or seq_cst (re-check) in
+  // wait(), acquire in drain_cancelled().
   bool queue_empty(std::memory_order order) const noexcept {
     return retry_ == nullptr && first_.load(order) == nullptr;  // [LG6]
   }

@@ -1,6 +1,6 @@
-// mpscq/detail/adder_gate.hpp - the in-flight adder gate: one word that
-// counts the adds still inside an object and carries its closed and
-// destroying bits.
+// mpscq/detail/adder_gate.hpp - the in-flight adder gate: counts the adds
+// still inside an object, split over a few per-thread shards, each carrying
+// the closed and destroying bits.
 //
 // Internal header: not part of the public API, not general purpose.
 //
@@ -10,27 +10,51 @@
 //   and its owner can decide to destroy the object - before the add returns.
 //   So every add enters the gate *before* its push and leaves it as its very
 //   last access; teardown sets the closed bit and waits until the count is
-//   zero. local_work and task_work both use this unit.
+//   zero. local_work and task_work both use this unit. (The kernel answers the
+//   same window with RCU around the add; user space has no preempt-disabled
+//   read side without registering every producer thread, so this is the
+//   split-counter family instead: the kernel's percpu_ref, which io_uring's
+//   ctx->refs is, with the thread's stack standing in for the CPU.)
+//
+// SHARDS
+//   The gate is `shards` words, each on its own cache line. An add picks its
+//   shard from where its thread's stack lies (shard_of_this_thread()), so
+//   producers on different threads mostly count on different lines and the
+//   only line every add writes is the queue's tail. Each word is
+//   closed | destroying | count. close() sets the bits in every shard, then
+//   the caller waits until every shard's count is zero. Which shard an add
+//   uses does not matter for correctness (any thread may share any shard);
+//   leave() must use the shard its enter() used, so enter() hands back a
+//   ticket that names it.
 //
 // INVARIANTS
-//   G1. The word changes only by read-modify-writes, so all changes are
-//       totally ordered (its modification order): an enter() either comes
-//       before close() (close() then waits for its leave()) or after it (the
-//       enter() returns the closed bit and the caller acts on it).
+//   G1. Each shard word changes only by read-modify-writes, so its changes
+//       are totally ordered (its modification order): an enter() on shard s
+//       either comes before close()'s fetch_or on s (the caller's
+//       wait_drained(), which reads s after that fetch_or, then waits for its
+//       leave()) or after it (the enter() returns the closed bit and the
+//       caller acts on it). An add that enters shard s after close() began
+//       but before close() reached s is of the first kind: counted, waited
+//       for, its item drained - as if it had come before close().
 //   G2. An add is counted from its enter() to its leave(); in between it may
 //       touch the object; after leave() it must not.
-//   G3. wait_drained() returns only after it has read a count of zero, which
-//       synchronizes with every leave() before it (release sequence of RMWs),
-//       so all those adds' effects happen-before what the waiter does next.
+//   G3. wait_drained() returns only after it has read a count of zero in
+//       every shard, each read after close()'s fetch_or on that shard; each
+//       read synchronizes with every leave() before it on that shard (release
+//       sequence of RMWs), so all those adds' effects happen-before what the
+//       waiter does next.
 //
 // COST
-//   Two RMWs (enter, leave) on the gate's cache line per add.
+//   Two RMWs (enter, leave) per add on the add's shard line: a line its
+//   thread keeps in its own cache unless another producer hashes to the same
+//   shard. close() costs one RMW per shard. Memory: shards * cache_line
+//   (MPSCQ_GATE_SHARDS, default 4: 256 bytes per object with 64-byte lines).
 //
 // ATOMICS (rows of docs/design.md's table)
 //   [A1] enter   fetch_add acquire   pairs with close()'s release half
 //   [A2] leave   fetch_sub release   pairs with wait_drained()'s acquire load
-//   [A3] close   fetch_or  acq_rel   release: to adds that see the bit
-//   [A4] wait    load      acquire   pairs with [A2]
+//   [A3] close   fetch_or  acq_rel   per shard; release: to adds that see the bit
+//   [A4] wait    load      acquire   per shard; pairs with [A2]
 //   [A5] is_closed, is_destroying, in_flight: relaxed snapshots
 #ifndef MPSCQ_DETAIL_ADDER_GATE_HPP
 #define MPSCQ_DETAIL_ADDER_GATE_HPP
@@ -39,7 +63,15 @@
 
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>
+#include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/mutants.hpp>
+
+// MPSCQ_GATE_SHARDS: how many in-flight counters each local_work / task_work
+// splits its adds over (a power of two, 1..64; 1 = one shared word, the
+// pre-0.3 gate). Choose the same in every translation unit of a program.
+#ifndef MPSCQ_GATE_SHARDS
+#define MPSCQ_GATE_SHARDS 4
+#endif
 
 namespace mpscq::detail {
 
@@ -52,50 +84,109 @@ class adder_gate {
   static constexpr state destroying = 1u << 30;
   /// The in-flight count: the low bits.
   static constexpr state count_mask = destroying - 1;
+  /// Shards per gate.
+  static constexpr unsigned shards = MPSCQ_GATE_SHARDS;
+  static_assert(shards >= 1 && shards <= 64 && (shards & (shards - 1)) == 0,
+                "MPSCQ_GATE_SHARDS must be a power of two from 1 to 64");
 
-  /// Enters the gate; returns the state word before this add was counted (its
-  /// closed / destroying bits tell the caller what to do). The caller must
-  /// call leave() exactly once afterwards, whatever the bits say.
-  state enter() noexcept {
+  /// What enter() hands back: the shard word before this add was counted
+  /// (its closed / destroying bits tell the caller what to do), and the
+  /// shard, which leave() needs.
+  struct ticket {
+    state before;
+    unsigned shard;
+  };
+
+  /// The calling thread's shard: from the address of its stack, so that no
+  /// thread-local storage is touched (add() stays async-signal-safe also in
+  /// a dlopen()ed library) and nothing is registered. Threads' stacks lie
+  /// megabytes apart; the 1 MiB granule keeps one thread on one shard unless
+  /// its stack crosses a granule boundary (harmless: the ticket carries the
+  /// shard). The model build uses Relacy's thread index.
+  static unsigned shard_of_this_thread() noexcept {
+    if constexpr (shards == 1) {
+      return 0;
+    } else if constexpr (model_build) {
+      return model_thread_index() & (shards - 1);
+    } else {
+      const char here = 0;
+      const auto granule = reinterpret_cast<std::uintptr_t>(&here) >> 20;
+      // Fibonacci hashing: consecutive granules land on different shards.
+      return static_cast<unsigned>((static_cast<std::uint64_t>(granule) * 0x9E3779B97F4A7C15ull) >> 58) &
+             (shards - 1);
+    }
+  }
+
+  /// Enters the gate on the calling thread's shard. The caller must call
+  /// leave(ticket) exactly once afterwards, whatever the bits say.
+  ticket enter() noexcept { return enter_shard(shard_of_this_thread()); }
+
+  /// enter() on a chosen shard (tests; `shard` < shards).
+  ticket enter_shard(unsigned shard) noexcept {
     // [A1] Acquire: an add that sees the closed bit sees what the closing
     // thread did before close() (pairs with [A3]'s release).
-    return word_.fetch_add(1, std::memory_order_acquire);
+    return ticket{shard_[shard].word.fetch_add(1, std::memory_order_acquire), shard};
   }
 
   /// Leaves the gate: from here on the add must not touch the object.
-  void leave() noexcept {
+  void leave(ticket t) noexcept {
     // [A2] Release: pairs with [A4], so the add's push, wake and scheduler
     // call happen-before the closer drains and the destructor frees.
     // (MUTANT gate_relaxed: relaxed.)
-    word_.fetch_sub(1, mutant::weaken_if(mutant::gate_relaxed, std::memory_order_release));
+    shard_[t.shard].word.fetch_sub(1, mutant::weaken_if(mutant::gate_relaxed, std::memory_order_release));
   }
 
-  /// Sets `bits` (closed, destroying); returns the state before. Adds that
-  /// enter after this see the bits.
+  /// Sets `bits` (closed, destroying) in every shard; returns the bits that
+  /// were set before (in any shard). Adds that enter a shard after this
+  /// reached it see the bits (G1).
   state close(state bits) noexcept {
-    // [A3] acq_rel: release pairs with [A1] of adds that see the bits;
-    // acquire orders the caller's wait after it.
-    return word_.fetch_or(bits, std::memory_order_acq_rel);
+    state before = 0;
+    // MUTANT gate_close_one_shard: only shard 0 - an add on another shard
+    // neither sees the bit nor is waited for (the use-after-free again).
+    const unsigned n = mutant::gate_close_one_shard ? 1 : shards;
+    for (unsigned i = 0; i < n; ++i) {
+      // [A3] acq_rel: release pairs with [A1] of adds that see the bits;
+      // acquire orders the caller's wait after it.
+      before |= shard_[i].word.fetch_or(bits, std::memory_order_acq_rel) & ~count_mask;
+    }
+    return before;
   }
 
-  /// Waits (backoff: yields, then short sleeps) until no add is inside.
+  /// Waits (backoff: yields, then short sleeps) until no add is inside any
+  /// shard. Call after close() (G1, G3).
   void wait_drained() noexcept {
-    backoff wait;
-    // [A4] Acquire: pairs with [A2]. (MUTANT gate_relaxed: relaxed.)
-    while ((word_.load(mutant::weaken_if(mutant::gate_relaxed, std::memory_order_acquire)) & count_mask) != 0)
-      wait.pause();
+    const unsigned n = mutant::gate_close_one_shard ? 1 : shards;
+    for (unsigned i = 0; i < n; ++i) {
+      backoff wait;
+      // [A4] Acquire: pairs with [A2]. (MUTANT gate_relaxed: relaxed.) An
+      // add that enters shard i after we read it drained came after close()
+      // reached i: it saw the bits (G1), as with a single word.
+      while ((shard_[i].word.load(mutant::weaken_if(mutant::gate_relaxed, std::memory_order_acquire)) &
+              count_mask) != 0)
+        wait.pause();
+    }
   }
 
-  /// The closed bit, as a snapshot (relaxed: callers that need ordering get it
-  /// from enter() or close()). [A5]
-  bool is_closed() const noexcept { return (word_.load(std::memory_order_relaxed) & closed) != 0; }
-  /// The destroying bit, as a snapshot (relaxed: a best-effort misuse check). [A5]
-  bool is_destroying() const noexcept { return (word_.load(std::memory_order_relaxed) & destroying) != 0; }
-  /// Adds inside, as a snapshot (tests). [A5]
-  state in_flight() const noexcept { return word_.load(std::memory_order_relaxed) & count_mask; }
+  /// The closed bit, as a snapshot of shard 0 (close() sets it there first;
+  /// relaxed: callers that need ordering get it from enter() or close()). [A5]
+  bool is_closed() const noexcept { return (shard_[0].word.load(std::memory_order_relaxed) & closed) != 0; }
+  /// The destroying bit, as a snapshot of shard 0 (relaxed: a best-effort
+  /// misuse check). [A5]
+  bool is_destroying() const noexcept {
+    return (shard_[0].word.load(std::memory_order_relaxed) & destroying) != 0;
+  }
+  /// Adds inside, summed over the shards, as a snapshot (tests). [A5]
+  state in_flight() const noexcept {
+    state sum = 0;
+    for (const auto& s : shard_) sum += s.word.load(std::memory_order_relaxed) & count_mask;
+    return sum;
+  }
 
  private:
-  atomic<state> word_{0};
+  struct alignas(cache_line) padded {
+    atomic<state> word{0};
+  };
+  padded shard_[shards];
 };
 
 }  // namespace mpscq::detail

@@ -53,12 +53,16 @@ inline thread_id no_thread() noexcept { return thread_id{}; }
 ///                           only yield, thread_locals are not meaningful
 ///                           (every modelled thread runs on one OS thread);
 ///   model_fail(what)        a misuse becomes the model's verdict (no-op here);
+///   model_thread_index()    the modelled thread's number (0 here);
 ///   MPSCQ_DETAIL_NATIVE_THREADS  1: real OS threads, pthreads, exceptions
 ///                           (the default fallback thread exists);
 ///   MPSCQ_DETAIL_SEAM_FUTEX      defined when the seam brings its own futex
 ///                           (futex.hpp then uses model_futex_wait/wake).
 inline constexpr bool model_build = false;
 inline void model_fail(const char* what) noexcept { (void)what; }
+/// The modelled thread's index (0, 1, ...); only meaningful when
+/// model_build (0 here).
+inline unsigned model_thread_index() noexcept { return 0; }
 
 }  // namespace mpscq::detail
 

@@ -21,20 +21,27 @@
 //   An add's part:      push; armed = read(); if (claim(armed, mode)) wake();
 //
 // INVARIANTS
-//   C1. Every write to wait_nr is an acq_rel read-modify-write (read() too:
-//       fetch_add(0)), so all of them are totally ordered (wait_nr's
-//       modification order) and each one's release sequence contains every
-//       later one.
-//   C2. Dekker (push vs arm): an add that published its work before read(),
-//       and an owner that re-checks after arm(): one of the two RMWs comes
-//       first in C1's order.
-//         - read() first: arm() synchronizes with it, so the add's push
-//           happens-before the owner's re-check, which finds the work;
-//         - arm() first: read() returns the armed count (or a later claim's
-//           value, whose maker wakes the owner) and the add applies the rule.
-//       A seq_cst load would not do here: the queue's push is acq_rel, not
-//       seq_cst; an RMW is enough in the C++ model, and on x86 costs what the
-//       fence would (a locked instruction).
+//   C1. Every write to wait_nr is a read-modify-write (arm, disarm, claims),
+//       so all writes are totally ordered (wait_nr's modification order) and
+//       each one's release sequence contains every later one. read() is a
+//       load: an add that finds nobody waiting writes nothing here.
+//   C2. Dekker (push vs arm), by the single total order S of seq_cst
+//       operations: the add's push exchange on the queue's tail and its
+//       read() are seq_cst, in that order; the owner's arm() exchange and its
+//       re-check load of the tail are seq_cst, in that order. Of the add's
+//       read() and the owner's arm(), one comes first in S:
+//         - read() first: then the push precedes the re-check in S, and a
+//           seq_cst load does not read a tail older than a seq_cst write
+//           before it in S - the re-check finds the work (non-stub tail);
+//         - arm() first: read() returns the armed count or a later value in
+//           C1's order (a claim's, whose maker wakes the owner; or a disarm's,
+//           after which the owner's next arm comes after our read() in S and
+//           its re-check finds the work) and the add applies the rule.
+//       Until 0.3 read() was an acq_rel fetch_add(0), a second RMW on the
+//       producers' line per add; on x86 and AArch64 a seq_cst exchange and a
+//       seq_cst load compile to the same instructions as acq_rel / acquire,
+//       so the seq_cst form costs nothing there (MUTANT local_read_acquire:
+//       acquire load and acq_rel arm: lost wake).
 //   C3. At most one wake per arming: only one RMW can see 1 (lazy fetch_sub)
 //       or replace a positive value by NO_WAITER (eager exchange); every
 //       other claim sees a value <= 0.
@@ -45,8 +52,9 @@
 //       already queued when FUTEX_WAKE comes.
 //
 // RACE WINDOWS
-//   [R1] push vs arm: C2. The caller's re-check after arm() is what finds an
-//        add whose read() came first (it saw "no waiter" and will not wake).
+//   [R1] push vs arm: C2. The caller's re-check after arm() (a seq_cst load
+//        of the queue's tail) is what finds an add whose read() came first (it
+//        saw "no waiter" and will not wake).
 //   [R2] eager vs lazy: a lazy decrement lands between an eager add's read()
 //        and its claim. The eager claim is therefore an unconditional
 //        exchange; a compare-exchange against the value read would give up
@@ -59,17 +67,17 @@
 //   [R4] wake between snapshot and sleep: C4.
 //
 // COST
-//   Per add: one RMW (read()) on the producers' control line (the adder
-//   gate's line in local_work_core); only when wait_nr > 0 a claim RMW; only
-//   for the claimer a futex bump and one FUTEX_WAKE syscall.
+//   Per add: one load (read()) of wait_nr's line, which the owner writes only
+//   when it arms and disarms; only when wait_nr > 0 a claim RMW; only for the
+//   claimer a futex bump and one FUTEX_WAKE syscall.
 //
 // ATOMICS (rows of docs/design.md's table, section 3.4)
-//   [W1] read      wait_nr fetch_add(0)     acq_rel   the add's Dekker half (C2)
+//   [W1] read      wait_nr load             seq_cst   the add's Dekker half (C2), after its seq_cst push
 //   [W2] claim     wait_nr fetch_sub(1)     acq_rel   lazy; 1 -> 0 wakes (C3)
 //   [W3] claim     wait_nr exchange(-1)     acq_rel   eager; old > 0 wakes (C3, R2)
 //   [W4] wake      futex   fetch_add(1)     release   before FUTEX_WAKE (C4)
 //   [W5] snapshot  futex   load             acquire   pairs with [W4]; before arm
-//   [W6] arm       wait_nr exchange(k)      acq_rel   the owner's Dekker half (C2)
+//   [W6] arm       wait_nr exchange(k)      seq_cst   the owner's Dekker half (C2), before its seq_cst re-check
 //   [W7] disarm    wait_nr exchange(-1)     acq_rel   as C1
 //   [W8] wakes counter fetch_add / load, wait_nr load: relaxed statistic and
 //        snapshots (plain std::atomic for wakes_).
@@ -99,12 +107,15 @@ class countdown_wake {
 
   // --- the adds' side -------------------------------------------------------
 
-  /// The add's Dekker read of wait_nr, after its push (C2, R1). Returns the
-  /// value: > 0 armed, <= 0 no wake.
+  /// The add's Dekker read of wait_nr, after its seq_cst push (C2, R1).
+  /// Returns the value: > 0 armed, <= 0 no wake.
   int read() noexcept {
-    // [W1] acq_rel RMW, not a load (C1, C2).
-    // (MUTANT local_push_arm_relaxed: relaxed, here and in arm().)
-    return wait_nr_.fetch_add(0, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
+    // [W1] seq_cst load (C2): pairs with arm()'s seq_cst exchange through S.
+    // (MUTANT local_push_arm_relaxed: relaxed, here and in arm(); MUTANT
+    // local_read_acquire: acquire, and arm() acq_rel.)
+    constexpr std::memory_order order = mutant::local_read_acquire ? std::memory_order_acquire
+                                                                   : std::memory_order_seq_cst;
+    return wait_nr_.load(mutant::weaken_if(mutant::local_push_arm_relaxed, order));
   }
 
   /// The merged kernel's wake rule for an add that read `armed`. True: this
@@ -162,18 +173,22 @@ class countdown_wake {
   /// Arms the countdown with `count` > 0 lazy adds; the caller re-checks its
   /// queue afterwards (R1) and disarm()s if it finds work.
   void arm(int count) noexcept {
-    // [W6] acq_rel: acquire synchronizes with every add whose read() came
-    // first (its push is visible to the re-check, C2); release publishes the
-    // snapshot's order to the claimer (C4).
-    // (MUTANT local_push_arm_relaxed: relaxed, here and in read().)
-    wait_nr_.exchange(count, mutant::weaken_if(mutant::local_push_arm_relaxed, std::memory_order_acq_rel));
+    // [W6] seq_cst: the owner's half of C2 (the caller's re-check after it is
+    // a seq_cst load of the tail); its release half publishes the snapshot's
+    // order to the claimer (C4).
+    // (MUTANT local_push_arm_relaxed: relaxed, here and in read(); MUTANT
+    // local_read_acquire: acq_rel.)
+    constexpr std::memory_order order = mutant::local_read_acquire ? std::memory_order_acq_rel
+                                                                   : std::memory_order_seq_cst;
+    wait_nr_.exchange(count, mutant::weaken_if(mutant::local_push_arm_relaxed, order));
   }
 
   /// Resets wait_nr to NO_WAITER: after the sleep, or when the re-check
   /// found work.
   void disarm() noexcept {
-    // [W7] acq_rel, as every write (C1): an add whose read() came before this
-    // RMW synchronizes with it, so the pass the owner runs next sees its push.
+    // [W7] acq_rel, as every write (C1). An add whose read() returns this
+    // value needs nothing from it: the owner's next arm() comes after that
+    // read() in S, and its re-check finds the push (C2).
     wait_nr_.exchange(no_waiter, std::memory_order_acq_rel);
   }
 

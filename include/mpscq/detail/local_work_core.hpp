@@ -107,9 +107,9 @@ class local_work_core {
     // wait until our last access (the FUTEX_WAKE) is done. (MUTANT
     // local_interrupt_outside_gate: not counted in, and never "closed".)
     constexpr bool gated = !mutant::local_interrupt_outside_gate;
-    const adder_gate::state state =
-        gated ? enter_gate("interrupt() began after the destructor began (use after free)") : 0;
-    if ((state & adder_gate::closed) == 0) {
+    const adder_gate::ticket ticket = gated ? enter_gate("interrupt() began after the destructor began (use after free)")
+                                            : adder_gate::ticket{0, 0};
+    if ((ticket.before & adder_gate::closed) == 0) {
       // [L24] Release: pairs with the acquire exchange in take_interrupt()
       // [L25], so what the caller wrote before interrupt() (a stop flag) is
       // visible to the owner after the wait() this interrupt ends. Stored
@@ -121,7 +121,7 @@ class local_work_core {
       // wakes <= wait_cycles).
       countdown_.wake_unclaimed();
     }
-    if (gated) leave();  // [L3]
+    if (gated) leave(ticket);  // [L3]
   }
 
   void close() noexcept {
@@ -168,47 +168,50 @@ class local_work_core {
   // --- the producer's side --------------------------------------------------
 
   /// The start of every add(): checks the item (misuse: no func), enters the
-  /// in-flight adder gate, and returns false once close() has begun - then
-  /// the item has run here, with cancel = true, and the add is done.
+  /// in-flight adder gate (`ticket`: for leave()), and returns false once
+  /// close() has begun - then the item has run here, with cancel = true, and
+  /// the add is done (it has left the gate).
   /// Item: the public work type (a template parameter: detail/ does not name
   /// public types).
   template <class Item>
-  bool admit(Item& w, const char* component) noexcept {
+  bool admit(Item& w, const char* component, adder_gate::ticket& ticket) noexcept {
     if (w.func == nullptr) misuse(component, "add(): the work item has no func");
-    if (enter()) return true;
+    if (enter(ticket)) return true;
     w(typename Item::run_state_type{true});
     return false;
   }
 
-  /// Enters the in-flight adder gate. False once close() has begun: the
-  /// caller must then run its item itself, with cancel = true.
-  bool enter() noexcept {
+  /// Enters the in-flight adder gate. False once close() has begun (then it
+  /// has left the gate again): the caller must then run its item itself,
+  /// with cancel = true.
+  bool enter(adder_gate::ticket& ticket) noexcept {
     // [L1] calls [A1]. The gate's invariant G1 (detail/adder_gate.hpp): either
-    // our enter comes before close()'s (close() then waits for our leave(),
-    // which publishes our push, G2/G3), or after it (we see the closed bit and
-    // push nothing).
-    const adder_gate::state state = enter_gate("add() began after the destructor began (use after free)");
-    if ((state & adder_gate::closed) == 0) return true;
+    // our enter comes before close()'s on our shard (close() then waits for
+    // our leave(), which publishes our push, G2/G3), or after it (we see the
+    // closed bit and push nothing).
+    ticket = enter_gate("add() began after the destructor began (use after free)");
+    if ((ticket.before & adder_gate::closed) == 0) return true;
     // [L2] Relaxed: a statistic. Counted while still inside the gate, so the
     // object is alive.
     cancelled_inline_.fetch_add(1, std::memory_order_relaxed);
-    leave();
+    leave(ticket);
     return false;
   }
 
   /// Enters the in-flight adder gate (add() and interrupt()) and reports a
   /// caller that began after the destructor began (`what`: the message).
-  /// Returns the gate's bits as enter() found them.
-  adder_gate::state enter_gate(const char* what) noexcept {
-    const adder_gate::state state = gate_.enter();  // [A1]
+  /// Returns the ticket: the shard's bits as enter() found them, and the
+  /// shard for leave().
+  adder_gate::ticket enter_gate(const char* what) noexcept {
+    const adder_gate::ticket ticket = gate_.enter();  // [A1]
     // The object is still alive while we are counted in: report, then abort.
-    if ((state & adder_gate::destroying) != 0) misuse("local_work", what);
-    return state;
+    if ((ticket.before & adder_gate::destroying) != 0) misuse("local_work", what);
+    return ticket;
   }
 
   /// Leaves the gate: from here on, add() must not touch the object.
   /// [L3] calls [A2] (release).
-  void leave() noexcept { gate_.leave(); }
+  void leave(adder_gate::ticket ticket) noexcept { gate_.leave(ticket); }
 
   /// An add's push found the queue empty: make has_work() true and the
   /// eventfd readable.
@@ -380,12 +383,15 @@ class local_work_core {
     return start + std::chrono::duration_cast<tp::duration>(d);
   }
 
-  // --- producers' control line: written by every add() ---------------------
-  // In-flight adders and the closed / destroying bits (detail/adder_gate.hpp).
-  alignas(cache_line) adder_gate gate_;
-  // wait_nr, the futex word and the wakes counter (detail/countdown_wake.hpp):
-  // on this line, next to the gate - an add writes both.
-  countdown_wake countdown_;
+  // --- in-flight adders and the closed / destroying bits: one line per shard
+  // (detail/adder_gate.hpp), each written by the adds of the threads that
+  // hash to it.
+  adder_gate gate_;
+  // --- the countdown: wait_nr, the futex word and the wakes counter
+  // (detail/countdown_wake.hpp). An add only reads wait_nr unless it claims a
+  // wake; the owner writes it when it arms and disarms. Its own line, so the
+  // owner's arming does not take the adds' gate lines away from them.
+  alignas(cache_line) countdown_wake countdown_;
   std::atomic<std::uint64_t> cancelled_inline_{0};
 
   // --- the pending flag: its own line, so has_work() does not read the lines
@@ -491,11 +497,14 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     // 3. Re-check: never sleep with work queued. RACE WINDOW: an add that
     //    pushed before the arm and read wait_nr before it too saw "no waiter"
     //    and will not wake us; this load is the only thing that finds its
-    //    item. Relaxed is enough: the ordering comes from the countdown's RMW
-    //    pair (countdown_wake C2: such an add's push happens-before this load,
-    //    and coherence forbids reading a tail older than it). [L21]
+    //    item. seq_cst: the owner's second half of the Dekker pair
+    //    (countdown_wake C2: if that add's read() precedes our arm() in S, its
+    //    seq_cst push does too, and this seq_cst load cannot read an older
+    //    tail). (MUTANT local_read_acquire: acquire.) [L21]
+    constexpr std::memory_order recheck_order =
+        mutant::local_read_acquire ? std::memory_order_acquire : std::memory_order_seq_cst;
     if constexpr (!mutant::local_arm_without_recheck) {
-      if (!derived().queue_empty(std::memory_order_relaxed)) {  // [L21]
+      if (!derived().queue_empty(recheck_order)) {  // [L21]
         countdown_.disarm();  // [L12] [W7]
         recheck_aborts_.add();
         continue;

@@ -110,6 +110,7 @@ inline thread_id no_thread() noexcept { return ~thread_id{}; }
 // --- what the seam provides besides atomics (see atomic.hpp) ---------------
 
 inline constexpr bool model_build = true;
+inline unsigned model_thread_index() noexcept { return rl::thread_index(); }
 
 /// A misuse is the model's verdict: fail_test switches away from this fiber
 /// for good, so a model can show which check fired.

@@ -15,9 +15,14 @@ endif()
 
 # --- the correct gate: every model passes -------------------------------------
 # Timings on the 2-core dev machine: drain random 200k ~0.5 s, full search
-# (~3.5M iterations) ~6 s; destroy full search ~0.03 s.
+# ~6 s with one shard (the pre-0.3 gate), see below for two; destroy full
+# search ~0.03 s.
 set(_ok "adder-gate-model: all checks passed")
-mpscq_add_relacy_model(model_adder_gate ${CMAKE_CURRENT_LIST_DIR}/adder_gate_model.cpp)
+# Two shards (MPSCQ_GATE_SHARDS=2), one per adder: the full search over the
+# default four is ~30x longer and adds no interleaving the two adders can
+# make (each thread uses one shard; the closer's extra fetch_or/loads on
+# empty shards only multiply the schedules).
+mpscq_add_relacy_model(model_adder_gate ${CMAKE_CURRENT_LIST_DIR}/adder_gate_model.cpp MPSCQ_GATE_SHARDS=2)
 mpscq_add_model_test(model_adder_gate_drain_random model_adder_gate PASS "${_ok}" drain random 200000)
 mpscq_add_model_test(model_adder_gate_drain_full model_adder_gate PASS "${_ok}" drain full)
 mpscq_add_model_test(model_adder_gate_destroy_full model_adder_gate PASS "${_ok}" destroy full)
@@ -35,3 +40,12 @@ mpscq_add_model_test(model_adder_gate_mutant_gate_relaxed_drain model_adder_gate
                      PASS "${_race}" drain random 200000)
 mpscq_add_model_test(model_adder_gate_mutant_gate_relaxed_destroy model_adder_gate_mutant_gate_relaxed
                      PASS "${_race}" destroy bound 2)
+
+# GATE_CLOSE_ONE_SHARD (close() and wait_drained() reach shard 0 only): the
+# adder on shard 1 neither sees the closed bit nor is waited for, and writes
+# its slot after the drain.
+mpscq_add_relacy_model(model_adder_gate_mutant_close_one_shard ${CMAKE_CURRENT_LIST_DIR}/adder_gate_model.cpp
+                       MPSCQ_MUTANT_GATE_CLOSE_ONE_SHARD MPSCQ_GATE_SHARDS=2)
+mpscq_add_model_test(model_adder_gate_mutant_close_one_shard_drain model_adder_gate_mutant_close_one_shard
+                     PASS "USER ASSERT FAILED .assertion: drained while an add that entered before close.. was inside|DATA RACE .data race detected., in read_slots"
+                     drain random 200000)

@@ -29,11 +29,20 @@
 //        add that entered before close() was inside";
 //     d. every add that did not see the closed bit wrote its slot, and the
 //        closer read it after the write: "the closer missed an add's write";
-//     e. enter() returns the count of adds inside (plain observer) and
-//        close() returns the word before it: "enter() returned a wrong
-//        count", "close() returned a wrong word".
+//     e. enter() returns the count of adds inside its shard (plain
+//        observer) and a closed bit only once close() began, never none
+//        after it returned; close() returns the bits before it: "enter()
+//        returned a wrong count", "enter() returned a wrong closed bit",
+//        "close() returned a wrong word".
+//    The gate is split into shards (MPSCQ_GATE_SHARDS, default 4); the model
+//    build picks an add's shard from its Relacy thread index, so the two
+//    adders count on shards 0 and 1 and the closer's per-shard fetch_or
+//    interleaves with them: an add may enter shard 1 after close() set the
+//    bit in shard 0 (it is then waited for, as if it came first).
 //    Catches GATE_RELAXED (leave()'s release fetch_sub and wait_drained()'s
-//    acquire load relaxed): a - DATA RACE in read_slots.
+//    acquire load relaxed): a - DATA RACE in read_slots. Catches
+//    GATE_CLOSE_ONE_SHARD (close() and wait_drained() reach shard 0 only):
+//    the add on shard 1 neither sees the bit nor is waited for - c.
 //
 //  destroy [1 adder x 1 add, 1 owner that closes twice and destroys]
 //    The add enters, "pushes" (a release flag: the owner learns from it that
@@ -105,8 +114,10 @@ struct gate_state {
   // Plain observers (exact: Relacy runs one thread at a time and switches
   // only at model operations, so plain code right after one runs with it).
   int inside = 0;                         // adds between enter() and leave()
+  int inside_shard[gate::shards] = {};    // of those, per shard
   int inside_before_close = 0;            // of those, adds that entered before close()
-  bool closed = false;                    // close() has run
+  bool closing = false;                   // close() has begun
+  bool closed = false;                    // close() has returned
   bool pushed[max_adders][max_adds] = {};  // the add wrote its slot
   bool read[max_adders][max_adds] = {};    // the closer read it after the write
 
@@ -120,10 +131,16 @@ struct gate_state {
 
   // One add of adder i: enter, push-like write unless closed, leave.
   void add(gate& g, int i, int j) {
-    const gate::state before = g.enter();
-    check((before & gate::count_mask) == static_cast<gate::state>(inside), "enter() returned a wrong count");
-    check(((before & gate::closed) != 0) == closed, "enter() returned a wrong closed bit");
+    const gate::ticket t = g.enter();
+    const gate::state before = t.before;
+    check(t.shard < gate::shards, "enter() returned a wrong shard");
+    check((before & gate::count_mask) == static_cast<gate::state>(inside_shard[t.shard]),
+          "enter() returned a wrong count");
+    check((before & gate::closed) == 0 || closing, "enter() returned a wrong closed bit");
+    check((before & gate::closed) != 0 || !closed || mpscq::detail::mutant::gate_close_one_shard,
+          "enter() returned a wrong closed bit");
     ++inside;
+    ++inside_shard[t.shard];
     const bool entered_before_close = (before & gate::closed) == 0;
     if (entered_before_close) {
       ++inside_before_close;
@@ -131,11 +148,12 @@ struct gate_state {
     } else {
       read_note();
     }
-    g.leave();  // the add's last access
+    g.leave(t);  // the add's last access
     // The observers count the add out only once leave() has run (a thread
     // switch can come before any model operation, so not before it).
     if (entered_before_close) --inside_before_close;
     --inside;
+    --inside_shard[t.shard];
   }
 
   void write_slot(int i, int j) {
@@ -150,8 +168,9 @@ struct gate_state {
 
   // The closer: note, close, wait, read.
   gate::state close(gate& g, gate::state bits) {
+    closing = true;
     const gate::state before = g.close(bits);
-    check((before & gate::count_mask) == static_cast<gate::state>(inside), "close() returned a wrong word");
+    check((before & gate::count_mask) == 0, "close() returned a wrong word");
     closed = true;
     return before;
   }
@@ -223,16 +242,18 @@ struct destroy : rl::test_suite<destroy, 2> {
   void thread(unsigned index) {
     if (index == 0) {  // the add
       gate& gt = *g.get();
-      const gate::state before = gt.enter();
-      check(before == 0, "enter() returned a wrong word");
+      const gate::ticket t = gt.enter();
+      check(t.before == 0, "enter() returned a wrong word");
       ++s.inside;
+      ++s.inside_shard[t.shard];
       ++s.inside_before_close;
       // Release: pairs with the owner's acquire (as an item's run would).
       pushed.store(1, std::memory_order_release);
       s.write_slot(0, 0);  // the add's accesses after its push
-      gt.leave();  // its last access
+      gt.leave(t);  // its last access
       --s.inside_before_close;  // no model operation in between (see gate_state::add)
       --s.inside;
+      --s.inside_shard[t.shard];
       return;
     }
     // The owner: destroys once the add began (allowed: it waits the add out).

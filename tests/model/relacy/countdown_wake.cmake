@@ -45,3 +45,7 @@ mpscq_add_model_test(model_countdown_wake_mutant_push_arm_relaxed model_countdow
 # for the reasons local_work.cmake gives: LOCAL_CLAIM_RELAXED ([W2]/[W3]
 # relaxed: each claim lies in the release sequence of the same add's [W1]) and
 # LOCAL_FUTEX_WORD_RELAXED ([W4]/[W5] relaxed: masked by rl_futex's fences).
+mpscq_add_relacy_model(model_countdown_wake_mutant_read_acquire ${CMAKE_CURRENT_LIST_DIR}/countdown_wake_model.cpp
+                       MPSCQ_MUTANT_LOCAL_READ_ACQUIRE)
+mpscq_add_model_test(model_countdown_wake_mutant_read_acquire model_countdown_wake_mutant_read_acquire
+                     PASS "DEADLOCK" recheck full)

@@ -10,11 +10,14 @@
 // The unit's contract, as local_work uses it. A waiter that needs `target`
 // items loops: take what was published (an acquire load of a counter, the
 // "run pass"); enough? stop. Otherwise seq = snapshot(); arm(target - seen);
-// re-check the counter with a relaxed load (like local_work's tail re-check:
-// its ordering must come from the countdown's RMW pair, invariant C2); if it
+// re-check the counter with a seq_cst load (like local_work's tail re-check:
+// the owner's second half of the push-vs-arm pair, invariant C2); if it
 // moved, disarm() and loop; else sleep(seq, untimed); disarm(); loop. Each
-// producer publishes one item (a fetch_add on the counter, acq_rel like the
-// queue's tail exchange), then armed = read(); if claim(armed, mode): wake().
+// producer publishes one item (a seq_cst fetch_add on the counter, like the
+// queue's seq_cst tail exchange), then armed = read() (a seq_cst load); if
+// claim(armed, mode): wake(). The model's own two orders follow the header's
+// mutant switch local_read_acquire (acq_rel and acquire then), as
+// local_work's push and re-check would.
 //
 // Checks:
 //   a. no lost wake: the waiter never sleeps for good while the items it
@@ -35,8 +38,12 @@
 //   recheck [waiter for 1; one lazy producer]
 //     Race window R1 (push vs arm). Catches MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED
 //     (read() and arm() relaxed: the producer's read comes first and sees "no
-//     waiter", yet the waiter's relaxed re-check still reads the old counter:
-//     DEADLOCK).
+//     waiter", yet the waiter's re-check still reads the old counter:
+//     DEADLOCK) and MPSCQ_MUTANT_LOCAL_READ_ACQUIRE (the same pair with
+//     acquire / acq_rel orders and no total order over them: store
+//     buffering, DEADLOCK). A model whose push and re-check were not seq_cst
+//     (the pre-0.3 orders with the new load) deadlocks too: seq_cst is what
+//     the pair rests on.
 //
 // Relacy's own headers warn under -Wall -Wextra; they are included as system
 // headers, so the warnings target applies to this file's code only.
@@ -80,8 +87,9 @@ struct wake_model_base {
       cw.arm(target - seen);
       ++armings;  // no model operation since arm(): exact
       claims_this = 0;
-      // The re-check: relaxed, as local_work's (its order comes from C2).
-      if (items.load(std::memory_order_relaxed) != seen) {
+      // The re-check: seq_cst, as local_work's [L21] (C2).
+      if (items.load(mpscq::detail::mutant::local_read_acquire ? std::memory_order_acquire
+                                                               : std::memory_order_seq_cst) != seen) {
         cw.disarm();
         continue;
       }
@@ -92,8 +100,9 @@ struct wake_model_base {
   }
 
   void producer(wake_mode mode) {
-    // acq_rel, like the queue's tail exchange.
-    items.fetch_add(1, std::memory_order_acq_rel);
+    // seq_cst, like the queue's tail exchange [Q4].
+    items.fetch_add(1, mpscq::detail::mutant::local_read_acquire ? std::memory_order_acq_rel
+                                                                 : std::memory_order_seq_cst);
     const int armed = cw.read();
     if (cw.claim(armed, mode)) {
       ++claims_this;  // no model operation since the claim: exact

@@ -33,7 +33,18 @@ set(_local_work_mutants
   "eager_wake_cas|MPSCQ_MUTANT_LOCAL_EAGER_WAKE_CAS|eager_lazy random 200000|DEADLOCK"
   "arm_without_recheck|MPSCQ_MUTANT_LOCAL_ARM_WITHOUT_RECHECK|recheck random 100000|DEADLOCK"
   "push_arm_relaxed|MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED|recheck random 200000|DEADLOCK"
-  "teardown_no_wait_adders|MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS|teardown random 100000|ACCESS TO FREED MEMORY"
+  # The push-vs-arm pair without its total order (read() an acquire load,
+  # arm() acq_rel, the re-check an acquire load): store buffering, the
+  # add reads "no waiter" and the re-check the old tail.
+  "read_acquire|MPSCQ_MUTANT_LOCAL_READ_ACQUIRE|recheck random 200000|DEADLOCK"
+  # The split gate closed on shard 0 only: the adder (Relacy thread 1, shard
+  # 1) is neither refused nor waited for.
+  "gate_close_one_shard|MPSCQ_MUTANT_GATE_CLOSE_ONE_SHARD|teardown bound 2|ACCESS TO FREED MEMORY"
+  # teardown with bound 2, not random: since the gate has four shards the
+  # destructor's close() is eight RMWs longer, and 1M random runs no longer
+  # fit the owner's whole pop-run-destroy into the add's window; the
+  # context-bounded search finds it at iteration ~90 (interrupt: ~45).
+  "teardown_no_wait_adders|MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS|teardown bound 2|ACCESS TO FREED MEMORY"
   "teardown_no_wait_adders_close|MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS|close_race random 100000|USER ASSERT FAILED .assertion: [^)]*item lost"
   # The gate read zero without synchronizing with the adders' leave(): the
   # drain's tail load may be older than an add's push (stale empty) - "item
@@ -44,7 +55,7 @@ set(_local_work_mutants
   # interrupt(): the flag read before the futex snapshot sleeps through the
   # interrupt; outside the gate, its FUTEX_WAKE lands after the free.
   "interrupt_check_before_snapshot|MPSCQ_MUTANT_LOCAL_INTERRUPT_CHECK_BEFORE_SNAPSHOT|interrupt random 200000|DEADLOCK"
-  "interrupt_outside_gate|MPSCQ_MUTANT_LOCAL_INTERRUPT_OUTSIDE_GATE|interrupt random 200000|ACCESS TO FREED MEMORY"
+  "interrupt_outside_gate|MPSCQ_MUTANT_LOCAL_INTERRUPT_OUTSIDE_GATE|interrupt bound 2|ACCESS TO FREED MEMORY"
   "interrupt_check_before_snapshot_countdown|MPSCQ_MUTANT_LOCAL_INTERRUPT_CHECK_BEFORE_SNAPSHOT|interrupt_countdown random 300000|DEADLOCK"
   # The flag's release/acquire relaxed: a wait() that sees the flag on its
   # after-the-pass check (no futex snapshot between) returns without the

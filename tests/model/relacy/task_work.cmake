@@ -100,3 +100,16 @@ mpscq_add_model_test(model_task_work_mutant_gate_after_push model_task_work_muta
 # The order is still needed in C++: the free must happen-after the job's
 # fetch_sub, and nothing else orders that (an RMW on runs_ need not follow
 # the job's in modification order without happens-before).
+
+# The split adder gate closed on shard 0 only (GATE_CLOSE_ONE_SHARD): an add
+# on another shard (the model's producer threads hash by their Relacy index)
+# is neither refused nor waited for - the in-flight teardown models catch it
+# as they catch TASK_TEARDOWN_NO_WAIT_ADDERS.
+mpscq_add_relacy_model(model_task_work_mutant_gate_close_one_shard ${CMAKE_CURRENT_LIST_DIR}/task_work_model.cpp MPSCQ_MUTANT_GATE_CLOSE_ONE_SHARD)
+mpscq_add_model_test(model_task_work_mutant_gate_close_one_shard_destroy
+                               model_task_work_mutant_gate_close_one_shard
+                               PASS "ACCESS TO FREED MEMORY|USER ASSERT FAILED .destroyed while a fallback job"
+                               destroy_in_flight bound 2)
+mpscq_add_model_test(model_task_work_mutant_gate_close_one_shard_close
+                               model_task_work_mutant_gate_close_one_shard
+                               PASS "USER ASSERT FAILED .scheduler called after close\\(\\) returned" close_in_flight random 200000)

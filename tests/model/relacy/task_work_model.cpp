@@ -436,12 +436,15 @@ struct destroy_in_flight : rl::test_suite<destroy_in_flight, 3> {
     tw.emplace([](task_work&) { return false; }, fallback);  // the target is exiting
   }
 
+  // The producer is thread 1, not 0: the model build picks the adder gate's
+  // shard from the thread index, so its add counts on shard 1 and a close()
+  // that reaches only shard 0 shows (MUTANT gate_close_one_shard).
   void thread(unsigned index) {
     switch (index) {
-      case 0:  // producer: its add may still be returning when the owner destroys
+      case 1:  // producer: its add may still be returning when the owner destroys
         tw.get()->add(m.items[0][0].tw);
         break;
-      case 1:  // owner: destroys the task_work once the item ran
+      case 0:  // owner: destroys the task_work once the item ran
         // Acquire: pairs with the item's release (model_state::ran_signal).
         while (ran.load(std::memory_order_acquire) == 0) detail::yield_thread();
         tw.destroy();
@@ -487,8 +490,10 @@ struct close_in_flight : rl::test_suite<close_in_flight, 2> {
         fallback);
   }
 
+  // The producer is thread 1 (shard 1 of the adder gate; see
+  // destroy_in_flight).
   void thread(unsigned index) {
-    if (index == 0) {
+    if (index == 1) {
       tw.get()->add(m.items[0][0].tw);
       return;
     }
