@@ -105,7 +105,46 @@ result run_phase(const options& opt, int nclients, int rep, bool use_uring, unsi
     res.share_all = (res.add_ns + res.run_all_ns) * items / res.cpu_total_ns * 100.0;
   }
   res.share_owner = res.cpu_owner_ns > 0 ? res.run_all_ns * items / res.cpu_owner_ns * 100.0 : 0;
+  res.items_per_rx_batch = ph.rx_batches > 0 ? static_cast<double>(ph.items_added) / static_cast<double>(ph.rx_batches) : 0;
   res.wakes_per_kitem = items > 0 ? static_cast<double>(ph.stats.wakes) * 1000.0 / items : 0;
+  if (opt.owner == "busy") {
+    // No sleeps: run+slp is run, all% is queue%.
+    res.run_all_ns = res.run_ns;
+    res.share_all = res.share_queue;
+    res.share_owner = res.cpu_owner_ns > 0 ? res.run_ns * items / res.cpu_owner_ns * 100.0 : 0;
+    // The owner's own work: the clean iterations' mean, for all of them.
+    res.own_ns = ph.own_clean > 0 ? to_ns(ph.own_ticks) / static_cast<double>(ph.own_clean) : 0;
+    const double own_total = res.own_ns * static_cast<double>(ph.iterations);
+    res.share_net = res.cpu_total_ns > own_total ? (res.add_ns + res.run_ns) * items / (res.cpu_total_ns - own_total) * 100.0 : 0;
+    res.payload_ns = ph.nosleep_items > 0 ? to_ns(ph.clean_payload_ticks) / static_cast<double>(ph.nosleep_items) : 0;
+    res.iterations = ph.iterations;
+    res.tsc_pair_ns = ph.tsc_pair_ticks / ticks_per_ns;
+    res.owner_busy = res.seconds > 0 ? res.cpu_owner_ns / 1e9 / res.seconds * 100.0 : 0;
+    res.run_calls = ph.run_calls;
+    res.waits = ph.run_calls;
+    res.items_per_run = ph.run_calls > 0 ? items / static_cast<double>(ph.run_calls) : 0;
+    // Percentiles over run() calls; the item-weighted mean is the depth the
+    // average item was run from (sum n^2 / sum n).
+    double sq = 0;
+    std::uint64_t seen = 0;
+    bool p50 = false, p90 = false;
+    for (std::size_t n = 0; n < ph.run_hist.size(); ++n) {
+      const std::uint64_t c = ph.run_hist[n];
+      if (c == 0) continue;
+      sq += static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(c);
+      seen += c;
+      if (!p50 && 2 * seen >= ph.run_calls) {
+        res.run_p50 = static_cast<double>(n);
+        p50 = true;
+      }
+      if (!p90 && 10 * seen >= 9 * ph.run_calls) {
+        res.run_p90 = static_cast<double>(n);
+        p90 = true;
+      }
+      res.run_max = static_cast<double>(n);
+    }
+    res.item_weighted_depth = items > 0 ? sq / items : 0;
+  }
   res.add_outliers = ph.add_outliers;
   res.dirty_calls = ph.dirty_calls;
   res.enobufs = ph.enobufs;

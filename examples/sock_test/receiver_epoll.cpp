@@ -53,6 +53,7 @@ void receiver_epoll(phase<LW>& ph) {
       if (errno == EINTR) continue;
       die("epoll_wait (receiver)", errno);
     }
+    const std::uint64_t added_before = ph.items_added;
     for (int i = 0; i < n; ++i) {
       const std::uint32_t c = evs[static_cast<std::size_t>(i)].data.u32;
       if (c == tag) {
@@ -74,6 +75,7 @@ void receiver_epoll(phase<LW>& ph) {
         die("recv", errno);
       }
     }
+    if (ph.items_added != added_before) ++ph.rx_batches;
   }
   ::close(ep);
   ph.recv_cpu_ns = thread_cpu_ns() - cpu0;

@@ -157,6 +157,7 @@ void receiver_uring(phase<LW>& ph) {
     io_uring_cqe* cqe;
     unsigned seen = 0;
     bool rearm_returns = false;
+    const std::uint64_t added_before = ph.items_added;
     io_uring_for_each_cqe(&ring, head, cqe) {
       ++seen;
       const std::uint64_t ud = io_uring_cqe_get_data64(cqe);
@@ -185,6 +186,7 @@ void receiver_uring(phase<LW>& ph) {
       }
     }
     io_uring_cq_advance(&ring, seen);
+    if (ph.items_added != added_before) ++ph.rx_batches;
     if (rearm_returns) arm_returns();  // re-arm the eventfd read before draining
     returned_since_advance = 0;
     in_flight = rx.take_returns([&](buffer<LW>& b) {

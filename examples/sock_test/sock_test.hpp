@@ -43,7 +43,18 @@ struct options {
   std::string receiver = "auto";
   std::string variants = "both";
   std::string inject;
+  // --owner=busy: the owner is busy with its own work (own_iters steps of a
+  // fixed computation per loop iteration) and run()s what piled up meanwhile,
+  // at most run_cap items per call (0: no cap), instead of wait(batch).
+  std::string owner = "wait";
+  double own_us = 50;             // calibrated into own_iters (unless --own-iters)
+  std::uint64_t own_iters = 0;    // 0: from own_us
+  int run_cap = 0;
 };
+
+// The busy owner's own computation: `iters` dependent steps of a 64-bit LCG
+// plus xorshift (owner.cpp; a fixed instruction count, so callgrind repeats).
+std::uint64_t own_work(std::uint64_t iters, std::uint64_t x) noexcept;
 
 // ----------------------------------------------------------------- timing --
 
@@ -156,9 +167,19 @@ struct result {
   double share_queue = 0;  // (add_ns + run_ns) * items / CPU of all threads: the seed's accounting
   double share_all = 0;    // (add_ns + run_all_ns) * items / CPU of all threads
   double share_owner = 0;  // run_all_ns * items / owner CPU
+  // --owner=busy: as share_queue, with the owner's own work left out of the
+  // CPU total (so it does not depend on --own-us); and the payload per item.
+  double share_net = 0, payload_ns = 0, own_ns = 0;
   double wakes_per_kitem = 0, wake_median_ns = 0;
   double cpu_total_ns = 0, cpu_owner_ns = 0;
   std::uint64_t add_outliers = 0, dirty_calls = 0, enobufs = 0;
+  // --owner=busy: owner loop iterations, run() calls (has_work() was true),
+  // and the items per run() call: mean, and percentiles over calls.
+  std::uint64_t iterations = 0, run_calls = 0;
+  double items_per_run = 0, run_p50 = 0, run_p90 = 0, run_max = 0, item_weighted_depth = 0;
+  double tsc_pair_ns = 0;  // --owner=busy: see phase::tsc_pair_ticks
+  double owner_busy = 0;  // owner CPU / wall, %: under 100 the busy owner was starved (other threads, other load)
+  double items_per_rx_batch = 0;  // buffers handed over per receiver pass (one CQE batch / epoll_wait)
   bool ok = true;
 };
 
@@ -189,6 +210,7 @@ struct phase {
   std::uint64_t items_added = 0, add_ticks = 0, add_slow = 0, add_outliers = 0, enobufs = 0, recv_cpu_ns = 0;
   std::vector<std::uint64_t> add_slow_hist = std::vector<std::uint64_t>(400, 0);  // 250 ns buckets up to 100 us
   std::uint64_t received_total = 0;
+  std::uint64_t rx_batches = 0;  // receiver loop passes that handed over at least one buffer
   bool receiver_ok = true;
   // sender results
   std::uint64_t sent_total = 0, send_cpu_ns = 0;
@@ -203,6 +225,14 @@ struct phase {
   std::uint64_t nosleep_calls = 0, nosleep_items = 0, sleep_calls = 0, sleep_items = 0;
   double nosleep_machinery_ns = 0, sleep_machinery_ns = 0;
   mpscq::local_work_stats stats{};
+  // --owner=busy: loop iterations, run() calls, items per call (index: items,
+  // the last bucket collects the rest)
+  std::uint64_t iterations = 0, run_calls = 0;
+  std::vector<std::uint64_t> run_hist;
+  // own_work() time (TSC) of the iterations not preempted, and their count;
+  // payload TSC of the clean run() calls
+  std::uint64_t own_ticks = 0, own_clean = 0, clean_payload_ticks = 0;
+  double tsc_pair_ticks = 0;  // the rdtsc pair the run side is corrected by, per item and per call
   bool owner_ok = true;
   clock_type::time_point owner_end{};
   bool inject_lose_pending = false, inject_corrupt_pending = false;
