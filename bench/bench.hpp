@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -132,6 +133,34 @@ struct item_array {
   item* data() noexcept { return p.get(); }
 };
 
+// Where a threaded producer's recycled items lie (S2 both tables, S3, S7).
+// Every such scenario runs both layouts in the same repetitions, so a table
+// can show whether a contender's figure depends on the prefetcher.
+//   ring:      the N slots are one array and are pushed in address order, so
+//              consecutive pushes touch consecutive cache lines (the
+//              hardware prefetchers follow that stream, for the producer that
+//              fills and for the consumer that reads);
+//   scattered: the N slots are N lines drawn at random, without repetition,
+//              from a buffer scattered_spread times larger, and pushed in
+//              that random order, so consecutive pushes touch unrelated lines
+//              and mostly unrelated pages (as nodes from a long-lived heap do).
+// Both go through the same table of slot addresses, so the layouts differ in
+// the addresses only, not in the code that reaches them.
+enum class item_layout { ring, scattered };
+inline constexpr item_layout item_layouts[] = {item_layout::ring, item_layout::scattered};
+inline constexpr std::size_t scattered_spread = 8;
+inline const char* layout_name(item_layout l) noexcept { return l == item_layout::ring ? "ring" : "scattered"; }
+
+struct item_slots {
+  item_array storage;
+  std::vector<item*> slot;  // slot i: the item a producer fills for its sequence numbers i, i + N, i + 2N, ...
+  item_slots() = default;
+  // N slots in layout `l`; `seed` draws the scattered choice and order.
+  item_slots(std::size_t n, item_layout l, std::uint64_t seed);
+  item& operator[](std::size_t i) noexcept { return *slot[i]; }
+  std::size_t size() const noexcept { return slot.size(); }
+};
+
 // ---------------------------------------------------------------------------
 // Threads
 
@@ -220,21 +249,28 @@ struct guarantees {
 
 class results {
  public:
+  // `layout`: the item layout (layout_name()) of scenarios that run both,
+  // "" elsewhere. Rows of different layouts never meet: each layout has its
+  // own reference row per repetition.
   void add(const std::string& scenario, const std::string& case_name, const std::string& contender,
-           const std::string& metric, const std::string& unit, better dir, int rep, double value);
+           const std::string& metric, const std::string& unit, better dir, int rep, double value,
+           const std::string& layout = "");
   // A violation or other fact that must not be hidden: printed now and in the summary.
   void violation(const std::string& scenario, const std::string& contender, const std::string& what);
   void note(const std::string& text);  // printed in the summary
   // Prints one table: every case and contender of `metric` in `scenario`, with
-  // median/min/max and the median of per-repetition ratios to `reference`.
+  // median/min/max and the median of per-repetition ratios to `reference`
+  // (within the row's layout). Where rows carry a layout, every row names it,
+  // and scattered rows add the median of per-repetition scattered / ring
+  // ratios of the same contender.
   void print_table(const std::string& scenario, const std::string& metric, const std::string& reference,
                    const std::string& title, int precision = 2) const;
   // Median over repetitions (NaN if absent).
   double median(const std::string& scenario, const std::string& case_name, const std::string& contender,
-                const std::string& metric) const;
+                const std::string& metric, const std::string& layout = "") const;
   double ratio_median(const std::string& scenario, const std::string& case_name,
                       const std::string& contender, const std::string& metric,
-                      const std::string& reference) const;
+                      const std::string& reference, const std::string& layout = "") const;
   void set_reference(const std::string& scenario, const std::string& reference) { refs_[scenario] = reference; }
   // Tables list contenders in the order they were declared (registration
   // order), not in the shuffled order they first ran.
@@ -251,7 +287,12 @@ class results {
     better dir;
     int rep;
     double value;
+    std::string layout;
   };
+  // Median of per-repetition value(contender, layout) / value(reference, ref_layout).
+  double ratio_median_of(const std::string& scenario, const std::string& case_name, const std::string& contender,
+                         const std::string& metric, const std::string& layout, const std::string& reference,
+                         const std::string& ref_layout) const;
   std::vector<row> rows_;
   std::vector<std::string> violations_;
   std::vector<std::string> notes_;

@@ -104,7 +104,11 @@ struct moodycamel_blocking {
 thread_local work_sink tl_sink;
 
 inline void run_item_tramp(mpscq::work& w, mpscq::run_state st) noexcept {
-  tl_sink.fn(tl_sink.ctx, *hook_item(&w), st.cancel);
+  // Only the owner thread installs a sink. The one other thread that can run
+  // an item is a producer whose add() finds the local_work closed (it runs
+  // the item there, cancelled): that happens only after a stall made the
+  // owner give up, and the item then counts as lost instead of crashing.
+  if (tl_sink.fn != nullptr) tl_sink.fn(tl_sink.ctx, *hook_item(&w), st.cancel);
 }
 
 template <class LW, class W, const char* Name>
@@ -148,11 +152,7 @@ blocking_out blocking_run(const mt_config& cfg) {
   blocking_out out;
   auto b = std::make_unique<B>(cfg.capacity);
   const int np = cfg.producers;
-  std::vector<std::unique_ptr<producer_pool>> pools;
-  for (int i = 0; i < np; ++i) {
-    pools.push_back(std::make_unique<producer_pool>());
-    pools.back()->ring = item_array(cfg.ring);
-  }
+  std::vector<std::unique_ptr<producer_pool>> pools = make_pools(cfg);
   const std::uint64_t cap = std::max<std::uint64_t>(2, cfg.max_items / static_cast<std::uint64_t>(np));
   const std::uint64_t ring = cfg.ring;
   std::atomic<bool> stop{false}, owner_stop{false}, owner_done{false};
@@ -179,7 +179,7 @@ blocking_out blocking_run(const mt_config& cfg) {
             bo.pause();
           }
         }
-        item* it = &pool.ring[seq % ring];
+        item* it = &pool.slots[seq % ring];
         fill(*it, static_cast<std::uint32_t>(pi), seq);
         if (last) {
           it->flags = item_end;
@@ -198,10 +198,12 @@ blocking_out blocking_run(const mt_config& cfg) {
     auto on_item = [&](item& it) {
       chk.on(it);
       // Read everything needed from the item *before* publishing `consumed`:
-      // from that store on, its producer may reuse the slot (the ring), so a
-      // later read of it.flags would race with the producer's fill() (it
-      // did: issue 12). Every contender's owner_loop calls on_item once per
-      // item and touches the item no more after it returns.
+      // from that store on, its producer may refill the slot (in either
+      // layout), so a later read of it.flags would race with the producer's
+      // fill() (it did: issue 12). Every contender's owner_loop calls on_item
+      // once per item, and neither it nor the contender's own pop/run path
+      // touches the item after on_item returns (checked per contender:
+      // bench/README.md, "Hand-back").
       const bool end = (it.flags & item_end) != 0;
       if (it.producer < pools.size()) pools[it.producer]->consumed.store(it.seq + 1, std::memory_order_release);
       if (end && ++ends == np) {
@@ -309,25 +311,31 @@ void scenario_s2_blocking(context& ctx) {
   cfg.max_items = ctx.sz.mt_max_items;
   cfg.ring = std::min(ctx.sz.ring, ctx.sz.capacity);
   cfg.capacity = ctx.sz.capacity;
+  // Every (contender, layout) run of a repetition in one shuffled order, as
+  // the polling table does; one seed per repetition for the scattered slots.
+  const std::size_t nlayouts = std::size(item_layouts);
   for (int rep = 0; rep < ctx.opt.reps; ++rep) {
-    for (std::size_t i : shuffled(bs.size(), ctx.rng)) {
-      const auto& c = bs[i];
-      progress("S2 rep %d/%d sleeping consumer %s", rep + 1, ctx.opt.reps, c.name.c_str());
+    cfg.seed = ctx.rng();
+    for (std::size_t i : shuffled(bs.size() * nlayouts, ctx.rng)) {
+      const auto& c = bs[i % bs.size()];
+      cfg.layout = item_layouts[i / bs.size()];
+      const char* lname = layout_name(cfg.layout);
+      progress("S2 rep %d/%d sleeping consumer %s %s", rep + 1, ctx.opt.reps, lname, c.name.c_str());
       blocking_out o = c.run(cfg);
-      if (!o.m.chk.clean()) ctx.res.violation(sc, c.name + " " + case_name, o.m.chk.describe());
-      ctx.res.add("S2b", case_name, c.name, "M items/s", "M items/s", better::higher, rep, o.m.value / 1e6);
+      if (!o.m.chk.clean()) ctx.res.violation(sc, c.name + " " + case_name + " " + lname, o.m.chk.describe());
+      ctx.res.add("S2b", case_name, c.name, "M items/s", "M items/s", better::higher, rep, o.m.value / 1e6, lname);
       ctx.res.add("S2b", case_name, c.name, "owner sleeps/1k items", "owner sleeps (voluntary switches) per 1000 items",
-                  better::lower, rep, o.sleeps_per_k);
+                  better::lower, rep, o.sleeps_per_k, lname);
       if (o.wakes_per_k >= 0)
         ctx.res.add("S2b", case_name, c.name, "wakes/1k items", "wake calls issued per 1000 items", better::lower,
-                    rep, o.wakes_per_k);
+                    rep, o.wakes_per_k, lname);
     }
   }
   progress_done();
   ctx.res.set_reference("S2b", ref);
   ctx.res.print_table("S2b", "M items/s", ref,
                       "S2  (second table) 1P1C pinned, the consumer sleeps when idle (each contender's own wait; "
-                      "producer adds eagerly)");
+                      "producer adds eagerly); items in the ring and the scattered layout");
   ctx.res.print_table("S2b", "owner sleeps/1k items", ref, "    owner sleeps per 1000 items (same runs)", 1);
   ctx.res.print_table("S2b", "wakes/1k items", ref, "    wake calls issued per 1000 items (where the contender counts them)", 1);
 }

@@ -161,6 +161,26 @@ std::vector<std::size_t> shuffled(std::size_t n, std::mt19937_64& rng) {
   return order;
 }
 
+item_slots::item_slots(std::size_t n, item_layout l, std::uint64_t seed) : slot(n) {
+  if (l == item_layout::ring) {
+    storage = item_array(n);
+    for (std::size_t i = 0; i < n; ++i) slot[i] = &storage[i];
+    return;
+  }
+  // The first n steps of a Fisher-Yates shuffle of the buffer's line
+  // indices: n distinct lines, uniformly chosen, in a uniformly random order.
+  const std::size_t lines = n * scattered_spread;
+  storage = item_array(lines);
+  std::vector<std::uint32_t> index(lines);
+  for (std::size_t i = 0; i < lines; ++i) index[i] = static_cast<std::uint32_t>(i);
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uniform_int_distribution<std::size_t> pick(i, lines - 1);
+    std::swap(index[i], index[pick(rng)]);
+    slot[i] = &storage[index[i]];
+  }
+}
+
 void flush_caches(std::size_t mib) {
   static std::vector<std::uint64_t> buffer;
   const std::size_t words = mib * 1024 * 1024 / sizeof(std::uint64_t);
@@ -206,9 +226,10 @@ void progress_done() {
 // Results
 
 void results::add(const std::string& scenario, const std::string& case_name, const std::string& contender,
-                  const std::string& metric, const std::string& unit, better dir, int rep, double value) {
+                  const std::string& metric, const std::string& unit, better dir, int rep, double value,
+                  const std::string& layout) {
   std::lock_guard<std::mutex> lock(m_);
-  rows_.push_back(row{scenario, case_name, contender, metric, unit, dir, rep, value});
+  rows_.push_back(row{scenario, case_name, contender, metric, unit, dir, rep, value, layout});
 }
 
 void results::violation(const std::string& scenario, const std::string& contender, const std::string& what) {
@@ -229,24 +250,34 @@ void results::note(const std::string& text) {
 }
 
 double results::median(const std::string& scenario, const std::string& case_name, const std::string& contender,
-                       const std::string& metric) const {
+                       const std::string& metric, const std::string& layout) const {
   std::vector<double> v;
   for (const row& r : rows_)
-    if (r.scenario == scenario && r.case_name == case_name && r.contender == contender && r.metric == metric)
+    if (r.scenario == scenario && r.case_name == case_name && r.contender == contender && r.metric == metric &&
+        r.layout == layout)
       v.push_back(r.value);
   return summarize(v).median;
 }
 
 double results::ratio_median(const std::string& scenario, const std::string& case_name,
                              const std::string& contender, const std::string& metric,
-                             const std::string& reference) const {
+                             const std::string& reference, const std::string& layout) const {
+  return ratio_median_of(scenario, case_name, contender, metric, layout, reference, layout);
+}
+
+double results::ratio_median_of(const std::string& scenario, const std::string& case_name,
+                                const std::string& contender, const std::string& metric,
+                                const std::string& layout, const std::string& reference,
+                                const std::string& ref_layout) const {
   std::map<int, double> ref;
   for (const row& r : rows_)
-    if (r.scenario == scenario && r.case_name == case_name && r.contender == reference && r.metric == metric)
+    if (r.scenario == scenario && r.case_name == case_name && r.contender == reference && r.metric == metric &&
+        r.layout == ref_layout)
       ref[r.rep] = r.value;
   std::vector<double> ratios;
   for (const row& r : rows_) {
-    if (r.scenario != scenario || r.case_name != case_name || r.contender != contender || r.metric != metric)
+    if (r.scenario != scenario || r.case_name != case_name || r.contender != contender || r.metric != metric ||
+        r.layout != layout)
       continue;
     auto it = ref.find(r.rep);
     if (it != ref.end() && it->second != 0 && !std::isnan(it->second) && !std::isnan(r.value))
@@ -257,7 +288,7 @@ double results::ratio_median(const std::string& scenario, const std::string& cas
 
 void results::print_table(const std::string& scenario, const std::string& metric, const std::string& reference,
                           const std::string& title, int precision) const {
-  std::vector<std::string> cases, contenders;
+  std::vector<std::string> cases, contenders, layouts;
   std::string unit;
   better dir = better::lower;
   for (const row& r : rows_) {
@@ -265,6 +296,7 @@ void results::print_table(const std::string& scenario, const std::string& metric
     if (std::find(cases.begin(), cases.end(), r.case_name) == cases.end()) cases.push_back(r.case_name);
     if (std::find(contenders.begin(), contenders.end(), r.contender) == contenders.end())
       contenders.push_back(r.contender);
+    if (std::find(layouts.begin(), layouts.end(), r.layout) == layouts.end()) layouts.push_back(r.layout);
     unit = r.unit;
     dir = r.dir;
   }
@@ -275,29 +307,54 @@ void results::print_table(const std::string& scenario, const std::string& metric
     };
     return rank(a) < rank(b);
   });
+  // "" (no layout), then "ring", then "scattered": the order they sort in.
+  std::sort(layouts.begin(), layouts.end());
+  const bool with_layout = layouts.size() > 1 || !layouts.front().empty();
+  const bool with_vs_ring =
+      std::find(layouts.begin(), layouts.end(), layout_name(item_layout::ring)) != layouts.end() && layouts.size() > 1;
   std::printf("\n%s\n", title.c_str());
-  std::printf("  %s (%s is better); ratio = value / %s's in the same repetition, median over repetitions\n",
-              unit.c_str(), dir == better::lower ? "lower" : "higher", reference.c_str());
-  std::printf("  %-20s %-34s %12s %12s %12s %8s %5s\n", "case", "contender", "median", "min", "max", "ratio",
-              "reps");
+  std::printf("  %s (%s is better); ratio = value / %s's in the same repetition%s, median over repetitions\n",
+              unit.c_str(), dir == better::lower ? "lower" : "higher", reference.c_str(),
+              with_layout ? " and layout" : "");
+  if (with_vs_ring)
+    std::printf("  vs ring = the same contender's scattered / ring value in the same repetition, median over "
+                "repetitions\n");
+  if (with_layout)
+    std::printf("  %-20s %-9s %-34s %12s %12s %12s %8s %8s %5s\n", "case", "layout", "contender", "median", "min",
+                "max", "ratio", with_vs_ring ? "vs ring" : "", "reps");
+  else
+    std::printf("  %-20s %-34s %12s %12s %12s %8s %5s\n", "case", "contender", "median", "min", "max", "ratio",
+                "reps");
+  auto fmt_ratio = [](double x, char* buf, std::size_t n) {
+    if (std::isnan(x))
+      std::snprintf(buf, n, "-");
+    else
+      std::snprintf(buf, n, "%.2f", x);
+  };
   for (const std::string& c : cases) {
     bool first = true;
-    for (const std::string& k : contenders) {
-      std::vector<double> v;
-      for (const row& r : rows_)
-        if (r.scenario == scenario && r.metric == metric && r.case_name == c && r.contender == k)
-          v.push_back(r.value);
-      if (v.empty()) continue;
-      stats s = summarize(v);
-      double ratio = ratio_median(scenario, c, k, metric, reference);
-      char rbuf[32];
-      if (std::isnan(ratio))
-        std::snprintf(rbuf, sizeof rbuf, "-");
-      else
-        std::snprintf(rbuf, sizeof rbuf, "%.2f", ratio);
-      std::printf("  %-20s %-34s %12.*f %12.*f %12.*f %8s %5zu\n", first ? c.c_str() : "", k.c_str(), precision,
-                  s.median, precision, s.min, precision, s.max, rbuf, v.size());
-      first = false;
+    for (const std::string& l : layouts) {
+      for (const std::string& k : contenders) {
+        std::vector<double> v;
+        for (const row& r : rows_)
+          if (r.scenario == scenario && r.metric == metric && r.case_name == c && r.contender == k && r.layout == l)
+            v.push_back(r.value);
+        if (v.empty()) continue;
+        stats s = summarize(v);
+        char rbuf[32], vbuf[32];
+        fmt_ratio(ratio_median(scenario, c, k, metric, reference, l), rbuf, sizeof rbuf);
+        vbuf[0] = 0;
+        if (with_vs_ring && l != layout_name(item_layout::ring))
+          fmt_ratio(ratio_median_of(scenario, c, k, metric, l, k, layout_name(item_layout::ring)), vbuf,
+                    sizeof vbuf);
+        if (with_layout)
+          std::printf("  %-20s %-9s %-34s %12.*f %12.*f %12.*f %8s %8s %5zu\n", first ? c.c_str() : "", l.c_str(),
+                      k.c_str(), precision, s.median, precision, s.min, precision, s.max, rbuf, vbuf, v.size());
+        else
+          std::printf("  %-20s %-34s %12.*f %12.*f %12.*f %8s %5zu\n", first ? c.c_str() : "", k.c_str(),
+                      precision, s.median, precision, s.min, precision, s.max, rbuf, v.size());
+        first = false;
+      }
     }
   }
   std::fflush(stdout);
@@ -306,12 +363,19 @@ void results::print_table(const std::string& scenario, const std::string& metric
 bool results::write_csv(const std::string& path) const {
   std::ofstream f(path);
   if (!f) return false;
-  f << "scenario,case,contender,metric,unit,better,rep,value,ratio_to_reference,reference\n";
-  // Rows grouped by scenario, metric and case (in first-run order), then by
-  // contender in declared order, then repetition.
+  // `layout` is the last column (added after the others): readers of the
+  // older ten-column files, by name or by position, read these unchanged.
+  // It is "ring" or "scattered" in the scenarios that run both item layouts
+  // (S2, S2b, S3, S7), empty elsewhere; ratio_to_reference is then to the
+  // reference's row of the same layout.
+  f << "scenario,case,contender,metric,unit,better,rep,value,ratio_to_reference,reference,layout\n";
+  // Rows grouped by scenario, metric, case (in first-run order) and layout
+  // (ring before scattered), then by contender in declared order, then
+  // repetition.
+  auto key = [](const row& r) { return r.scenario + '\x1f' + r.metric + '\x1f' + r.case_name; };
   std::vector<std::string> keys;
   for (const row& r : rows_) {
-    const std::string k = r.scenario + '\x1f' + r.metric + '\x1f' + r.case_name;
+    const std::string k = key(r);
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
   }
   auto rank = [&](const std::string& c) {
@@ -319,9 +383,10 @@ bool results::write_csv(const std::string& path) const {
   };
   std::vector<row> sorted = rows_;
   std::stable_sort(sorted.begin(), sorted.end(), [&](const row& a, const row& b) {
-    const auto ka = std::find(keys.begin(), keys.end(), a.scenario + '\x1f' + a.metric + '\x1f' + a.case_name);
-    const auto kb = std::find(keys.begin(), keys.end(), b.scenario + '\x1f' + b.metric + '\x1f' + b.case_name);
+    const auto ka = std::find(keys.begin(), keys.end(), key(a));
+    const auto kb = std::find(keys.begin(), keys.end(), key(b));
     if (ka != kb) return ka < kb;
+    if (a.layout != b.layout) return a.layout < b.layout;
     if (rank(a.contender) != rank(b.contender)) return rank(a.contender) < rank(b.contender);
     return a.rep < b.rep;
   });
@@ -331,7 +396,7 @@ bool results::write_csv(const std::string& path) const {
     double ratio = std::nan("");
     for (const row& q : rows_)
       if (q.scenario == r.scenario && q.case_name == r.case_name && q.metric == r.metric && q.rep == r.rep &&
-          q.contender == ref && q.value != 0)
+          q.layout == r.layout && q.contender == ref && q.value != 0)
         ratio = r.value / q.value;
     auto quote = [](const std::string& s) {
       if (s.find_first_of(",\"") == std::string::npos) return s;
@@ -350,7 +415,7 @@ bool results::write_csv(const std::string& path) const {
       std::snprintf(rbuf, sizeof rbuf, "%.6g", ratio);
     f << quote(r.scenario) << ',' << quote(r.case_name) << ',' << quote(r.contender) << ',' << quote(r.metric)
       << ',' << quote(r.unit) << ',' << (r.dir == better::lower ? "lower" : "higher") << ',' << r.rep << ','
-      << vbuf << ',' << rbuf << ',' << quote(ref) << '\n';
+      << vbuf << ',' << rbuf << ',' << quote(ref) << ',' << quote(r.layout) << '\n';
   }
   return static_cast<bool>(f);
 }

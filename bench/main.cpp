@@ -235,6 +235,17 @@ void legend(const std::vector<queue_contender>& qs) {
     std::printf("  %-32s %-38s %-44s %-13s %s\n", c.name.c_str(), c.traits.fifo, c.traits.bound,
                 c.traits.intrusive ? "intrusive" : "moves pointers", c.traits.progress);
   std::printf("  (none of these blocks: consumers poll; S2's second table and S6 add the sleeping ones)\n");
+  std::printf("\nItem layouts (S2 both tables, S3, S7; every contender runs in both, interleaved in each "
+              "repetition):\n"
+              "  ring       each producer recycles N items of one array in address order (consecutive pushes, "
+              "consecutive lines:\n"
+              "             the prefetchers' best case)\n"
+              "  scattered  each producer recycles N lines drawn at random from a %zux larger buffer, in that "
+              "random order\n"
+              "             (consecutive pushes touch unrelated lines and pages, as heap nodes do)\n"
+              "  Ratios compare contenders within one layout; 'vs ring' is a contender's own scattered / ring "
+              "figure.\n",
+              scattered_spread);
   legend_blocking();
   std::fflush(stdout);
 }
@@ -316,24 +327,37 @@ double exchange_ceiling(int threads, double ms, bool pin) {
   return static_cast<double>(total) / (static_cast<double>(t1 - t0) / 1e9);
 }
 
+// One repetition of one case: every contender in both item layouts, all
+// (contender, layout) runs in one shuffled order, and the exchange ceiling
+// once per layout (it touches no item, but each layout's rows then hold their
+// own ceiling from the same repetition, and its ratio to that layout's
+// reference). Every run of the repetition draws its scattered slots with the
+// same seed.
 void run_mt_case(context& ctx, const std::vector<queue_contender>& qs, const char* sc, const std::string& case_name,
                  mt_config cfg, int rep, bool with_exchange_ceiling) {
   std::vector<const queue_contender*> active;
   for (const auto& c : qs)
     if (c.mt != nullptr) active.push_back(&c);
-  const std::size_t slots = active.size() + (with_exchange_ceiling ? 1 : 0);
-  for (std::size_t i : shuffled(slots, ctx.rng)) {
-    if (i == active.size()) {
-      progress("%s rep %d/%d %s bare exchange", sc, rep + 1, ctx.opt.reps, case_name.c_str());
+  const std::size_t per_layout = active.size() + (with_exchange_ceiling ? 1 : 0);
+  const std::size_t nlayouts = std::size(item_layouts);
+  cfg.seed = ctx.rng();
+  for (std::size_t i : shuffled(per_layout * nlayouts, ctx.rng)) {
+    const item_layout layout = item_layouts[i / per_layout];
+    const char* lname = layout_name(layout);
+    const std::size_t ci = i % per_layout;
+    if (ci == active.size()) {
+      progress("%s rep %d/%d %s %s bare exchange", sc, rep + 1, ctx.opt.reps, case_name.c_str(), lname);
       const double v = exchange_ceiling(cfg.producers, cfg.ms, cfg.pin);
-      ctx.res.add(sc, case_name, "bare exchange (ceiling)", "M items/s", "M items/s", better::higher, rep, v / 1e6);
+      ctx.res.add(sc, case_name, "bare exchange (ceiling)", "M items/s", "M items/s", better::higher, rep, v / 1e6,
+                  lname);
       continue;
     }
-    const auto& c = *active[i];
-    progress("%s rep %d/%d %s %s", sc, rep + 1, ctx.opt.reps, case_name.c_str(), c.name.c_str());
+    const auto& c = *active[ci];
+    progress("%s rep %d/%d %s %s %s", sc, rep + 1, ctx.opt.reps, case_name.c_str(), lname, c.name.c_str());
+    cfg.layout = layout;
     measured m = c.mt(cfg);
-    report_check(ctx, sc, c.name + " " + case_name, m);
-    ctx.res.add(sc, case_name, c.name, "M items/s", "M items/s", better::higher, rep, m.value / 1e6);
+    report_check(ctx, sc, c.name + " " + case_name + " " + lname, m);
+    ctx.res.add(sc, case_name, c.name, "M items/s", "M items/s", better::higher, rep, m.value / 1e6, lname);
   }
 }
 
@@ -357,7 +381,7 @@ void scenario_s2(context& ctx, const std::vector<queue_contender>& qs) {
   progress_done();
   ctx.res.print_table(sc, "M items/s", reference,
                       "S2  1 producer, 1 consumer pinned to different cores, the consumer polls (pause-spins; "
-                      "yields only after ~16k empty polls)");
+                      "yields only after ~16k empty polls); items in the ring and the scattered layout");
   scenario_s2_blocking(ctx);
 }
 
@@ -374,7 +398,8 @@ void scenario_s3(context& ctx, const std::vector<queue_contender>& qs) {
   }
   progress_done();
   ctx.res.print_table(sc, "M items/s", reference,
-                      "S3  2 and 8 producers, 1 consumer, threads unpinned and oversubscribed");
+                      "S3  2 and 8 producers, 1 consumer, threads unpinned and oversubscribed; items in the ring "
+                      "and the scattered layout");
 }
 
 void scenario_s7(context& ctx, const std::vector<queue_contender>& qs) {
@@ -382,18 +407,20 @@ void scenario_s7(context& ctx, const std::vector<queue_contender>& qs) {
   ctx.res.set_reference(sc, reference);
   int pmax = ctx.opt.producers;
   if (pmax == 0) pmax = std::clamp(static_cast<int>(allowed_cpus().size()) - 1, 1, 15);
-  // Every count up to 4, then powers of two, and P itself.
+  // Every count up to 4, then 6, 8, 12 (powers of two and 1.5 times them:
+  // no gap wider than 1.5x on a 16-core machine's 1..15), and P itself.
   std::vector<int> counts;
-  for (int p = 1; p <= pmax; p = p < 4 ? p + 1 : p * 2) counts.push_back(p);
+  for (int p = 1; p <= pmax; p = p < 4 ? p + 1 : (p & (p - 1)) == 0 ? p + p / 2 : p / 3 * 4) counts.push_back(p);
   if (counts.back() != pmax) counts.push_back(pmax);
   for (int rep = 0; rep < ctx.opt.reps; ++rep)
     for (int p : counts) run_mt_case(ctx, qs, sc, "P=" + std::to_string(p), mt_for(ctx, p, true), rep, true);
   progress_done();
-  char title[256];
+  char title[384];
   std::snprintf(title, sizeof title,
                 "S7  producer scaling 1..%d (consumer on CPU %d, producers round-robin over the others), with "
-                "the bare-exchange ceiling on one shared word measured in the same repetitions",
-                pmax, cpu_for(0));
+                "the bare-exchange ceiling on one shared word measured in the same repetitions; items in the "
+                "ring and the scattered layout (%zu slots per producer at P=%d)",
+                pmax, cpu_for(0), ring_for(ctx, pmax), pmax);
   ctx.res.print_table(sc, "M items/s", reference, title);
 }
 

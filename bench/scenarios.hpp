@@ -48,8 +48,10 @@ struct mt_config {
   bool own_cpu = true;         // every thread has a CPU to itself: spin long before yielding
   double ms = 100;             // producers stop after this long (or at max_items)
   std::uint64_t max_items = 1000000;
-  std::size_t ring = 8192;     // per-producer recycling ring
+  std::size_t ring = 8192;     // per-producer recycling ring (slots)
   std::size_t capacity = 65536;
+  item_layout layout = item_layout::ring;  // where those slots lie (bench.hpp)
+  std::uint64_t seed = 1;      // scattered: each producer draws its slots from seed and its index
 };
 
 struct drain_config {
@@ -78,14 +80,28 @@ struct queue_contender {
   void (*valgrind_drain)(const drain_config&) = nullptr;
 };
 
-// The recycling pool of one producer: a ring of items it reuses once the
-// consumer has reported them consumed (so runs have a fixed memory footprint,
-// and no contender's queue grows past the ring).
+// The recycling pool of one producer: a ring of `ring` slots it reuses in
+// sequence order (seq uses slot seq % ring) once the consumer has reported
+// them consumed (so runs have a fixed memory footprint, and no contender's
+// queue grows past the ring). The slots lie as cfg.layout says; the reuse
+// rule, and so every check, is the same in both layouts.
 struct alignas(64) producer_pool {
-  item_array ring;
+  item_slots slots;
   alignas(64) std::atomic<std::uint64_t> consumed{0};  // written by the consumer
   alignas(64) std::uint64_t produced = 0;              // written by the producer when done
 };
+
+// The producers' pools of one threaded run, built before any thread starts
+// (allocation, first touch and the shuffle stay out of the timing).
+inline std::vector<std::unique_ptr<producer_pool>> make_pools(const mt_config& cfg) {
+  std::vector<std::unique_ptr<producer_pool>> pools;
+  for (int i = 0; i < cfg.producers; ++i) {
+    pools.push_back(std::make_unique<producer_pool>());
+    pools.back()->slots =
+        item_slots(cfg.ring, cfg.layout, cfg.seed + static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ull);
+  }
+  return pools;
+}
 
 // Arena for scattered items (shared by every contender, allocated once).
 item* scattered_arena(std::size_t mib, std::size_t& slots);
@@ -135,11 +151,7 @@ measured mt_run(const mt_config& cfg) {
   measured out;
   const int np = cfg.producers;
   auto q = std::make_unique<C>(cfg.capacity);
-  std::vector<std::unique_ptr<producer_pool>> pools;
-  for (int i = 0; i < np; ++i) {
-    pools.push_back(std::make_unique<producer_pool>());
-    pools.back()->ring = item_array(cfg.ring);
-  }
+  std::vector<std::unique_ptr<producer_pool>> pools = make_pools(cfg);
   const std::uint64_t cap = std::max<std::uint64_t>(1, cfg.max_items / static_cast<std::uint64_t>(np));
   const std::uint64_t ring = cfg.ring;
   std::atomic<bool> stop{false};
@@ -173,7 +185,7 @@ measured mt_run(const mt_config& cfg) {
           }
         }
         {
-          item* it = &pool.ring[seq % ring];
+          item* it = &pool.slots[seq % ring];
           fill(*it, static_cast<std::uint32_t>(pi), seq);
           backoff b(cfg.own_cpu);
           while (!q->try_push(tok, it)) {
@@ -199,6 +211,8 @@ measured mt_run(const mt_config& cfg) {
       item* it = q->try_pop(k);
       if (it != nullptr) {
         chk.on(*it);
+        // The store hands the slot back: the producer may refill it at once,
+        // so its operands (producer, seq) are the last reads of the item.
         pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
                                                                               std::memory_order_release);
         b.reset();
