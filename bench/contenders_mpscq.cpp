@@ -1,5 +1,5 @@
-// bench/contenders_mpscq.cpp - mpscq::queue, mpscq::llist, mutex + std::deque,
-// and the single-thread plain-array floor.
+// bench/contenders_mpscq.cpp - mpscq::queue (pop and pop_batch), mpscq::llist,
+// mutex + std::deque, and the single-thread plain-array floor.
 #include <mpscq/llist.hpp>
 #include <mpscq/queue.hpp>
 
@@ -31,6 +31,44 @@ struct mpscq_queue_adaptor {
   item* try_pop(consumer_t& k) noexcept {
     mpscq::node* n = k.c.pop();
     return n == nullptr ? nullptr : hook_item(n);
+  }
+};
+
+// mpscq::queue through consumer::pop_batch. The scenarios take one item per
+// try_pop, so the consumer keeps what one pop_batch call handed out (at most
+// batch_size items) in a small buffer and returns them from there, as the
+// llist adaptor does with its del_all chain. Items in the buffer are already
+// out of the queue; the scenarios count them consumed only when try_pop
+// returns them.
+struct mpscq_batch_adaptor {
+  static constexpr const char* name = "mpscq batch";
+  static constexpr guarantees traits{"global (exchange order)", "unbounded", true,
+                                     "wait-free push (1 xchg + 1 store); pop_batch never spins"};
+  static constexpr int batch_size = 64;
+  mpscq::queue q;
+  explicit mpscq_batch_adaptor(std::size_t) {}
+  struct producer_t {
+    explicit producer_t(mpscq_batch_adaptor&) {}
+  };
+  struct consumer_t {
+    mpscq::consumer c;
+    int next = 0, count = 0;
+    item* buf[batch_size];
+    explicit consumer_t(mpscq_batch_adaptor& a) : c(a.q) {}
+  };
+  bool try_push(producer_t&, item* it) noexcept {
+    q.push(make_hook<mpscq::node>(it));
+    return true;
+  }
+  item* try_pop(consumer_t& k) noexcept {
+    if (k.next == k.count) {
+      int got = 0;
+      k.c.pop_batch(batch_size, [&](mpscq::node* n) noexcept { k.buf[got++] = hook_item(n); });
+      k.next = 0;
+      k.count = got;
+      if (got == 0) return nullptr;
+    }
+    return k.buf[k.next++];
   }
 };
 
@@ -155,6 +193,7 @@ void register_fault(std::vector<queue_contender>& out) { out.push_back(make_cont
 
 void register_mpscq(std::vector<queue_contender>& out) {
   out.push_back(make_contender<mpscq_queue_adaptor>());
+  out.push_back(make_contender<mpscq_batch_adaptor>());
   out.push_back(make_contender<llist_adaptor>());
   out.push_back(make_contender<mutex_deque_adaptor>());
   queue_contender floor = make_contender<plain_array_adaptor>();

@@ -25,13 +25,17 @@
 //   // the one consumer thread:
 //   mpscq::intrusive_queue<msg, &msg::hook>::consumer c(q);
 //   while (msg* m = c.pop()) { use(m->value); delete m; }
+//   // or up to 64 at a time, the cursor kept in a register between them:
+//   while (c.pop_batch(64, [](msg* m) { use(m->value); delete m; }) > 0) {}
 //
 // SYNCHRONIZATION TABLE (may the two calls run at the same time?)
-//                     push/push_batch  empty   consumer::pop/emptied
+//                     push/push_batch  empty   consumer::pop/pop_batch/emptied
 //   push/push_batch   yes              yes     yes
 //   empty             yes              yes     yes
-//   consumer::pop     yes              yes     no: one consumer object per
-//                                              queue, used by one thread at a time
+//   consumer::pop,    yes              yes     no: one consumer object per
+//   pop_batch                                  queue, used by one thread at a
+//                                              time (pop_batch's callback may
+//                                              call back into it: see there)
 //   A consumer may be destroyed and another one created later (on any
 //   thread, given the caller's own happens-before between the two); the
 //   cursor is parked in the queue in between, so nothing queued is lost.
@@ -39,7 +43,7 @@
 // MEMORY-ORDERING CONTRACT
 //   Everything a producer wrote before push(n) (in particular n's payload)
 //   happens-before everything the consumer does after the pop() that returns
-//   n. Items are handed out in the order their pushes' exchanges on the tail
+//   n (for pop_batch(): from the call of its callback with n on). Items are handed out in the order their pushes' exchanges on the tail
 //   took effect, so pushes by one thread come out in that thread's order. A
 //   node returned by pop() is no longer referenced by the queue or by any
 //   producer: free it, or push it again, at once.
@@ -72,6 +76,9 @@
 //   when the last node pop() returned left the queue empty (the stub went
 //   back in as the tail). Over any run, pushes that returned true equal pops
 //   after which emptied() was true, plus one if the queue ends non-empty.
+//   consumer::pop_batch() hands out what the same pops would, and ends with
+//   the node that empties the queue, so the rule holds for it too, counted
+//   per node handed out or per batch.
 //   mpscq::task_work builds its "schedule exactly once" rule on this pair.
 #ifndef MPSCQ_QUEUE_HPP
 #define MPSCQ_QUEUE_HPP
@@ -185,8 +192,39 @@ class consumer {
   /// without spinning). Never blocks, never loops.
   node* pop() noexcept;
 
+  /// Hands out up to `max` nodes, oldest first, calling `f(node*)` for each,
+  /// and returns how many: exactly what up to `max` pop() calls would hand
+  /// out, stopping at the first one that would return nullptr or right after
+  /// the one that leaves the queue empty. So it returns 0 only when pop()
+  /// would have returned nullptr (the queue is empty, or a producer is inside
+  /// the in-flight window behind the oldest node; then `!q.empty()`: try again
+  /// later, without spinning), and fewer than `max` only when the queue was
+  /// found empty or blocked by such a window. Never blocks, never spins, never
+  /// waits for a link. `max <= 0` returns 0 and touches nothing.
+  ///
+  /// emptied() afterwards means exactly what it would after the equivalent
+  /// pop() calls: true only when the last node handed out left the queue
+  /// empty (its hand-out put the stub back as the tail). The call ends there,
+  /// so a batch never runs past the node that closes an empty -> non-empty
+  /// cycle into the next cycle (task_work's stop rule works per batch).
+  ///
+  /// A node handed to `f` is no longer referenced by the queue or by any
+  /// producer: `f` may free it, or push it again (onto this queue too; a node
+  /// pushed again comes out again behind the nodes queued before it, maybe
+  /// in this same call). The cursor and emptied() are updated before each
+  /// call of `f`, so inside `f` emptied() describes the node being handed
+  /// out, and `f` may call pop() or pop_batch() on this same consumer (the
+  /// outer call goes on from wherever the inner calls left the cursor, and
+  /// ends if `f` returns with emptied() true; nested hand-outs are not
+  /// counted in the outer result). If `f` throws, the node it was given
+  /// counts as handed out, the exception propagates, and every node not yet
+  /// handed out stays queued, in order, for the next pop() or pop_batch().
+  template <class F>
+  int pop_batch(int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, node*>);
+
   /// True while the stub is the tail as far as this consumer knows: the last
-  /// node pop() returned left the queue empty (its pop put the stub back), so
+  /// node pop() returned (or pop_batch() handed out) left the queue empty
+  /// (its pop put the stub back), so
   /// the next push returns true, and no pop has since taken a new node off
   /// the stub. False after a pop that left nodes behind, and false as soon as
   /// a pop steps onto a newly pushed node - even when that pop returns
@@ -234,6 +272,11 @@ class intrusive_queue {
     explicit consumer(intrusive_queue& q) noexcept : c_(q.q_) {}
     /// See mpscq::consumer::pop.
     T* pop() noexcept;
+    /// See mpscq::consumer::pop_batch: calls f(T*) for each item handed out.
+    template <class F>
+    int pop_batch(int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, T*>) {
+      return c_.pop_batch(max, [&f](node* n) noexcept(std::is_nothrow_invocable_v<F&, T*>) { f(from_hook(n)); });
+    }
     /// See mpscq::consumer::emptied.
     bool emptied() const noexcept { return c_.emptied(); }
 
@@ -294,15 +337,17 @@ inline node* queue::publish(node* first, node* last) noexcept {
   // store comes after our nullptr in the modification order and is never
   // overwritten by it. Acquire: pairs with the release of the previous tail
   // writer - another producer's exchange, or the consumer's stub
-  // compare-exchange in pop(), which cleared stub_.next before it - so our
-  // link store into prev->next lands after every earlier write to it.
+  // compare-exchange in pop() (Q11) or pop_batch() (Q17), which cleared
+  // stub_.next before it - so our link store into prev->next lands after
+  // every earlier write to it.
   return tail_.exchange(last, detail::mutant::weaken_if(detail::mutant::queue_tail_exchange_relaxed,
                                                         std::memory_order_seq_cst));
 }
 
 inline void queue::link(node* prev, node* first) noexcept {
-  // [Q5] Release: pairs with the acquire loads of `next` in consumer::pop(), so
-  // the consumer that follows this link sees the chain's payload.
+  // [Q5] Release: pairs with the acquire loads of `next` in consumer::pop()
+  // (Q8, Q10) and consumer::pop_batch() (Q14, Q16), so the consumer that
+  // follows this link sees the chain's payload.
   prev->next.store(first, detail::mutant::weaken_if(detail::mutant::queue_link_relaxed,
                                                     std::memory_order_release));
 }
@@ -391,6 +436,100 @@ inline node* consumer::pop() noexcept {
     return head;
   }
   return nullptr;
+}
+
+template <class F>
+inline int consumer::pop_batch(int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, node*>) {
+  // The loop is pop() with the cursor kept in a register between nodes: per
+  // node one acquire load of `next` and one plain store (the cursor, for f's
+  // sake); the producers' line (tail, stub) is touched only to step off the
+  // stub (once per cycle) and for the last node's compare-exchange, as in
+  // pop().
+  // [Q14] [Q16] acquire (MUTANT queue_next_load_relaxed: relaxed, as in pop()).
+  constexpr std::memory_order next_order =
+      detail::mutant::weaken_if(detail::mutant::queue_next_load_relaxed, std::memory_order_acquire);
+  if (max <= 0) return 0;
+  node* const stub = &q_.stub_;
+  node* head = cursor_;
+  if (head == stub) {
+    // [Q14] Acquire: pairs with the release link store (Q5) of the push that
+    // found the queue empty, so that node's payload is visible to us.
+    node* first = stub->next.load(next_order);
+    if (first == nullptr) return 0;  // empty, or the first push is in flight
+    // Step off the stub, as pop() does. [Q15] Relaxed: published to the next
+    // producer that finds the stub as the tail by the release half of the
+    // stub compare-exchange that puts it back (Q17 here, or Q11 in a later
+    // pop()), which that producer's acquire exchange (Q4) reads.
+    stub->next.store(nullptr, std::memory_order_relaxed);
+    cursor_ = head = first;
+    emptied_ = false;  // a new cycle has begun, even if nothing can be handed out yet
+  }
+  // Invariant from here on: cursor_ == head != stub, hence emptied_ == false
+  // (emptied_ is true exactly while cursor_ is the stub: the stub
+  // compare-exchange sets both, stepping off the stub clears both).
+  int n = 0;
+  for (;;) {
+    // [Q16] Acquire: pairs with the release link store (Q5) that linked
+    // head's successor, so the successor's payload is visible when we hand
+    // it out.
+    node* next = head->next.load(next_order);
+    if (next == nullptr) break;  // head is the last linked node
+#if defined(__GNUC__) || defined(__clang__)
+    // The next iteration reads next->next: start that miss now, so it
+    // overlaps with f's work on head (no effect on the ordering).
+    __builtin_prefetch(next);
+#endif
+    cursor_ = next;  // stored before f: f may throw or pop re-entrantly
+#if MPSCQ_DEBUG
+    // As in pop(): a node that is not queued has next == nullptr, so push()
+    // can tell a re-push of a queued node. [Q18] Relaxed: head is ours now;
+    // no producer writes head->next again (it is linked and not the tail).
+    head->next.store(nullptr, std::memory_order_relaxed);
+#endif
+    ++n;
+    f(head);
+    if (n == max) return n;
+    head = cursor_;                // f may have popped re-entrantly
+    if (head == stub) return n;    // ... and left emptied() true: that ends the batch
+  }
+  if constexpr (detail::mutant::queue_stub_not_reinserted || detail::mutant::queue_batch_hands_out_in_flight) {
+    // MUTANT queue_stub_not_reinserted: the last node handed out while a
+    // producer may still link behind it, as in pop(). MUTANT
+    // queue_batch_hands_out_in_flight: the same shortcut taken only by a
+    // batch that has already handed nodes out ("the walk's end is the
+    // queue's end"), so pop() and the first node of a batch stay correct.
+    if (detail::mutant::queue_stub_not_reinserted || n > 0) {
+      cursor_ = stub;
+      emptied_ = true;
+      f(head);
+      return n + 1;
+    }
+  }
+  // `head` is the last linked node: hand it out only once the stub is the
+  // tail again, exactly as pop() does; if the compare-exchange fails, a
+  // producer is inside its in-flight window behind `head`: keep it.
+  //
+  // [Q17] Success acq_rel. Release: publishes the stub clear (Q15, or Q9 of
+  // an earlier pop()) to the next producer, whose acquire exchange (Q4)
+  // reads our stub. Acquire: pairs with the release exchange that made
+  // `head` the tail, so no write of that producer is left for after we hand
+  // `head` out. Failure: relaxed, nothing is read through the value.
+  node* expected = head;
+  if (q_.tail_.compare_exchange_strong(  // [Q17]
+          expected, stub,
+          detail::mutant::weaken_if(detail::mutant::queue_stub_cas_relaxed, std::memory_order_acq_rel),
+          std::memory_order_relaxed)) {
+    cursor_ = stub;
+    emptied_ = true;
+    f(head);
+    return n + 1;
+  }
+  if constexpr (detail::mutant::queue_batch_emptied_early) {
+    // MUTANT: a batch that has handed out nodes and ends on an in-flight
+    // window reports the queue emptied (the window looks like its end).
+    if (n > 0) emptied_ = true;
+  }
+  return n;
 }
 
 namespace detail {

@@ -28,6 +28,18 @@ mpscq_add_model_test(model_queue_3p_random model_queue_3p random 1000000)
 mpscq_add_relacy_model(model_queue_2p_batch ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=2 MODEL_BATCH=2 MODEL_POOL=2)
 mpscq_add_model_test(model_queue_2p_batch_random model_queue_2p_batch random 200000)
 
+# pop_batch consumer (MODEL_POP_BATCH=N: the consumer calls pop_batch(N, f)),
+# on the same shapes: reuse (2 nodes per producer), a bounded search, three
+# producers, and push_batch chains.
+mpscq_add_relacy_model(model_queue_2p_popbatch ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2 MODEL_POP_BATCH=3)
+mpscq_add_model_test(model_queue_2p_popbatch_random model_queue_2p_popbatch random 1000000)
+mpscq_add_relacy_model(model_queue_2p_small_popbatch ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=2 MODEL_POOL=1 MODEL_POP_BATCH=2)
+mpscq_add_model_test(model_queue_2p_small_popbatch_bound model_queue_2p_small_popbatch bound 3)
+mpscq_add_relacy_model(model_queue_3p_popbatch ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=3 MODEL_ROUNDS=2 MODEL_POOL=1 MODEL_POP_BATCH=4)
+mpscq_add_model_test(model_queue_3p_popbatch_random model_queue_3p_popbatch random 500000)
+mpscq_add_relacy_model(model_queue_2p_batch_popbatch ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=2 MODEL_BATCH=2 MODEL_POOL=2 MODEL_POP_BATCH=3)
+mpscq_add_model_test(model_queue_2p_batch_popbatch_random model_queue_2p_batch_popbatch random 200000)
+
 # --- mutants: each must be caught -------------------------------------------
 # name | definition | verdict that must appear | why (see queue_model.cpp)
 # name | definition | verdict text that must appear. The function names are
@@ -51,6 +63,32 @@ foreach(entry IN LISTS _queue_mutants)
   list(GET fields 1 definition)
   list(GET fields 2 verdict)
   mpscq_add_relacy_model(model_queue_mutant_${mutant} ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2 ${definition})
+  mpscq_add_model_test(model_queue_mutant_${mutant} model_queue_mutant_${mutant} PASS "${verdict}"
+                             random 500000)
+  # The same mutant under the pop_batch consumer: its sites carry the same
+  # flags (Q14/Q16 the next-load one, Q17 the stub compare-exchange one, the
+  # missing compare-exchange the stub one), and the producer side is shared.
+  mpscq_add_relacy_model(model_queue_mutant_popbatch_${mutant} ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2 MODEL_POP_BATCH=3 ${definition})
+  mpscq_add_model_test(model_queue_mutant_popbatch_${mutant} model_queue_mutant_popbatch_${mutant} PASS "${verdict}"
+                             random 500000)
+endforeach()
+
+# Mutants of pop_batch alone (pop() is untouched by them), under the pop_batch
+# consumer.
+set(_queue_batch_mutants
+  # check 4: after a first hand-out, the batch hands out the last linked node
+  # without the stub compare-exchange, while a producer can still link
+  # behind it (or is already inside its in-flight window).
+  "batch_hands_out_in_flight|MPSCQ_MUTANT_QUEUE_BATCH_HANDS_OUT_IN_FLIGHT|USER ASSERT FAILED .assertion: [^)]*handed out"
+  # check 3: a batch that has handed out nodes and ends on an in-flight
+  # window reports emptied().
+  "batch_emptied_early|MPSCQ_MUTANT_QUEUE_BATCH_EMPTIED_EARLY|USER ASSERT FAILED .assertion: .*reported before the queue was empty")
+foreach(entry IN LISTS _queue_batch_mutants)
+  string(REPLACE "|" ";" fields "${entry}")
+  list(GET fields 0 mutant)
+  list(GET fields 1 definition)
+  list(GET fields 2 verdict)
+  mpscq_add_relacy_model(model_queue_mutant_${mutant} ${CMAKE_CURRENT_LIST_DIR}/queue_model.cpp MODEL_PRODUCERS=2 MODEL_ROUNDS=3 MODEL_POOL=2 MODEL_POP_BATCH=3 ${definition})
   mpscq_add_model_test(model_queue_mutant_${mutant} model_queue_mutant_${mutant} PASS "${verdict}"
                              random 500000)
 endforeach()

@@ -12,6 +12,10 @@
 //   MODEL_POOL       nodes each producer owns; fewer than ROUNDS*BATCH means
 //                    nodes are reused: the consumer hands every popped node
 //                    straight back to its producer, who pushes it again
+//   MODEL_POP_BATCH  0: the consumer calls pop(); N > 0: it calls
+//                    pop_batch(N, f), and f does the per-node checks (the
+//                    node goes back to its producer from inside f, so a
+//                    producer may push it again while the batch goes on)
 // The scheduler is chosen on the command line:
 //   queue_model [random N | bound K | full]      (default: random 200000)
 //
@@ -30,7 +34,15 @@
 //     wait for ever (yielding): Relacy reports LIVELOCK.
 //
 //  3. Empty -> non-empty accounting: pushes that returned true equal pops after
-//     which emptied() was true (the queue ends empty).
+//     which emptied() was true (the queue ends empty). Also checked online:
+//     the consumer never closes more cycles than pushes opened (a producer
+//     counts its push as opening a cycle right after its exchange, before
+//     its link makes the node reachable). With pop_batch the consumer counts
+//     the way a batch user sees it, from emptied() after the call, and checks
+//     that this is the emptied() of the batch's last hand-out (seen in f), and
+//     that a call that handed out nothing did not turn emptied() on. Catches
+//     QUEUE_BATCH_EMPTIED_EARLY: "USER ASSERT FAILED (assertion: ... reported
+//     before the queue was empty)".
 //
 //  4. Observer "no node is handed out while a producer can still write it".
 //     A producer whose exchange returned node P as the previous tail will
@@ -46,7 +58,9 @@
 //     after the pop) has no pending linker; the producer asserts that the
 //     previous tail its exchange returned has not been handed out. Catches
 //     QUEUE_STUB_NOT_REINSERTED (the last node handed out without putting the
-//     stub back): "USER ASSERT FAILED (assertion: ... handed out ...)".
+//     stub back) and, with pop_batch, QUEUE_BATCH_HANDS_OUT_IN_FLIGHT (a batch
+//     that has handed out nodes treats the last linked one as free):
+//     "USER ASSERT FAILED (assertion: ... handed out ...)".
 //
 //  5. Observer "every store to a node's next pointer happens-after the previous
 //     store to it". The algorithm needs each of these stores to land after the
@@ -99,6 +113,9 @@
 #ifndef MODEL_POOL
 #define MODEL_POOL (MODEL_ROUNDS * MODEL_BATCH)
 #endif
+#ifndef MODEL_POP_BATCH
+#define MODEL_POP_BATCH 0
+#endif
 
 namespace {
 
@@ -106,6 +123,8 @@ constexpr int producers = MODEL_PRODUCERS;
 constexpr int rounds = MODEL_ROUNDS;
 constexpr int batch = MODEL_BATCH;
 constexpr int pool = MODEL_POOL;
+constexpr int pop_batch_max = MODEL_POP_BATCH;
+static_assert(pop_batch_max >= 0, "MODEL_POP_BATCH: 0 (pop) or the batch size");
 constexpr int items_per_producer = rounds * batch;
 constexpr int total_items = producers * items_per_producer;
 static_assert(pool >= batch && pool % batch == 0, "the pool must hold whole batches");
@@ -200,53 +219,100 @@ struct queue_model : rl::test_suite<queue_model, producers + 1> {
         before_us->linker_pending = true;
         shadow_next_store(*before_us);
       }
-      access::link(prev, &chain[0]->hook);
+      // check 3: counted before the link, which is what makes the node
+      // reachable, so the consumer can never close this cycle before it is
+      // counted as opened.
       if (found_empty) ++pushes_found_empty[p];
+      access::link(prev, &chain[0]->hook);
     }
+  }
+
+  int cycles_opened() const {
+    int n = 0;
+    for (int p = 0; p < producers; ++p) n += pushes_found_empty[p];
+    return n;
+  }
+
+  // check 3 (online): one more cycle closed, as the consumer sees it.
+  void count_emptied() {
+    ++emptied_pops;
+    RL_ASSERT(emptied_pops <= cycles_opened() &&
+              "more empty -> non-empty cycles closed than pushes opened (emptied() reported before the queue was empty)");
+  }
+
+  // The checks on one node handed out; `emptied` is c.emptied() right after
+  // the hand-out (for pop_batch: inside f, where it describes this node).
+  void take(mpscq::node* n, bool emptied) {
+    item* it = owner(n);
+    it->handed_out = true;
+    if (emptied) {
+      // check 4: QUEUE_STUB_NOT_REINSERTED. Handed out as the last node:
+      // no producer may still be about to store into its next.
+      RL_ASSERT(!it->linker_pending && "last node handed out while a producer can still link behind it");
+    } else {
+      it->linker_pending = false;  // pop() followed our link: that producer is done with it
+    }
+    // check 1 (DATA RACE on payload) and check 2 (order, duplicates).
+    const int value = read_payload(*it);
+    const int p = value / 100;
+    const int seq = value % 100;
+    RL_ASSERT(p == it->producer && "payload names another producer");
+    RL_ASSERT(seq == next_seq[p] && "per-producer FIFO order broken (reorder, loss or duplicate)");
+    next_seq[p] = seq + 1;
+    ++received;
+
+    if (emptied) {
+      // check 3 (pop(): counted per node; pop_batch: after the call); the
+      // cursor is back on the stub: a new cycle begins.
+      if (pop_batch_max == 0) count_emptied();
+      stub_clear_unshadowed = true;
+    } else if (stub_clear_unshadowed) {
+      // check 5: pop() cleared stub.next when it stepped off the stub in
+      // this cycle, and has not put the stub back since (emptied() is
+      // false), so this point lies between the clear and the release
+      // compare-exchange that must publish it to the next producer.
+      shadow_stub_next_store(stub_shadow, 2);
+      stub_clear_unshadowed = false;
+    }
+    // Hand the node back at once (the "free or re-push at once" contract).
+    returned[p].fetch_add(1, std::memory_order_release);
   }
 
   void consume() {
     mpscq::consumer c(q);
     while (received < total_items) {
-      mpscq::node* n = c.pop();
-      if (n == nullptr) {
-        // Empty, or a producer is inside its window: never spin without
-        // giving the producers a chance (a lost node ends here: LIVELOCK).
-        rl::yield(1, $);
-        continue;
-      }
-      item* it = owner(n);
-      it->handed_out = true;
-      if (c.emptied()) {
-        // check 4: QUEUE_STUB_NOT_REINSERTED. Handed out as the last node:
-        // no producer may still be about to store into its next.
-        RL_ASSERT(!it->linker_pending && "last node handed out while a producer can still link behind it");
+      if constexpr (pop_batch_max == 0) {
+        mpscq::node* n = c.pop();
+        if (n == nullptr) {
+          // Empty, or a producer is inside its window: never spin without
+          // giving the producers a chance (a lost node ends here: LIVELOCK).
+          rl::yield(1, $);
+          continue;
+        }
+        take(n, c.emptied());
       } else {
-        it->linker_pending = false;  // pop() followed our link: that producer is done with it
+        const bool emptied_before = c.emptied();
+        bool last_emptied = false;
+        int handed = 0;
+        const int got = c.pop_batch(pop_batch_max, [&](mpscq::node* n) {
+          ++handed;
+          last_emptied = c.emptied();
+          take(n, last_emptied);
+        });
+        RL_ASSERT(got == handed && got <= pop_batch_max && "pop_batch: wrong count");
+        if (got == 0) {
+          // check 3: a call that handed out nothing is a pop() that returned
+          // nullptr: it may turn emptied() off (stepping off the stub), never on.
+          RL_ASSERT((!c.emptied() || emptied_before) &&
+                    "pop_batch returned 0 and turned emptied() on (reported before the queue was empty)");
+          rl::yield(1, $);
+          continue;
+        }
+        // check 3: after the call, emptied() is its last hand-out's.
+        RL_ASSERT(c.emptied() == last_emptied &&
+                  "emptied() after pop_batch is not its last hand-out's (reported before the queue was empty)");
+        if (c.emptied()) count_emptied();
       }
-      // check 1 (DATA RACE on payload) and check 2 (order, duplicates).
-      const int value = read_payload(*it);
-      const int p = value / 100;
-      const int seq = value % 100;
-      RL_ASSERT(p == it->producer && "payload names another producer");
-      RL_ASSERT(seq == next_seq[p] && "per-producer FIFO order broken (reorder, loss or duplicate)");
-      next_seq[p] = seq + 1;
-      ++received;
-
-      if (c.emptied()) {
-        // check 3; and the cursor is back on the stub: a new cycle begins.
-        ++emptied_pops;
-        stub_clear_unshadowed = true;
-      } else if (stub_clear_unshadowed) {
-        // check 5: pop() cleared stub.next when it stepped off the stub in
-        // this cycle, and has not put the stub back since (emptied() is
-        // false), so this point lies between the clear and the release
-        // compare-exchange that must publish it to the next producer.
-        shadow_stub_next_store(stub_shadow, 2);
-        stub_clear_unshadowed = false;
-      }
-      // Hand the node back at once (the "free or re-push at once" contract).
-      returned[p].fetch_add(1, std::memory_order_release);
     }
   }
 
@@ -272,7 +338,9 @@ int main(int argc, char** argv) {
   model_cli::quiet_progress quiet;
   quiet.attach(params);
 
-  std::printf("queue-model: producers=%d pushes_per_producer=%d batch=%d pool=%d", producers, rounds, batch, pool);
+  std::printf("queue-model: producers=%d pushes_per_producer=%d batch=%d pool=%d consumer=%s", producers, rounds,
+              batch, pool, pop_batch_max == 0 ? "pop" : "pop_batch");
+  if (pop_batch_max > 0) std::printf(" max=%d", pop_batch_max);
   model_cli::print_scheduler(params, scheduler);
   std::printf("\n");
   std::fflush(stdout);
