@@ -346,14 +346,13 @@ inline void local_work::add(work& w, wake mode) noexcept {
 }
 
 inline int local_work::run_items(int max, bool cancel) noexcept {
-  int n = 0;
-  while (n < max) {
-    node* next = consumer_.pop();
-    if (next == nullptr) break;  // empty, or a producer in flight
-    work::from_hook(next)(run_state{cancel});
-    ++n;
-  }
-  return n;
+  // The batch consumer (queue.hpp, consumer::pop_batch): what up to `max`
+  // pop() calls would hand out - it stops at an empty queue or a producer in
+  // flight, and right after the node that empties the queue - with the
+  // cursor kept in a register between items. Items may re-enter (a nested
+  // run()/wait(), or close() draining the rest): pop_batch goes on from
+  // wherever they left the cursor, and stops if they emptied the queue.
+  return consumer_.pop_batch(max, [cancel](node* n) noexcept { work::from_hook(n)(run_state{cancel}); });
 }
 
 inline int local_work::drain_cancelled() noexcept {
