@@ -394,8 +394,9 @@ class task_work {
   // --- the producers' side: the queue (its own cache lines) ----------------
   queue q_;
 
-  // --- written by the one scheduling add per cycle (gate_ is also read by
-  //     runs, for the closed bit, once per item until it is set) ------------
+  // --- the adder gate: every add writes its thread's shard (runs read shard
+  //     0 for the closed bit, once per item until it is set); then what the
+  //     one scheduling add per cycle writes ------------------------------------
   alignas(detail::cache_line) detail::adder_gate gate_;
   detail::atomic<bool> fallback_queued_{false};
   detail::atomic<std::uint32_t> fallback_refs_{0};

@@ -3,7 +3,7 @@
 // WHAT IT IS
 //   The release this copy of mpscq is, as macros a program can test in #if:
 //     MPSCQ_VERSION_MAJOR, MPSCQ_VERSION_MINOR, MPSCQ_VERSION_PATCH
-//     MPSCQ_VERSION          MAJOR * 10000 + MINOR * 100 + PATCH (0.2.0 is 200)
+//     MPSCQ_VERSION          MAJOR * 10000 + MINOR * 100 + PATCH (0.3.0 is 300)
 //     MPSCQ_VERSION_STRING   "MAJOR.MINOR.PATCH"
 //   They agree with the CMake package's version (find_package(mpscq 0.2)),
 //   mpscq.pc's Version and the CHANGELOG's latest release; a test checks it.
@@ -31,9 +31,9 @@
 #undef MPSCQ_DETAIL_CPLUSPLUS
 
 #define MPSCQ_VERSION_MAJOR 0
-#define MPSCQ_VERSION_MINOR 2
+#define MPSCQ_VERSION_MINOR 3
 #define MPSCQ_VERSION_PATCH 0
 #define MPSCQ_VERSION (MPSCQ_VERSION_MAJOR * 10000 + MPSCQ_VERSION_MINOR * 100 + MPSCQ_VERSION_PATCH)
-#define MPSCQ_VERSION_STRING "0.2.0"
+#define MPSCQ_VERSION_STRING "0.3.0"
 
 #endif  // MPSCQ_VERSION_HPP

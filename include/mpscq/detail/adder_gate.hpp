@@ -173,12 +173,12 @@ class adder_gate {
   /// The destroying bit, as a snapshot of shard 0 (relaxed: a best-effort
   /// misuse check). [A5]
   bool is_destroying() const noexcept {
-    return (shard_[0].word.load(std::memory_order_relaxed) & destroying) != 0;
+    return (shard_[0].word.load(std::memory_order_relaxed) & destroying) != 0;  // [A5]
   }
   /// Adds inside, summed over the shards, as a snapshot (tests). [A5]
   state in_flight() const noexcept {
     state sum = 0;
-    for (const auto& s : shard_) sum += s.word.load(std::memory_order_relaxed) & count_mask;
+    for (const auto& s : shard_) sum += s.word.load(std::memory_order_relaxed) & count_mask;  // [A5]
     return sum;
   }
 

@@ -115,7 +115,7 @@ class countdown_wake {
     // local_read_acquire: acquire, and arm() acq_rel.)
     constexpr std::memory_order order = mutant::local_read_acquire ? std::memory_order_acquire
                                                                    : std::memory_order_seq_cst;
-    return wait_nr_.load(mutant::weaken_if(mutant::local_push_arm_relaxed, order));
+    return wait_nr_.load(mutant::weaken_if(mutant::local_push_arm_relaxed, order));  // [W1]
   }
 
   /// The merged kernel's wake rule for an add that read `armed`. True: this
@@ -180,7 +180,7 @@ class countdown_wake {
     // local_read_acquire: acq_rel.)
     constexpr std::memory_order order = mutant::local_read_acquire ? std::memory_order_acq_rel
                                                                    : std::memory_order_seq_cst;
-    wait_nr_.exchange(count, mutant::weaken_if(mutant::local_push_arm_relaxed, order));
+    wait_nr_.exchange(count, mutant::weaken_if(mutant::local_push_arm_relaxed, order));  // [W6]
   }
 
   /// Resets wait_nr to NO_WAITER: after the sleep, or when the re-check

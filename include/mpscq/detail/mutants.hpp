@@ -27,7 +27,7 @@ constexpr bool is_set(const char* text) noexcept {
 // --- queue.hpp -------------------------------------------------------------
 inline constexpr bool queue_link_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_LINK_RELAXED));  // link store: release -> relaxed
 inline constexpr bool queue_tail_exchange_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_TAIL_EXCHANGE_RELAXED));  // tail exchange: acq_rel -> relaxed
-inline constexpr bool queue_next_load_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_NEXT_LOAD_RELAXED));  // pop's next loads: acquire -> relaxed
+inline constexpr bool queue_next_load_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_NEXT_LOAD_RELAXED));  // pop()'s and pop_batch()'s next loads: acquire -> relaxed
 inline constexpr bool queue_stub_cas_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_STUB_CAS_RELAXED));  // stub compare-exchange: acq_rel -> relaxed
 inline constexpr bool queue_stub_not_reinserted = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_STUB_NOT_REINSERTED));  // hand out the last node without the CAS
 inline constexpr bool queue_batch_hands_out_in_flight = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_BATCH_HANDS_OUT_IN_FLIGHT));  // pop_batch: after a first hand-out, the walk's last node handed out without the CAS
@@ -36,7 +36,7 @@ inline constexpr bool queue_batch_emptied_early = is_set(MPSCQ_DETAIL_MUTANT_TEX
 // --- local_work.hpp --------------------------------------------------------
 inline constexpr bool local_eager_wake_cas = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_EAGER_WAKE_CAS));  // countdown_wake::claim() eager [W3]: compare-exchange instead of exchange (the seed's v2, lost wake)
 inline constexpr bool local_arm_without_recheck = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_ARM_WITHOUT_RECHECK));  // waiter sleeps without re-checking the queue after arming
-inline constexpr bool local_push_arm_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED));  // countdown_wake::read() [W1] and arm() [W6]: acq_rel -> relaxed (push vs arm, the Dekker pair)
+inline constexpr bool local_push_arm_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_PUSH_ARM_RELAXED));  // countdown_wake::read() [W1] and arm() [W6]: seq_cst -> relaxed (push vs arm, the Dekker pair)
 inline constexpr bool local_read_acquire = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_READ_ACQUIRE));  // countdown_wake::read() [W1]: seq_cst load -> acquire, arm() [W6]: seq_cst -> acq_rel, wait()'s re-check [L21]: seq_cst -> acquire (the push-vs-arm pair without a total order: store buffering, lost wake)
 inline constexpr bool local_teardown_no_wait_adders = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS));  // close() does not wait out in-flight adds (upstream use-after-free)
 inline constexpr bool local_interrupt_check_before_snapshot = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_INTERRUPT_CHECK_BEFORE_SNAPSHOT));  // wait() reads the interrupt flag before its futex snapshot, not after (lost interrupt)

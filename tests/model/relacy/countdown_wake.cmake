@@ -43,7 +43,7 @@ mpscq_add_model_test(model_countdown_wake_mutant_push_arm_relaxed model_countdow
 
 # Not caught here either (random 300k of every model, eager_lazy bound 3),
 # for the reasons local_work.cmake gives: LOCAL_CLAIM_RELAXED ([W2]/[W3]
-# relaxed: each claim lies in the release sequence of the same add's [W1]) and
+# relaxed: the same add's seq_cst [W1] already synchronizes with the arm it claims from; docs/design.md row W2) and
 # LOCAL_FUTEX_WORD_RELAXED ([W4]/[W5] relaxed: masked by rl_futex's fences).
 mpscq_add_relacy_model(model_countdown_wake_mutant_read_acquire ${CMAKE_CURRENT_LIST_DIR}/countdown_wake_model.cpp
                        MPSCQ_MUTANT_LOCAL_READ_ACQUIRE)

@@ -15,9 +15,10 @@
 // moved, disarm() and loop; else sleep(seq, untimed); disarm(); loop. Each
 // producer publishes one item (a seq_cst fetch_add on the counter, like the
 // queue's seq_cst tail exchange), then armed = read() (a seq_cst load); if
-// claim(armed, mode): wake(). The model's own two orders follow the header's
-// mutant switch local_read_acquire (acq_rel and acquire then), as
-// local_work's push and re-check would.
+// claim(armed, mode): wake(). Under the mutant switch local_read_acquire
+// the model's own publish and re-check weaken too (acq_rel and acquire):
+// local_work's re-check [L21] weakens with it, its push [Q4] stays seq_cst;
+// the model shows the pair without any total order.
 //
 // Checks:
 //   a. no lost wake: the waiter never sleeps for good while the items it

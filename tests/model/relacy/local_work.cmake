@@ -41,7 +41,7 @@ set(_local_work_mutants
   # 1) is neither refused nor waited for.
   "gate_close_one_shard|MPSCQ_MUTANT_GATE_CLOSE_ONE_SHARD|teardown bound 2|ACCESS TO FREED MEMORY"
   # teardown with bound 2, not random: since the gate has four shards the
-  # destructor's close() is eight RMWs longer, and 1M random runs no longer
+  # destructor's close() is eight fetch_or where it was two, plus a wait loop per shard, and 1M random runs no longer
   # fit the owner's whole pop-run-destroy into the add's window; the
   # context-bounded search finds it at iteration ~90 (interrupt: ~45).
   "teardown_no_wait_adders|MPSCQ_MUTANT_LOCAL_TEARDOWN_NO_WAIT_ADDERS|teardown bound 2|ACCESS TO FREED MEMORY"
@@ -87,10 +87,9 @@ endforeach()
 #    (atomic::wait's eligibility rule / the mutex on the portable path), not
 #    from the word's release/acquire.
 #  - MPSCQ_MUTANT_LOCAL_CLAIM_RELAXED (the lazy fetch_sub / eager exchange
-#    claims on wait_nr relaxed). Unnecessary as far as we can tell: a claim
-#    always follows the same add's acq_rel countdown_wake::read() RMW on wait_nr, so
-#    it lies in that RMW's release sequence (every write to wait_nr is an
-#    RMW): an owner whose disarm reads the claim synchronizes with the
-#    read(), which follows the push. The claim's acquire half orders
-#    nothing the add reads afterwards (it only bumps the futex word, wakes,
-#    and leaves the gate).
+#    claims on wait_nr relaxed). Unnecessary as far as we can tell (see
+#    docs/design.md row W2): the same add's seq_cst read() of wait_nr
+#    already synchronizes with the arm whose count the claim takes; the
+#    owner finds the push through the seq_cst push-vs-arm pair without the
+#    claim's release; the claim's acquire half orders nothing the add reads
+#    afterwards (it only bumps the futex word, wakes, and leaves the gate).

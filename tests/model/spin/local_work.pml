@@ -84,7 +84,7 @@ proctype producer(bool eager) {
 #else
     atomic { assert(!freed); pushed++ }      /* the tail exchange */
     atomic { assert(!freed); linked++; if :: eager -> eager_linked++ :: else -> skip fi }  /* the link */
-    atomic { assert(!freed); nr = wait_nr }  /* countdown_wake::read(): an RMW */
+    atomic { assert(!freed); nr = wait_nr }  /* countdown_wake::read(): a seq_cst load (the model is SC) */
 #endif
     if
     :: nr <= 0 -> goto leave
