@@ -177,6 +177,7 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include <mpscq/version.hpp>
@@ -388,6 +389,11 @@ class task_work {
   // run met an in-flight push (it still owns the queue in both).
   template <class ShouldYield>
   stop serve(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept;
+  // serve() without a should_yield: items through consumer::pop_batch.
+  stop serve_batch(runner who, std::size_t max_entries, run_result& result) noexcept;
+  // serve() with a should_yield: one pop per item, the callback between them.
+  template <class ShouldYield>
+  stop serve_each(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept;
 
   stop end_cycle(task_context*& current, run_result& result) noexcept;
 
@@ -657,6 +663,82 @@ inline void task_work::switch_context(task_context*& current, task_context* next
 template <class ShouldYield>
 inline task_work::stop task_work::serve(runner who, std::size_t max_entries, ShouldYield& should_yield,
                                         run_result& result) noexcept {
+  // run(max) without should_yield (and the fallback and the destructor): no
+  // per-item decision but the cap, so the items come through the batch
+  // consumer (serve_batch). With a should_yield callback, one pop per item,
+  // below: the callback is asked between any two items.
+  if constexpr (std::is_same_v<std::remove_cv_t<ShouldYield>, never_yield>) {
+    (void)should_yield;
+    return serve_batch(who, max_entries, result);
+  } else {
+    return serve_each(who, max_entries, should_yield, result);
+  }
+}
+
+inline task_work::stop task_work::serve_batch(runner who, std::size_t max_entries, run_result& result) noexcept {
+  bool cancel = who != runner::target;
+  task_context* current = nullptr;
+  detail::backoff wait;
+  for (;;) {
+    // CAPS ARE CAPS, as in serve_each(): the batch is sized to what the cap
+    // leaves, counted across the turns other runs handed to this one.
+    // (MUTANT task_stop_after_cap_check: this check comes after the
+    // emptied stop below instead.)
+    if constexpr (!detail::mutant::task_stop_after_cap_check) {
+      if (result.ran != 0 && result.ran >= max_entries) {
+        switch_context(current, nullptr);
+        return stop::more;
+      }
+    }
+    const std::size_t room = max_entries > result.ran ? max_entries - result.ran : 1;
+    const int max = room > static_cast<std::size_t>(std::numeric_limits<int>::max())
+                        ? std::numeric_limits<int>::max()
+                        : static_cast<int>(room);
+    // pop_batch hands out what up to `max` pops would and stops right after
+    // the pop that emptied the queue (queue.hpp): `ended` is that pop's
+    // emptied(), read in f as serve_each() reads it after its pop (EXACTLY
+    // ONCE, point 2). The run slot keeps every other run out of consumer_,
+    // so no item re-enters it.
+    bool ended = false;
+    const int got = consumer_.pop_batch(max, [&](node* n) noexcept {
+      ended = consumer_.emptied();
+      // [T19] as in serve_each().
+      if (!cancel) cancel = gate_.is_closed();
+      work& w = work::from_hook(n);
+      switch_context(current, context_of(w));
+      w(run_state{cancel});
+      ++result.ran;
+    });
+    if (got == 0) {
+      switch_context(current, nullptr);  // never hold a context while waiting
+      if (q_.empty()) return stop::drained;
+      // THE IN-FLIGHT WINDOW: as in serve_each().
+      if (who == runner::target) {
+        in_flight_wait_.pause();
+        return stop::busy;
+      }
+      wait.pause();
+      continue;
+    }
+    if (in_flight_wait_.rounds() != 0) in_flight_wait_ = detail::backoff{};  // progress
+    if constexpr (detail::mutant::task_stop_after_cap_check) {
+      // MUTANT: the cap checked before the emptied stop (see serve_each()).
+      if (result.ran >= max_entries) {
+        switch_context(current, nullptr);
+        return stop::more;
+      }
+      if (ended) return end_cycle(current, result);
+    } else if constexpr (!detail::mutant::task_no_stop_after_emptied) {
+      if (ended) return end_cycle(current, result);
+    }
+    // MUTANT task_no_stop_after_emptied: no stop; the next batch pops on
+    // into the next cycle ("Boom").
+  }
+}
+
+template <class ShouldYield>
+inline task_work::stop task_work::serve_each(runner who, std::size_t max_entries, ShouldYield& should_yield,
+                                             run_result& result) noexcept {
   bool cancel = who != runner::target;
   task_context* current = nullptr;
   detail::backoff wait;

@@ -306,7 +306,11 @@ struct schedule_once_model : rl::test_suite<schedule_once_model<Capped>, 3> {
         pending.fetch_sub(1, std::memory_order_acq_rel);  // take the schedule
       }
       const std::size_t cap = Capped && rl::rand(2) == 0 ? 1 : task_work::unlimited;
-      const run_result r = tw.get()->run(cap);
+      // run(cap) takes the batch consumer (serve_batch); the capped model
+      // also tries run(cap, should_yield), one pop per item (serve_each).
+      // (Only there: the extra branch multiplies the bounded searches.)
+      const run_result r =
+          Capped && rl::rand(2) == 0 ? tw.get()->run(cap, [] { return false; }) : tw.get()->run(cap);
       check(!r.handed_off, "a lone target run was handed off");
       owed = r.more;
       if (r.more) check(!tw.get()->empty(), "run() reported more after an emptying pop");
