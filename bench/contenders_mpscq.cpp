@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <mutex>
+#include <type_traits>
 
 #include "scenarios.hpp"
 
@@ -34,17 +35,21 @@ struct mpscq_queue_adaptor {
   }
 };
 
-// mpscq::queue through consumer::pop_batch. The scenarios take one item per
-// try_pop, so the consumer keeps what one pop_batch call handed out (at most
-// batch_size items) in a small buffer and returns them from there, as the
-// llist adaptor does with its del_all chain. Items in the buffer are already
-// out of the queue; the scenarios count them consumed only when try_pop
-// returns them.
+// mpscq::queue through consumer::pop_batch, called as a batch consumer calls
+// it: every scenario loop pops through try_pop_batch (scenarios.hpp), whose
+// `max` goes straight to pop_batch and whose f (the scenario's per-item check
+// and hand-back) runs inside pop_batch's loop - no buffer, no call per item.
+// max is scenarios.hpp's pop_batch_max = 64 (queue.hpp's example figure: a
+// consumer that does not know how much is queued caps one call), or fewer
+// when a loop has fewer items left to pop; the reasons are there. pop_batch
+// moves its cursor past a node before f and never touches it after, so f may
+// hand the slot back to its producer. try_pop, for any loop that still pops
+// one at a time (none in scenarios.hpp does), is pop_batch with max 1; with
+// no buffer the two may be mixed freely.
 struct mpscq_batch_adaptor {
   static constexpr const char* name = "mpscq batch";
   static constexpr guarantees traits{"global (exchange order)", "unbounded", true,
                                      "wait-free push (1 xchg + 1 store); pop_batch never spins"};
-  static constexpr int batch_size = 64;
   mpscq::queue q;
   explicit mpscq_batch_adaptor(std::size_t) {}
   struct producer_t {
@@ -52,23 +57,22 @@ struct mpscq_batch_adaptor {
   };
   struct consumer_t {
     mpscq::consumer c;
-    int next = 0, count = 0;
-    item* buf[batch_size];
     explicit consumer_t(mpscq_batch_adaptor& a) : c(a.q) {}
   };
   bool try_push(producer_t&, item* it) noexcept {
     q.push(make_hook<mpscq::node>(it));
     return true;
   }
+  template <class F>
+  int try_pop_batch(consumer_t& k, int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, item*>) {
+    return k.c.pop_batch(max, [&f](mpscq::node* n) noexcept(std::is_nothrow_invocable_v<F&, item*>) {
+      f(hook_item(n));
+    });
+  }
   item* try_pop(consumer_t& k) noexcept {
-    if (k.next == k.count) {
-      int got = 0;
-      k.c.pop_batch(batch_size, [&](mpscq::node* n) noexcept { k.buf[got++] = hook_item(n); });
-      k.next = 0;
-      k.count = got;
-      if (got == 0) return nullptr;
-    }
-    return k.buf[k.next++];
+    item* out = nullptr;
+    k.c.pop_batch(1, [&out](mpscq::node* n) noexcept { out = hook_item(n); });
+    return out;
   }
 };
 
@@ -99,6 +103,35 @@ struct llist_adaptor {
     mpscq::node* n = k.batch;
     k.batch = n->next.load(std::memory_order_relaxed);  // read before the item is handed out
     return hook_item(n);
+  }
+  // The batch hook, chosen because it is what a real llist consumer writes
+  // (llist.hpp's example, the kernel's task-work runners): del_all, reverse,
+  // then one tight walk over the chain, reading `next` before each node is
+  // handed out (f may hand the slot back). The walk stops after `max` nodes
+  // and keeps the rest for the next call, as io_uring's capped runner keeps
+  // the rest of its reversed chain (io_handle_tw_list returns it); with the
+  // scenarios' max (64, or the items left) it walks the whole chain when 8
+  // are queued (S1 N=8, S4 K=8), in 64-node strides otherwise. Fair to both
+  // sides: the walk has the same cap compare per node as pop_batch and
+  // nothing else of the scenario's; without it llist would pay a call per
+  // item that mpscq batch no longer pays. The O(n) reverse pass is still
+  // inside the measured loop.
+  template <class F>
+  int try_pop_batch(consumer_t& k, int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, item*>) {
+    if (max <= 0) return 0;
+    mpscq::node* n = k.batch;
+    if (n == nullptr) {
+      n = mpscq::llist::reverse(l.del_all());
+      if (n == nullptr) return 0;
+    }
+    int left = max;
+    do {
+      mpscq::node* next = n->next.load(std::memory_order_relaxed);  // read before the item is handed out
+      f(hook_item(n));
+      n = next;
+    } while (--left != 0 && n != nullptr);
+    k.batch = n;
+    return max - left;
   }
 };
 

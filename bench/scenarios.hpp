@@ -10,13 +10,24 @@
 //   item* try_pop(consumer_t&);              // nullptr: nothing to pop now
 //   static constexpr const char* name;
 //   static constexpr guarantees traits;
+// and may provide (batch_pop_adaptor below):
+//   template <class F> int try_pop_batch(consumer_t&, int max, F&& f);
+//     hands out up to `max` items (max >= 1), oldest first, calling f(item*)
+//     for each, and returns how many; 0: nothing to pop now (as try_pop's
+//     nullptr). After f(it) returns, the adaptor must not touch `it` again
+//     (f may hand the slot back to its producer). Every consumer loop below
+//     (s1_run, mt_run, drain_run, valgrind_s1, valgrind_drain) then pops
+//     through it, with the same checks, per item inside f, as its try_pop
+//     loop; adaptors without it are measured through try_pop, unchanged.
 #ifndef MPSCQ_BENCH_SCENARIOS_HPP
 #define MPSCQ_BENCH_SCENARIOS_HPP
 
 #include "bench.hpp"
 #include "valgrind.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,6 +114,26 @@ inline std::vector<std::unique_ptr<producer_pool>> make_pools(const mt_config& c
   return pools;
 }
 
+// The optional batch hook (see the top of this file).
+template <class C>
+concept batch_pop_adaptor = requires(C& q, typename C::consumer_t& k, void (*f)(item*)) {
+  { q.try_pop_batch(k, 1, f) } -> std::same_as<int>;
+};
+
+// `max` for try_pop_batch: 64, the figure in queue.hpp's pop_batch example -
+// what a real consumer passes when it does not know how much is queued (a
+// cap that keeps one call's latency bounded). Its per-call cost (a call, the
+// cap's compare, the first `next` load) is spread over up to 64 items, well
+// under one instruction per item, and a larger cap would change nothing
+// per item: the checks and the hand-back store run per item inside f either
+// way, so producers see no later hand-back. The loops that pop a known count
+// (S1, S4, the valgrind loops) pass min(64, items still to pop), so they never
+// take more than the per-item loop's n try_pop calls would.
+inline constexpr int pop_batch_max = 64;
+inline int pop_batch_cap(std::size_t remaining) noexcept {
+  return remaining < static_cast<std::size_t>(pop_batch_max) ? static_cast<int>(remaining) : pop_batch_max;
+}
+
 // Arena for scattered items (shared by every contender, allocated once).
 item* scattered_arena(std::size_t mib, std::size_t& slots);
 // Clock overhead of an empty now_ns() pair, median of many (ns).
@@ -125,10 +156,21 @@ measured s1_run(std::size_t n, std::uint64_t rounds, std::size_t capacity) {
       fill(items[i], 0, seq++);
       if (!q->try_push(p, &items[i])) return false;
     }
-    for (std::size_t i = 0; i < n; ++i) {
-      item* it = q->try_pop(k);
-      if (it == nullptr) return false;
-      chk.on(*it);
+    if constexpr (batch_pop_adaptor<C>) {
+      // As the loop below: exactly n items, a stall if the contender comes
+      // back empty (or hands out more than asked) before that.
+      for (std::size_t got = 0; got < n;) {
+        const int want = pop_batch_cap(n - got);
+        const int c = q->try_pop_batch(k, want, [&](item* it) noexcept { chk.on(*it); });
+        if (c <= 0 || c > want) return false;
+        got += static_cast<std::size_t>(c);
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        item* it = q->try_pop(k);
+        if (it == nullptr) return false;
+        chk.on(*it);
+      }
     }
     return true;
   };
@@ -208,15 +250,32 @@ measured mt_run(const mt_config& cfg) {
     std::uint64_t idle_since = 0;
     std::uint64_t last_received = 0;
     for (;;) {
-      item* it = q->try_pop(k);
-      if (it != nullptr) {
-        chk.on(*it);
-        // The store hands the slot back: the producer may refill it at once,
-        // so its operands (producer, seq) are the last reads of the item.
-        pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
-                                                                              std::memory_order_release);
-        b.reset();
-        continue;
+      if constexpr (batch_pop_adaptor<C>) {
+        // Per item, inside f, exactly what the try_pop branch does per item:
+        // the check, then the hand-back store as the item's last access (the
+        // adaptor does not touch an item after f returns). The backoff
+        // resets once per non-empty batch: the try_pop branch resets after
+        // every item with no pause between them, so it ends the same.
+        const int c = q->try_pop_batch(k, pop_batch_max, [&](item* it) noexcept {
+          chk.on(*it);
+          pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
+                                                                                std::memory_order_release);
+        });
+        if (c > 0) {
+          b.reset();
+          continue;
+        }
+      } else {
+        item* it = q->try_pop(k);
+        if (it != nullptr) {
+          chk.on(*it);
+          // The store hands the slot back: the producer may refill it at once,
+          // so its operands (producer, seq) are the last reads of the item.
+          pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
+                                                                                std::memory_order_release);
+          b.reset();
+          continue;
+        }
       }
       if (producers_done.load(std::memory_order_acquire) == np) {
         std::uint64_t total = 0;
@@ -264,13 +323,27 @@ measured drain_run(const drain_config& cfg) {
   std::uint64_t expected = 0;
   bool ok = true;
   auto drain = [&](C& q, typename C::consumer_t& c) {
-    for (std::size_t i = 0; i < k; ++i) {
-      item* it = q.try_pop(c);
-      if (it == nullptr) {
-        ok = false;
-        return;
+    if constexpr (batch_pop_adaptor<C>) {
+      // As the loop below: exactly k items, a stall if it comes back empty
+      // (or hands out more than asked) first.
+      for (std::size_t got = 0; got < k;) {
+        const int want = pop_batch_cap(k - got);
+        const int n = q.try_pop_batch(c, want, [&](item* it) noexcept { chk.on(*it); });
+        if (n <= 0 || n > want) {
+          ok = false;
+          return;
+        }
+        got += static_cast<std::size_t>(n);
       }
-      chk.on(*it);
+    } else {
+      for (std::size_t i = 0; i < k; ++i) {
+        item* it = q.try_pop(c);
+        if (it == nullptr) {
+          ok = false;
+          return;
+        }
+        chk.on(*it);
+      }
     }
   };
   if (!cfg.scattered) {
@@ -352,9 +425,19 @@ void valgrind_s1(std::size_t n, std::size_t capacity) {
       fill(items[i], 0, seq++);
       (void)q->try_push(p, &items[i]);
     }
-    for (std::size_t i = 0; i < n; ++i) {
-      item* it = q->try_pop(k);
-      if (it != nullptr) chk.on(*it);
+    if constexpr (batch_pop_adaptor<C>) {
+      // Up to n items, as the n try_pop calls below; a shortfall shows in
+      // the received count checked after the run.
+      for (std::size_t got = 0; got < n;) {
+        const int c = q->try_pop_batch(k, pop_batch_cap(n - got), [&](item* it) noexcept { chk.on(*it); });
+        if (c <= 0) break;
+        got += static_cast<std::size_t>(c);
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        item* it = q->try_pop(k);
+        if (it != nullptr) chk.on(*it);
+      }
     }
   };
   round();
@@ -400,9 +483,19 @@ void valgrind_drain(const drain_config& cfg) {
     }
     if (cfg.scattered) flush_caches(cfg.flush_mib);  // simulated caches see the flush too
     if (r > 0) vg::toggle_collect();                 // round 0 warms up
-    for (std::size_t i = 0; i < k; ++i) {
-      item* it = q->try_pop(c);
-      if (it != nullptr) chk.on(*it);
+    if constexpr (batch_pop_adaptor<C>) {
+      // Up to k items, as the k try_pop calls below (the count is checked
+      // after the run).
+      for (std::size_t got = 0; got < k;) {
+        const int n = q->try_pop_batch(c, pop_batch_cap(k - got), [&](item* it) noexcept { chk.on(*it); });
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+      }
+    } else {
+      for (std::size_t i = 0; i < k; ++i) {
+        item* it = q->try_pop(c);
+        if (it != nullptr) chk.on(*it);
+      }
     }
     if (r > 0) {
       vg::toggle_collect();
