@@ -420,6 +420,33 @@ TEST(LocalWorkQueue, InFlightPushKeepsWorkPendingAndNeverSleeps) {
   EXPECT_FALSE(readable(lw.event_fd()));
 }
 
+// A pass that ran items made progress: it must not pause for the push in
+// flight behind them (an owner whose producer adds in bursts meets the window
+// on most passes; pausing there made it sleep ~1 ms per pass). Only a pass
+// that ran nothing backs off.
+TEST(LocalWorkQueue, APassThatRanItemsDoesNotBackOffForAPushInFlight) {
+  mpscq::local_work lw;
+  items it(4);
+  lw.add(it[0], mpscq::wake::lazy);
+  lw.add(it[1], mpscq::wake::lazy);
+  lw.add(it[2], mpscq::wake::lazy);
+  mpscq::queue& q = mpscq::detail::local_work_access::queue_of(lw);
+  mpscq::node* prev = mpscq::detail::queue_access::publish(q, &it[3].hook, &it[3].hook);
+  ASSERT_EQ(prev, &it[2].hook);
+  for (int round = 0; round < 3; ++round) {
+    // it[0] and it[1] run (it[2] waits for the link behind it) ...
+    EXPECT_EQ(lw.run(10), round == 0 ? 2 : 0);
+    if (round == 0) {
+      EXPECT_EQ(lw.stats().in_flight_backoffs, 0u) << "a pass that ran items paused";
+    }
+  }
+  // ... and the passes that ran nothing backed off, once each.
+  EXPECT_EQ(lw.stats().in_flight_backoffs, 2u);
+  mpscq::detail::queue_access::link(prev, &it[3].hook);
+  EXPECT_EQ(lw.run(10), 2);
+  EXPECT_EQ(it.log, iota(0, 4));
+}
+
 TEST(LegacyLocalWork, CappedTakeParksTheRestOnTheRetryList) {
   mpscq::baseline::llist_local_work lw;
   items it(6);

@@ -300,20 +300,24 @@ class local_work_core {
       n = derived().run_items(max_events, false);
     }
     items_run_.add(static_cast<std::uint64_t>(n));
+    // Progress resets the in-flight backoff, here and in wait()'s in-flight
+    // check (a pass that ran items and then found the next push in flight).
+    if (n > 0) in_flight_wait_ = backoff{};
     // An item called close(): it drained the queue (cancelled) and cleared
     // the flag; nothing is left to announce.
     if (closed_) return n;
     if (derived().items_left()) {
-      // Fewer than max_events ran and work is left: a producer is inside its
-      // push (the in-flight window). Back off here (the library's one policy:
-      // yields, then sleeps up to ~1 ms, growing across calls), so that a
-      // caller's loop on has_work() or the eventfd does not spin while the
-      // producer is preempted; progress resets it.
-      if (n < max_events) {
+      // Work is left: the cap was reached, or a producer is inside its push
+      // (the in-flight window) behind the last item we could run. A pass
+      // that ran nothing backs off here (the library's one policy: yields,
+      // then sleeps up to ~1 ms, growing across calls), so that a caller's
+      // loop on has_work() or the eventfd does not spin while the producer
+      // is preempted. A pass that ran something made progress (the backoff
+      // was reset above) and does not pause. (Until 0.3 only a pass that
+      // filled max_events reset it, and every shorter pass paused.)
+      if (n == 0) {
         in_flight_backoffs_.add();
         in_flight_wait_.pause();
-      } else {
-        in_flight_wait_ = backoff{};
       }
       // Work left behind (cap reached, or a producer in flight): say so, for
       // has_work() and for an owner that polls the eventfd. [L11] Release: as
