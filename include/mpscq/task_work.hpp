@@ -336,7 +336,8 @@ class task_work {
   friend struct detail::task_work_access;
 
   enum class runner { target, fallback, destructor };
-  enum class stop { emptied, drained, more, busy };
+  // `again`: only between nothing_popped() and its caller (pop again).
+  enum class stop { emptied, drained, more, busy, again };
   struct never_yield {
     bool operator()() const noexcept { return false; }
   };
@@ -396,6 +397,10 @@ class task_work {
   stop serve_each(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept;
 
   stop end_cycle(task_context*& current, run_result& result) noexcept;
+  // A pop (or pop_batch) that gave nothing: `drained` when the queue is
+  // empty; a push in flight: `busy` for the target (after one pause), else a
+  // pause and `again`.
+  stop nothing_popped(runner who, task_context*& current, detail::backoff& wait) noexcept;
 
   // --- the producers' side: the queue (its own cache lines) ----------------
   queue q_;
@@ -710,14 +715,7 @@ inline task_work::stop task_work::serve_batch(runner who, std::size_t max_entrie
       ++result.ran;
     });
     if (got == 0) {
-      switch_context(current, nullptr);  // never hold a context while waiting
-      if (q_.empty()) return stop::drained;
-      // THE IN-FLIGHT WINDOW: as in serve_each().
-      if (who == runner::target) {
-        in_flight_wait_.pause();
-        return stop::busy;
-      }
-      wait.pause();
+      if (const stop why = nothing_popped(who, current, wait); why != stop::again) return why;
       continue;
     }
     if (in_flight_wait_.rounds() != 0) in_flight_wait_ = detail::backoff{};  // progress
@@ -756,20 +754,7 @@ inline task_work::stop task_work::serve_each(runner who, std::size_t max_entries
     }
     node* n = consumer_.pop();
     if (n == nullptr) {
-      switch_context(current, nullptr);  // never hold a context while waiting
-      if (q_.empty()) return stop::drained;
-      // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange
-      // and its link. Do not spin: back off (detail/backoff.hpp). A target
-      // run pauses once and reports `busy` (it still owns the queue); its
-      // backoff state lives on (in_flight_wait_), so a caller that runs
-      // again at once meets longer pauses while the push stays stuck. The
-      // fallback and the destructor have nothing better to do and keep
-      // waiting here.
-      if (who == runner::target) {
-        in_flight_wait_.pause();
-        return stop::busy;
-      }
-      wait.pause();
+      if (const stop why = nothing_popped(who, current, wait); why != stop::again) return why;
       continue;
     }
     if (in_flight_wait_.rounds() != 0) in_flight_wait_ = detail::backoff{};  // progress
@@ -802,6 +787,23 @@ inline task_work::stop task_work::serve_each(runner who, std::size_t max_entries
     // MUTANT task_no_stop_after_emptied: no stop at all; the loop pops on
     // after the emptying pop ("Boom").
   }
+}
+
+inline task_work::stop task_work::nothing_popped(runner who, task_context*& current, detail::backoff& wait) noexcept {
+  switch_context(current, nullptr);  // never hold a context while waiting
+  if (q_.empty()) return stop::drained;
+  // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange and
+  // its link. Do not spin: back off (detail/backoff.hpp). A target run
+  // pauses once and reports `busy` (it still owns the queue); its backoff
+  // state lives on (in_flight_wait_), so a caller that runs again at once
+  // meets longer pauses while the push stays stuck. The fallback and the
+  // destructor have nothing better to do and keep waiting here (`again`).
+  if (who == runner::target) {
+    in_flight_wait_.pause();
+    return stop::busy;
+  }
+  wait.pause();
+  return stop::again;
 }
 
 inline task_work::stop task_work::end_cycle(task_context*& current, run_result& result) noexcept {
