@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "queue_producers.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdio>
@@ -396,54 +398,23 @@ TEST(QueueBatch, IntrusiveQueuePassesItems) {
 }
 
 TEST(QueueBatch, ConcurrentProducersKeepPerProducerOrder) {
-  constexpr int producers = 4;
-  constexpr int per_producer = 20000;
-  struct tagged {
-    node hook;
-    int producer;
-    int seq;
-  };
   queue q;
-  std::vector<std::unique_ptr<tagged[]>> storage;
-  for (int p = 0; p < producers; ++p) {
-    storage.push_back(std::make_unique<tagged[]>(per_producer));
-    for (int i = 0; i < per_producer; ++i) {
-      storage.back()[i].producer = p;
-      storage.back()[i].seq = i;
-    }
-  }
-  std::atomic<int> was_empty{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int p = 0; p < producers; ++p) {
-    threads.emplace_back([&, p] {
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-      int mine = 0;
-      for (int i = 0; i < per_producer; ++i) {
-        mine += q.push(&storage[static_cast<std::size_t>(p)][i].hook) ? 1 : 0;
-        if (i % 32 == 31) std::this_thread::yield();  // let the consumer empty the queue now and then
-      }
-      was_empty.fetch_add(mine, std::memory_order_relaxed);
-    });
-  }
+  // Yield every 32 pushes: let the consumer empty the queue now and then.
+  mpscq_test::queue_producers producers(q, 4, 20000, 32);
   consumer c(q);
-  int next[producers] = {};
-  int received = 0, emptied_batches = 0, emptied_in_f = 0, out_of_order = 0, batches = 0, zero_returns = 0;
+  int emptied_batches = 0, emptied_in_f = 0, bad_counts = 0, batches = 0, zero_returns = 0;
   unsigned lcg = 7;
-  go.store(true, std::memory_order_release);
-  while (received < producers * per_producer) {
+  producers.start();
+  while (producers.received() < producers.total()) {
     lcg = lcg * 1103515245u + 12345u;
     const int max = 1 + static_cast<int>((lcg >> 8) % 64);
     int in_this_batch = 0;
     const int n = c.pop_batch(max, [&](node* x) {
-      auto* t = reinterpret_cast<tagged*>(x);  // hook is the first member
-      if (t->seq != next[t->producer]) ++out_of_order;
-      next[t->producer] = t->seq + 1;
-      ++received;
+      producers.check(x);
       ++in_this_batch;
       emptied_in_f += c.emptied() ? 1 : 0;
     });
-    if (n != in_this_batch || n > max) ++out_of_order;
+    if (n != in_this_batch || n > max) ++bad_counts;
     if (n == 0) {
       ++zero_returns;
       std::this_thread::yield();  // empty, or a producer inside its window
@@ -452,17 +423,18 @@ TEST(QueueBatch, ConcurrentProducersKeepPerProducerOrder) {
     ++batches;
     emptied_batches += c.emptied() ? 1 : 0;
   }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(out_of_order, 0);
-  for (int p = 0; p < producers; ++p) EXPECT_EQ(next[p], per_producer);
+  producers.join();
+  EXPECT_EQ(producers.out_of_order(), 0);
+  EXPECT_EQ(bad_counts, 0);
+  EXPECT_TRUE(producers.all_complete());
   EXPECT_EQ(batch(c, 8), values{});
   EXPECT_TRUE(q.empty());
   // Pushes that found the queue empty == hand-outs that emptied it == batches
   // that ended emptied (only a batch's last node can empty the queue).
-  EXPECT_EQ(was_empty.load(), emptied_in_f);
-  EXPECT_EQ(was_empty.load(), emptied_batches);
+  EXPECT_EQ(producers.was_empty(), emptied_in_f);
+  EXPECT_EQ(producers.was_empty(), emptied_batches);
   std::printf("queue_batch stress: %d items in %d batches (%d returned 0), %d empty -> non-empty cycles\n",
-              received, batches, zero_returns, was_empty.load());
+              producers.received(), batches, zero_returns, producers.was_empty());
 }
 
 }  // namespace

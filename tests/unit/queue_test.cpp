@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "queue_producers.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -420,55 +422,26 @@ TEST(QueueDeathTest, SecondConsumerAborts) {
 #endif
 
 TEST(Queue, ConcurrentProducersKeepPerProducerOrder) {
-  constexpr int producers = 4;
-  constexpr int per_producer = 20000;
-  struct tagged {
-    node hook;
-    int producer;
-    int seq;
-  };
   queue q;
-  std::vector<std::unique_ptr<tagged[]>> storage;
-  for (int p = 0; p < producers; ++p) {
-    storage.push_back(std::make_unique<tagged[]>(per_producer));
-    for (int i = 0; i < per_producer; ++i) {
-      storage.back()[i].producer = p;
-      storage.back()[i].seq = i;
-    }
-  }
-  std::atomic<int> was_empty{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int p = 0; p < producers; ++p) {
-    threads.emplace_back([&, p] {
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-      int mine = 0;
-      for (int i = 0; i < per_producer; ++i) mine += q.push(&storage[static_cast<std::size_t>(p)][i].hook) ? 1 : 0;
-      was_empty.fetch_add(mine, std::memory_order_relaxed);
-    });
-  }
+  mpscq_test::queue_producers producers(q, 4, 20000);
   consumer c(q);
-  int next[producers] = {};
-  int received = 0, emptied = 0, out_of_order = 0;
-  go.store(true, std::memory_order_release);
-  while (received < producers * per_producer) {
+  int emptied = 0;
+  producers.start();
+  while (producers.received() < producers.total()) {
     node* n = c.pop();
     if (n == nullptr) {
       std::this_thread::yield();  // empty, or a producer inside its window
       continue;
     }
-    auto* t = reinterpret_cast<tagged*>(n);  // hook is the first member
-    if (t->seq != next[t->producer]) ++out_of_order;
-    next[t->producer] = t->seq + 1;
-    ++received;
+    producers.check(n);
     emptied += c.emptied() ? 1 : 0;
   }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(out_of_order, 0);
-  for (int p = 0; p < producers; ++p) EXPECT_EQ(next[p], per_producer);
+  producers.join();
+  EXPECT_EQ(producers.out_of_order(), 0);
+  EXPECT_TRUE(producers.all_complete());
   EXPECT_EQ(c.pop(), nullptr);
   EXPECT_TRUE(q.empty());
-  EXPECT_EQ(was_empty.load(), emptied);
+  EXPECT_EQ(producers.was_empty(), emptied);
 }
 
 }  // namespace
