@@ -10,6 +10,7 @@
 #include <mpscq/detail/adder_gate.hpp>
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -275,6 +276,29 @@ TEST(AdderGate, AThreadKeepsItsShardAndThreadsSpreadOverThem) {
     for (auto& th : threads) th.join();
     std::sort(seen.begin(), seen.end());
     EXPECT_GT(std::unique(seen.begin(), seen.end()) - seen.begin(), 1) << "every thread hashed to one shard";
+    // Small stacks (64 KiB, as fiber or pool runtimes use): they lie one
+    // granule apart, and must spread too (the 0.3.0 draft hashed 1 MiB
+    // granules and its low bits: 16 such threads all landed on one shard).
+    std::vector<unsigned> small(16);
+    std::vector<pthread_t> ids(small.size());
+    pthread_attr_t attr;
+    ASSERT_EQ(pthread_attr_init(&attr), 0);
+    ASSERT_EQ(pthread_attr_setstacksize(&attr, 64 * 1024), 0);
+    for (std::size_t i = 0; i < small.size(); ++i) {
+      ASSERT_EQ(pthread_create(
+                    &ids[i], &attr,
+                    [](void* out) -> void* {
+                      *static_cast<unsigned*>(out) = gate::shard_of_this_thread();
+                      return nullptr;
+                    },
+                    &small[i]),
+                0);
+    }
+    for (pthread_t id : ids) pthread_join(id, nullptr);
+    pthread_attr_destroy(&attr);
+    std::sort(small.begin(), small.end());
+    EXPECT_GT(std::unique(small.begin(), small.end()) - small.begin(), 1)
+        << "16 threads with 64 KiB stacks all hashed to one shard";
   }
 }
 

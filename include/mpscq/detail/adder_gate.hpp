@@ -59,6 +59,7 @@
 #ifndef MPSCQ_DETAIL_ADDER_GATE_HPP
 #define MPSCQ_DETAIL_ADDER_GATE_HPP
 
+#include <bit>
 #include <cstdint>
 
 #include <mpscq/detail/atomic.hpp>
@@ -99,10 +100,14 @@ class adder_gate {
 
   /// The calling thread's shard: from the address of its stack, so that no
   /// thread-local storage is touched (add() stays async-signal-safe also in
-  /// a dlopen()ed library) and nothing is registered. Threads' stacks lie
-  /// megabytes apart; the 1 MiB granule keeps one thread on one shard unless
-  /// its stack crosses a granule boundary (harmless: the ticket carries the
-  /// shard). The model build uses Relacy's thread index.
+  /// a dlopen()ed library) and nothing is registered. The address is taken
+  /// in 64 KiB granules (threads' stacks lie at least that far apart, unless
+  /// they are smaller: threads whose stacks share a granule share a shard)
+  /// and hashed by Fibonacci hashing, keeping the product's top bits, so
+  /// distinct granules spread like random draws. One thread keeps its shard
+  /// unless its stack crosses a granule boundary between two adds (harmless:
+  /// the ticket carries the shard to leave()). The model build uses Relacy's
+  /// thread index.
   static unsigned shard_of_this_thread() noexcept {
     if constexpr (shards == 1) {
       return 0;
@@ -110,10 +115,10 @@ class adder_gate {
       return model_thread_index() & (shards - 1);
     } else {
       const char here = 0;
-      const auto granule = reinterpret_cast<std::uintptr_t>(&here) >> 20;
-      // Fibonacci hashing: consecutive granules land on different shards.
-      return static_cast<unsigned>((static_cast<std::uint64_t>(granule) * 0x9E3779B97F4A7C15ull) >> 58) &
-             (shards - 1);
+      const auto granule = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&here) >> 16);
+      // Fibonacci hashing: the top log2(shards) bits of the product.
+      constexpr int bits = std::countr_zero(shards);  // >= 1 here
+      return static_cast<unsigned>((granule * 0x9E3779B97F4A7C15ull) >> (64 - (bits > 0 ? bits : 1)));
     }
   }
 
