@@ -8,8 +8,9 @@
 //   `eager` (wake the owner now) or `lazy` (count towards the owner's
 //   min_events; only the add that completes the count wakes it). So a burst of
 //   N lazy adds into a wait for N costs one futex wake, not N. Built on
-//   mpscq::queue: an add is one exchange, one store, and a few RMWs on one
-//   cache line; no locks, no allocation.
+//   mpscq::queue: an add is one exchange and one store on the producers'
+//   shared line, a load, and two RMWs on the adding thread's own gate line
+//   (see COST); no locks, no allocation.
 //
 // WHEN TO USE IT
 //   An event loop (or any thread that owns state) receives completions from
@@ -112,16 +113,19 @@
 //   - push vs arm (the Dekker pair): an add that pushes while the owner arms.
 //     Either the add's wait_nr read comes first and the owner's re-check sees
 //     its item, or the arm comes first and the add sees the countdown. Both
-//     sides use acq_rel read-modify-writes on wait_nr (invariant C2 of
+//     sides are seq_cst pairs - the add's push exchange then its load of
+//     wait_nr, the owner's arm exchange then its re-check load of the tail -
+//     so one side comes first in their single total order (invariant C2 of
 //     detail/countdown_wake.hpp); the re-check lives in wait()
 //     (detail/local_work_core.hpp).
 //   - the in-flight push (queue.hpp): a producer preempted between its tail
-//     exchange and its link store. run() then stops early (and keeps
-//     has_work() true) after one backoff pause (detail/backoff.hpp: yields,
-//     then sleeps that grow to ~1 ms across calls while the push stays stuck,
-//     so a loop on has_work() or the eventfd does not spin); wait() retries
-//     with the same pauses, never busy-spinning and never sleeping on the
-//     futex meanwhile.
+//     exchange and its link store. run() then stops early: it returns the
+//     items before the window (and keeps has_work() true), or, when it could
+//     run none, returns 0 after one backoff pause (detail/backoff.hpp:
+//     yields, then sleeps that grow to ~1 ms across calls while the push
+//     stays stuck, so a loop on run(), has_work() or the eventfd does not
+//     spin; a pass that ran items resets it). wait() retries with the same
+//     pauses, never busy-spinning and never sleeping on the futex meanwhile.
 //   - the stale decrement: a lazy add reads k > 0, the owner wakes (another
 //     add's claim) and re-arms, then the add's fetch_sub lands on the new
 //     count. The owner may wake early; it re-arms for what it still needs.
@@ -243,8 +247,8 @@ class local_work : private detail::local_work_core<local_work> {
 
   /// Owner only. Runs up to max_events queued items, oldest first; leaves the
   /// rest queued (and has_work() true). Never sleeps on the futex: when a
-  /// producer is inside its push it stops early after one backoff pause (see
-  /// RACE WINDOWS). Returns how many ran (0 for max_events <= 0, and after
+  /// producer is inside its push it stops early, and pauses once (a backoff
+  /// round) only if it could run nothing (see RACE WINDOWS). Returns how many ran (0 for max_events <= 0, and after
   /// close()).
   int run(int max_events) noexcept { return core::run(max_events); }
 

@@ -447,6 +447,26 @@ TEST(LocalWorkQueue, APassThatRanItemsDoesNotBackOffForAPushInFlight) {
   EXPECT_EQ(it.log, iota(0, 4));
 }
 
+// The first push of a cycle in flight (the cursor still on the stub): run()
+// finds nothing it can hand out and no node behind which to wait, but the
+// queue is not empty - it must back off, not return at once (a loop on run()
+// would spin on the producer's core).
+TEST(LocalWorkQueue, RunBacksOffWhenTheFirstPushOfACycleIsInFlight) {
+  mpscq::local_work lw;
+  items it(1);
+  mpscq::queue& q = mpscq::detail::local_work_access::queue_of(lw);
+  mpscq::node* prev = mpscq::detail::queue_access::publish(q, &it[0].hook, &it[0].hook);
+  ASSERT_EQ(prev, mpscq::detail::queue_access::stub(q));
+  EXPECT_EQ(lw.run(10), 0);
+  EXPECT_EQ(lw.stats().in_flight_backoffs, 1u) << "run() returned at once with a push in flight";
+  EXPECT_EQ(lw.run(10), 0);
+  EXPECT_EQ(lw.stats().in_flight_backoffs, 2u);
+  mpscq::detail::queue_access::link(prev, &it[0].hook);
+  EXPECT_EQ(lw.run(10), 1);
+  EXPECT_EQ(lw.run(10), 0);
+  EXPECT_EQ(lw.stats().in_flight_backoffs, 2u) << "an empty queue is not a push in flight";
+}
+
 TEST(LegacyLocalWork, CappedTakeParksTheRestOnTheRetryList) {
   mpscq::baseline::llist_local_work lw;
   items it(6);

@@ -306,19 +306,22 @@ class local_work_core {
     // An item called close(): it drained the queue (cancelled) and cleared
     // the flag; nothing is left to announce.
     if (closed_) return n;
-    if (derived().items_left()) {
-      // Work is left: the cap was reached, or a producer is inside its push
-      // (the in-flight window) behind the last item we could run. A pass
-      // that ran nothing backs off here (the library's one policy: yields,
-      // then sleeps up to ~1 ms, growing across calls), so that a caller's
-      // loop on has_work() or the eventfd does not spin while the producer
-      // is preempted. A pass that ran something made progress (the backoff
-      // was reset above) and does not pause. (Until 0.3 only a pass that
-      // filled max_events reset it, and every shorter pass paused.)
-      if (n == 0) {
-        in_flight_backoffs_.add();
-        in_flight_wait_.pause();
-      }
+    const bool left = derived().items_left();
+    // A pass that ran nothing while the queue is not empty met a producer
+    // inside its push (the in-flight window): behind a node we could not
+    // hand out (`left`), or as the first push of a cycle, the cursor still
+    // on the stub ([L18]: a relaxed tail snapshot). It backs off here (the
+    // library's one policy: yields, then sleeps up to ~1 ms, growing across
+    // calls), so that a caller's loop on run(), has_work() or the eventfd
+    // does not spin while the producer is preempted. A pass that ran
+    // something made progress (the backoff was reset above) and does not
+    // pause. (Until 0.3 only a pass that filled max_events reset it, every
+    // shorter pass paused, and the first-push case did not pause in run().)
+    if (n == 0 && (left || !derived().queue_empty(std::memory_order_relaxed))) {  // [L18]
+      in_flight_backoffs_.add();
+      in_flight_wait_.pause();
+    }
+    if (left) {
       // Work left behind (cap reached, or a producer in flight): say so, for
       // has_work() and for an owner that polls the eventfd. [L11] Release: as
       // in signal_non_empty() [L4].
@@ -468,13 +471,7 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
       // the tail but has not linked it yet, so pop() gave nothing while the
       // queue is not empty. It may have been preempted there: do not spin on
       // the core it needs, and do not sleep on the futex either (its add may
-      // be lazy and not wake us). run_pass() has backed off already when the
-      // cursor stood on a node; for the first push of a cycle (cursor on the
-      // stub) it could not tell, so back off here.
-      if (!derived().items_left()) {
-        in_flight_backoffs_.add();
-        in_flight_wait_.pause();
-      }
+      // be lazy and not wake us). run_pass() has backed off already.
       continue;
     }
 
