@@ -350,13 +350,22 @@ inline void local_work::add(work& w, wake mode) noexcept {
 }
 
 inline int local_work::run_items(int max, bool cancel) noexcept {
-  // The batch consumer (queue.hpp, consumer::pop_batch): what up to `max`
-  // pop() calls would hand out - it stops at an empty queue or a producer in
-  // flight, and right after the node that empties the queue - with the
-  // cursor kept in a register between items. Items may re-enter (a nested
-  // run()/wait(), or close() draining the rest): pop_batch goes on from
-  // wherever they left the cursor, and stops if they emptied the queue.
-  return consumer_.pop_batch(max, [cancel](node* n) noexcept { work::from_hook(n)(run_state{cancel}); });
+  // The batch consumer (queue.hpp, consumer::pop_batch), with the cursor
+  // kept in a register between items. It stops at an empty queue or a
+  // producer in flight, and right after the node that empties the queue;
+  // an item may have added more since (to this object: a handler that posts
+  // again), which a pop() loop would go on to run in this same call - so
+  // call it again until it hands out nothing or `max` items ran. Items may
+  // re-enter (a nested run()/wait(), or close() draining the rest):
+  // pop_batch goes on from wherever they left the cursor.
+  int n = 0;
+  while (n < max) {
+    const int got =
+        consumer_.pop_batch(max - n, [cancel](node* x) noexcept { work::from_hook(x)(run_state{cancel}); });
+    if (got == 0) break;  // empty, or a producer in flight
+    n += got;
+  }
+  return n;
 }
 
 inline int local_work::drain_cancelled() noexcept {

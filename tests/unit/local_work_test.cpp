@@ -467,6 +467,38 @@ TEST(LocalWorkQueue, RunBacksOffWhenTheFirstPushOfACycleIsInFlight) {
   EXPECT_EQ(lw.stats().in_flight_backoffs, 2u) << "an empty queue is not a push in flight";
 }
 
+// run(max) runs what its items add to the same object within the cap, as a
+// loop of pops does - also when the item ran as the last one of its cycle
+// (the batch consumer ends its batch there).
+TEST(LocalWorkQueue, RunAlsoRunsWhatItsItemsAddWithinTheCap) {
+  mpscq::local_work lw;
+  int ran_second = 0;
+  struct chain {
+    mpscq::work first;
+    mpscq::work second;
+    mpscq::local_work* lw;
+    int* ran_second;
+  } c{};
+  c.lw = &lw;
+  c.ran_second = &ran_second;
+  c.second.func = [](mpscq::work& w, mpscq::run_state) noexcept {
+    ++*mpscq::detail::owner_of<chain, mpscq::work, &chain::second>(&w)->ran_second;
+  };
+  c.first.func = [](mpscq::work& w, mpscq::run_state) noexcept {
+    chain* self = mpscq::detail::owner_of<chain, mpscq::work, &chain::first>(&w);
+    self->lw->add(self->second);  // the queue was emptied by this item's pop
+  };
+  lw.add(c.first);
+  EXPECT_EQ(lw.run(10), 2);
+  EXPECT_EQ(ran_second, 1);
+  // The cap still holds.
+  lw.add(c.first);
+  EXPECT_EQ(lw.run(1), 1);
+  EXPECT_EQ(ran_second, 1);
+  EXPECT_EQ(lw.run(1), 1);
+  EXPECT_EQ(ran_second, 2);
+}
+
 TEST(LegacyLocalWork, CappedTakeParksTheRestOnTheRetryList) {
   mpscq::baseline::llist_local_work lw;
   items it(6);
