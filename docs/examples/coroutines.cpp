@@ -120,14 +120,18 @@ struct request {
 // Compute on the worker, then deliver on the event loop's thread. Every
 // co_await tells where the coroutine now is.
 job handle(request& r, worker& w, event_loop& loop) {
-  if (co_await mpscq::resume_on(w.tw) == mpscq::resumed::cancelled) {
+  // Bind the result, then test it: g++ 12 miscompiles a co_await inside an
+  // if (or while/switch) condition (docs/api.md, section 9).
+  const mpscq::resumed on_worker = co_await mpscq::resume_on(w.tw);
+  if (on_worker == mpscq::resumed::cancelled) {
     r.failed = true;  // the worker is gone; we are on the fallback thread
     r.done.store(true, std::memory_order_release);
     co_return;
   }
   const int squared = r.input * r.input;  // on the worker's thread
   // Lazy: a batch of deliveries costs the loop one wake-up.
-  if (co_await mpscq::resume_on(loop.lw, mpscq::wake::lazy) == mpscq::resumed::cancelled) {
+  const mpscq::resumed on_loop = co_await mpscq::resume_on(loop.lw, mpscq::wake::lazy);
+  if (on_loop == mpscq::resumed::cancelled) {
     r.failed = true;  // the loop closed: inside its close(), or here if it was already closed
   } else {
     check(current_thread() == loop.thread.get_id(), "delivered on the loop's thread");

@@ -18,7 +18,8 @@
 // EXAMPLE
 //   my_task handle(request& r, mpscq::local_work& loop) {
 //     do_blocking_io(r);                                  // some pool thread
-//     if (co_await mpscq::resume_on(loop, mpscq::wake::lazy) == mpscq::resumed::cancelled) {
+//     const mpscq::resumed where = co_await mpscq::resume_on(loop, mpscq::wake::lazy);
+//     if (where == mpscq::resumed::cancelled) {              // bind first: see G++ 12 below
 //       r.fail();                                         // loop closed: not on its thread
 //       co_return;
 //     }
@@ -130,6 +131,17 @@
 //     of std::this_thread::get_id() (pthread_self(), declared const) from
 //     before a co_await (llvm/llvm-project#47177); read it through a call the
 //     compiler cannot see into (docs/examples/coroutines.cpp does).
+//   - G++ 12: never write co_await inside the condition of an if, while,
+//     for or switch:
+//       if (co_await mpscq::resume_on(lw) == mpscq::resumed::cancelled)  // WRONG
+//       if (!co_await x) / switch (co_await x) / while (!co_await x)     // WRONG
+//     g++ 12.2 (Debian 12's compiler) miscompiles such a coroutine when
+//     the await suspends: it crashes on resumption (SIGSEGV; SIGILL under
+//     the sanitizers) or its body never runs - the same with a trivial awaitable and no mpscq, so
+//     it is the compiler; clang 14 is right. Bind the result first, as the
+//     EXAMPLE does: `const mpscq::resumed r = co_await ...; if (r == ...)`.
+//     Every example and test in this project is kept to that form (the
+//     coawait_rule test).
 //   - Signal handlers: not signal-safe (a coroutine resumption runs user
 //     code, and the thread_local may allocate on first use).
 //

@@ -203,8 +203,11 @@ TEST(CoroLocalWork, AwaitAfterCloseDoesNotSuspendAndIsCancelled) {
 }
 
 spawned await_many(mpscq::local_work& lw, int n, int& cancelled, bool& finished) {
-  for (int i = 0; i < n; ++i)
-    if (co_await resume_on(lw, i % 2 ? wake::lazy : wake::eager) == resumed::cancelled) ++cancelled;
+  for (int i = 0; i < n; ++i) {
+    // Bound first: g++ 12 miscompiles a co_await in an if condition (api.md 9).
+    const resumed r = co_await resume_on(lw, i % 2 ? wake::lazy : wake::eager);
+    if (r == resumed::cancelled) ++cancelled;
+  }
   finished = true;
 }
 
@@ -442,8 +445,10 @@ TEST(CoroTaskWork, AnInlineFallbackAfterCloseDoesNotSuspend) {
 }
 
 spawned await_tw_many(task_work& tw, int n, int& on_target, bool& finished) {
-  for (int i = 0; i < n; ++i)
-    if (co_await resume_on(tw) == resumed::on_target) ++on_target;
+  for (int i = 0; i < n; ++i) {
+    const resumed r = co_await resume_on(tw);  // bound first (api.md 9)
+    if (r == resumed::on_target) ++on_target;
+  }
   finished = true;
 }
 
