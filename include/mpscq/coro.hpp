@@ -126,6 +126,18 @@
 //     coroutine; do not destroy the coroutine while it is suspended in
 //     co_await resume_on(...) (the queued item is in its frame: a use after
 //     free). An awaitable can be awaited again once the await resumed.
+//   - The ctx of resume_on(tw, ctx) must live until the coroutine resumed
+//     (task_work.hpp, task_context LIFETIME). It may live in the coroutine's
+//     own frame: the coroutine resumes between ctx.enter() and ctx.leave(),
+//     and if it ends there (co_return: the frame, and ctx, are destroyed
+//     inside the run), the run forgets ctx and calls no leave() on it. Once
+//     the coroutine has suspended again in an await that resumes it on
+//     another thread, the run that resumed it may still have ctx entered (it
+//     leaves ctx after the item, before another context or at its end): a
+//     frame that ends over there destroys ctx under that run, a use after
+//     free (reported when seen, "mpscq::task_context: destroyed while a run
+//     on another thread has it entered"). End such a coroutine on the
+//     target, or keep ctx outside its frame.
 //   - Checking the thread after a resumption: clang 14 may reuse the result
 //     of std::this_thread::get_id() (pthread_self(), declared const) from
 //     before a co_await (llvm/llvm-project#47177); read it through a call the
@@ -311,8 +323,9 @@ class task_work_awaitable : private detail::coro_resumer {
 [[nodiscard]] inline task_work_awaitable resume_on(task_work& tw) noexcept { return task_work_awaitable(tw); }
 
 /// As resume_on(tw), and the item names `ctx` (task_work.hpp, contexts): the
-/// coroutine resumes between ctx.enter() and ctx.leave(). `ctx` must outlive
-/// the await.
+/// coroutine resumes between ctx.enter() and ctx.leave(). `ctx` must live
+/// until the coroutine resumed; it may live in the coroutine's frame and end
+/// with it inside the run (see THREAD AND LIFETIME RULES).
 [[nodiscard]] inline task_work_awaitable resume_on(task_work& tw, task_context& ctx) noexcept {
   return task_work_awaitable(tw, &ctx);
 }

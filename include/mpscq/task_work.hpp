@@ -171,6 +171,7 @@
 #ifndef MPSCQ_TASK_WORK_HPP
 #define MPSCQ_TASK_WORK_HPP
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -186,6 +187,7 @@
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/callback_guard.hpp>
+#include <mpscq/detail/context_slot.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
 #include <mpscq/fallback_executor.hpp>
@@ -205,18 +207,72 @@ struct task_work_access;  // tests reach the queue through this
 /// one context run inside one enter()/leave() pair; a change of context
 /// leaves the old one and enters the new one. A run also leaves its context
 /// before it yields, waits for an in-flight push, or ends. Both hooks run on
-/// the runner's thread, between items, and must not throw.
+/// the runner's thread, between items, and must not throw. Items of several
+/// task_works may name one context, and their runs may have it entered at
+/// the same time (make enter()/leave() exclude each other where that
+/// matters, as the kernel's mutex does).
+///
+/// LIFETIME (docs/api.md 6.3). Keep a context alive while an item that names
+/// it is queued: until that item's func has started. After that:
+///  - On the thread of a run that has it entered, it may be destroyed from
+///    inside one of its items (typically the last: delete it, or end the
+///    coroutine frame that holds it), from its own leave(), or from anything
+///    they call - not from its enter() (the item about to run names it).
+///    ~task_context() tells every run of this thread that has it entered
+///    (detail/context_slot.hpp): they forget it and touch it no more.
+///    leave() is NOT called for a context destroyed while entered (there is
+///    no object left to call it on): its destructor is the last the run sees
+///    of it, so release there whatever enter() took.
+///  - On any other thread, destroy it only once no run has it entered: after
+///    the leave() that follows its last item returned (leave() is a run's
+///    last access to its context), or once the runs that ran its items
+///    returned. Destroying it while a run on another thread has it entered
+///    is a use after free (that run calls leave() later); the destructor
+///    reports it when it sees it ("mpscq::task_context: destroyed while a run
+///    on another thread has it entered ..."), best effort: a relaxed read of
+///    the context's entry count.
+/// The entry count costs a run one uncontended relaxed RMW on the context per
+/// enter() and one per leave(). A coroutine that owns a context and awaits
+/// resume_on(tw, ctx) is the same case (coro.hpp, THREAD AND LIFETIME RULES).
 class task_context {
  public:
   virtual void enter() noexcept {}
   virtual void leave() noexcept {}
 
  protected:
-  task_context() = default;
-  task_context(const task_context&) = default;
-  task_context& operator=(const task_context&) = default;
-  ~task_context() = default;
+  task_context() noexcept = default;
+  /// A copy is a new context: no run has it entered.
+  task_context(const task_context&) noexcept {}
+  task_context& operator=(const task_context&) noexcept { return *this; }
+  /// Forgets the context in every run of this thread that has it entered
+  /// (see LIFETIME); reports it if a run on another thread has it entered.
+  ~task_context();
+
+ private:
+  friend class task_work;
+
+  // Runs that have entered this context and not yet left it, on any thread.
+  // Misuse detection only (the destructor compares it with this thread's
+  // runs); std::atomic, not detail::atomic: not part of a modelled protocol.
+  std::atomic<std::uint32_t> entered_{0};
 };
+
+inline task_context::~task_context() {
+  // [TC2] Relaxed: misuse detection only. A run of this thread wrote the
+  // count itself (program order); a run on another thread that left the
+  // context before a synchronised destruction did its fetch_sub before
+  // leave() returned, so a destroyer ordered after that leave() reads it
+  // (coherence). A destroyer not ordered after it is the misuse reported
+  // below, when the read sees it.
+  const std::uint32_t entered = entered_.load(std::memory_order_relaxed);
+  if (entered == 0) return;  // no run has it entered: nothing to tell
+  const unsigned here = detail::context_slot::forget(this);
+  if (entered > here)
+    detail::misuse("task_context",
+                   "destroyed while a run on another thread has it entered (that run calls leave() on it later: a use "
+                   "after free); destroy a context on the thread of the run that entered it - from one of its items "
+                   "or its leave() - or after that run's leave() returned");
+}
 
 /// A work item that names a task_context. Embed it instead of mpscq::work and
 /// give it a handler; task_work's run loop recognises it (its func is
@@ -382,7 +438,7 @@ class task_work {
 
   static task_context* context_of(work& w) noexcept;
 
-  static void switch_context(task_context*& current, task_context* next) noexcept;
+  static void switch_context(detail::context_slot& current, task_context* next) noexcept;
 
   // The run loop. Holds the run slot. Returns `emptied` right after a pop
   // that emptied the queue (ownership ends there), `drained` when there was
@@ -396,11 +452,11 @@ class task_work {
   template <class ShouldYield>
   stop serve_each(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept;
 
-  stop end_cycle(task_context*& current, run_result& result) noexcept;
+  stop end_cycle(detail::context_slot& current, run_result& result) noexcept;
   // A pop (or pop_batch) that gave nothing: `drained` when the queue is
   // empty; a push in flight: `busy` for the target (after one pause), else a
   // pause and `again`.
-  stop nothing_popped(runner who, task_context*& current, detail::backoff& wait) noexcept;
+  stop nothing_popped(runner who, detail::context_slot& current, detail::backoff& wait) noexcept;
 
   // --- the producers' side: the queue (its own cache lines) ----------------
   queue q_;
@@ -658,11 +714,29 @@ inline task_context* task_work::context_of(work& w) noexcept {
   return cw == nullptr ? nullptr : cw->context;
 }
 
-inline void task_work::switch_context(task_context*& current, task_context* next) noexcept {
-  if (next == current) return;
-  if (current != nullptr) current->leave();
-  current = next;
-  if (current != nullptr) current->enter();
+inline void task_work::switch_context(detail::context_slot& current, task_context* next) noexcept {
+  // `current` holds nullptr if the context we entered was destroyed since
+  // (one of its items ended it: ~task_context() cleared the slot), so a new
+  // context allocated at its address is entered, and the dead one is not
+  // left (see task_context, LIFETIME).
+  task_context* const old = current.get();
+  if (next == old) return;
+  if (old != nullptr) {
+    // The slot first: leave() may destroy the context (allowed), and then
+    // nothing of ours may still point at it. leave() is our last access.
+    current.set(nullptr);
+    // [TC1] Relaxed: the entry count is misuse detection only (see
+    // ~task_context()); sequenced before leave(), so a thread that destroys
+    // the context after leave() returned reads it.
+    old->entered_.fetch_sub(1, std::memory_order_relaxed);
+    old->leave();
+  }
+  if (next != nullptr) {
+    // [TC1] Relaxed: as above.
+    next->entered_.fetch_add(1, std::memory_order_relaxed);
+    current.set(next);  // before enter(): its destructor must find the slot
+    next->enter();
+  }
 }
 
 template <class ShouldYield>
@@ -682,7 +756,7 @@ inline task_work::stop task_work::serve(runner who, std::size_t max_entries, Sho
 
 inline task_work::stop task_work::serve_batch(runner who, std::size_t max_entries, run_result& result) noexcept {
   bool cancel = who != runner::target;
-  task_context* current = nullptr;
+  detail::context_slot current;  // the context entered (context_slot.hpp: its destructor clears it)
   detail::backoff wait;
   for (;;) {
     // CAPS ARE CAPS, as in serve_each(): the batch is sized to what the cap
@@ -738,7 +812,7 @@ template <class ShouldYield>
 inline task_work::stop task_work::serve_each(runner who, std::size_t max_entries, ShouldYield& should_yield,
                                              run_result& result) noexcept {
   bool cancel = who != runner::target;
-  task_context* current = nullptr;
+  detail::context_slot current;  // the context entered (context_slot.hpp: its destructor clears it)
   detail::backoff wait;
   for (;;) {
     // CAPS ARE CAPS: at most max_entries items per run() call, and
@@ -789,7 +863,7 @@ inline task_work::stop task_work::serve_each(runner who, std::size_t max_entries
   }
 }
 
-inline task_work::stop task_work::nothing_popped(runner who, task_context*& current, detail::backoff& wait) noexcept {
+inline task_work::stop task_work::nothing_popped(runner who, detail::context_slot& current, detail::backoff& wait) noexcept {
   switch_context(current, nullptr);  // never hold a context while waiting
   if (q_.empty()) return stop::drained;
   // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange and
@@ -806,7 +880,7 @@ inline task_work::stop task_work::nothing_popped(runner who, task_context*& curr
   return stop::again;
 }
 
-inline task_work::stop task_work::end_cycle(task_context*& current, run_result& result) noexcept {
+inline task_work::stop task_work::end_cycle(detail::context_slot& current, run_result& result) noexcept {
   switch_context(current, nullptr);
   ++result.cycles_ended;
   ++cycles_ended_;
