@@ -70,11 +70,19 @@
 //       suspend and goes on on the awaiting thread, after that run() or
 //       execute() returned (no longer inside the run: the run ended) (see
 //       INLINE RUNS).
+//     - after the current item (either outcome): an await of tw made inside
+//       one of tw's own runs - the coroutine was resumed by tw (or another
+//       item of tw started it) and awaits tw again - with such an inline
+//       scheduler or executor: the inline run() finds tw's run active on
+//       this thread and hands the new cycle to it (task_work.hpp, EXACTLY
+//       ONCE point 3), the coroutine suspends, and that run resumes it after
+//       the current item, on the same thread (a loop of such awaits runs
+//       flat, one item after another).
 //   Until it suspends again, a coroutine resumed as an item IS that item:
 //   the rules for calls from inside an item hold (local_work.hpp: it may add,
 //   run()/wait() nested, close(); not disown() or destroy lw; task_work.hpp:
-//   it may add and close(); not run() or destroy tw). Every outcome is a
-//   resumption exactly once per await.
+//   it may add - and so await tw again - and close(); not call run() or
+//   destroy tw). Every outcome is a resumption exactly once per await.
 //
 // INLINE RUNS (the item runs inside await_suspend)
 //   add() may run the item before it returns (local_work after close(); a

@@ -72,10 +72,26 @@
 //      runner; a run that enters while another is still finishing hands its
 //      turn to it and returns at once (run_result::handed_off), and the
 //      finishing run serves the new cycle (in its own mode: a target run does
-//      not cancel the items of a cycle a fallback job handed it). Items of
-//      one task_work therefore run one at a time, each seeing everything the
-//      previous one did. The slot costs the runner two uncontended RMWs per
-//      run, on the target's cache line; add() never touches it.
+//      not cancel the items of a cycle a fallback job handed it, and a
+//      fallback job cancels those of a cycle a target run handed it). Items
+//      of one task_work therefore run one at a time, each seeing everything
+//      the previous one did. The slot costs the runner two uncontended RMWs
+//      per run, on the target's cache line; add() never touches it.
+//      THE INLINE HAND-OFF: the same, on one thread. A scheduler that calls
+//      run() inline (the target is the adding thread), or a fallback
+//      executor that runs the job inside execute(), may be called by an add
+//      made inside the active run - from one of its items (an item that adds
+//      to its own task_work, a coroutine that awaits it again) or a
+//      context's enter()/leave(). That run() finds the slot held by its own
+//      thread, inside a scheduler call or fallback hand-off of ours
+//      (detail/callback_guard.hpp: the innermost frame of this task_work on
+//      the thread is a hand-over, not a run): it hands its turn to the
+//      active run and returns handed_off, and the active run serves the new
+//      cycle after the current item - not inside it, so items never nest and
+//      a chain of self-adding items does not grow the stack. A run() called
+//      directly from an item (or enter()/leave()) stays misuse. (MUTANTS
+//      task_inline_run_reported: the old rule, every nested run() reported;
+//      task_inline_handoff_drops_turn: the turn not counted, a lost cycle.)
 //   4. Every item is run exactly once: pop hands out each node once, and the
 //      cycle's owner (target run, fallback, or the destructor) drains it.
 //
@@ -85,8 +101,10 @@
 //   run         yes    yes (hand-off)   yes     no
 //   close       yes    yes              yes     no
 //   Not allowed, and reported ("mpscq::task_work: ..." on stderr, then
-//   abort; see docs/api.md, Contracts): run() from inside one of this
-//   task_work's own items, run(0), run() during destruction, destroying it
+//   abort; see docs/api.md, Contracts): run() called directly from inside
+//   one of this task_work's own items or a context's enter()/leave() (not
+//   through its scheduler or fallback hand-off: that run() is the inline
+//   hand-off, EXACTLY ONCE point 3), run(0), run() during destruction, destroying it
 //   from inside one of its items, close() or destruction from inside its
 //   scheduler or fallback hand-off (including an item the scheduler runs
 //   inline: they would wait for the calling add), an add() that begins after
@@ -313,12 +331,20 @@ struct run_result {
                              ///< the cap: run() already backed off (a yield, later
                              ///< sleeps growing to ~1 ms while the push stays
                              ///< stuck), so calling it again at once does not spin
-  bool handed_off = false;   ///< another run was active; it took this turn
+  bool handed_off = false;   ///< another run was active (on another thread, or this
+                             ///< thread's run when an add inside it called the
+                             ///< scheduler, which called run() inline); it took
+                             ///< this turn and serves the cycle
 };
 
 /// Called by the add that made the queue non-empty: arrange for run() to be
 /// called on the target and return true, or return false if the target
-/// refuses (it is exiting). Must not throw: an exception that escapes it is
+/// refuses (it is exiting). Where the adding thread is the target, it may
+/// call run() itself, inline: `while (t.run().more) {}` (a run that returns
+/// `more` still owns the queue). Called by an add made inside the run that is
+/// active on this thread (an item adding to its own task_work), that run()
+/// returns at once with handed_off: the active run serves the new cycle
+/// after the current item (EXACTLY ONCE, point 3). Must not throw: an exception that escapes it is
 /// reported ("mpscq::task_work: the scheduler threw ...") and aborts, since
 /// the add that called it cannot hand its cycle anywhere. Must not call
 /// close() or destroy the task_work (reported too: they would wait for the
@@ -360,6 +386,10 @@ class task_work {
   /// Runs queued items in FIFO order on the calling thread (the target), at
   /// most `max_entries` (>= 1), until a pop empties the queue. Returns what it
   /// did; `more` means this caller still owns the queue and must run again.
+  /// While another run is active it returns at once with `handed_off` (that
+  /// run serves the cycle) - also on the active run's own thread when the
+  /// scheduler or the fallback hand-off calls it inline for an add made
+  /// inside that run. Called directly from one of its own items: misuse.
   run_result run(std::size_t max_entries = unlimited) noexcept;
 
   /// As run(max_entries), and also ends the run (with `more`) when
@@ -589,7 +619,9 @@ inline void task_work::schedule(detail::adder_gate::state state) noexcept {
   // The destructor's own items adding from its drain: the drain owns every
   // cycle now (no scheduler, no fallback job that would outlive us).
   if ((state & detail::adder_gate::destroying) != 0) return;
-  detail::callback_guard inside_callback(this);  // close()/~task_work() from in here: misuse
+  // close()/~task_work() from in here: misuse; run() from in here, nested in
+  // our active run on this thread: the inline hand-off (enter_run()).
+  detail::callback_guard inside_callback(this, detail::callback_guard::kind::hand_over);
   if ((state & detail::adder_gate::closed) == 0 && call_scheduler()) return;
   hand_to_fallback();
 }
@@ -662,6 +694,10 @@ inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldY
     result.handed_off = true;
     return result;
   }
+  // This thread is inside a run of ours until we return (enter_run() asks
+  // which of our frames is innermost). Its destructor touches only the
+  // thread's chain, never *this: after leave_run() we may be gone.
+  detail::callback_guard inside_run(this, detail::callback_guard::kind::run);
   for (;;) {
     const stop why = serve(who, max_entries, should_yield, result);
     if (why == stop::more || why == stop::busy) {
@@ -689,9 +725,32 @@ inline bool task_work::enter_run(detail::thread_id me) noexcept {
   // [T16] Relaxed: only the active runner stores its id here; a thread only ever
   // reads its own id if it stored it itself (and then it is still running:
   // it clears the id before it leaves the slot).
-  if (active_thread_.load(std::memory_order_relaxed) == me)
-    detail::misuse("task_work", "run() called from inside one of its own items");
-  return false;
+  if (active_thread_.load(std::memory_order_relaxed) != me) return false;  // hand-off across threads
+  // The active run is this thread's, and this call is nested inside it.
+  // (MUTANT task_inline_run_reported: the old rule, every such call is
+  // misuse - also the inline scheduler's below.)
+  if constexpr (!detail::mutant::task_inline_run_reported) {
+    if (detail::callback_guard::innermost(this) == detail::callback_guard::kind::hand_over) {
+      // THE INLINE HAND-OFF: an add made inside the active run (from one of
+      // its items, or a context's enter()/leave()) started a cycle and
+      // called our scheduler, or the fallback hand-off, which calls run()
+      // inline. Our turn is already counted in runs_ (above); the active run
+      // serves the new cycle after the current item (EXACTLY ONCE, point 3),
+      // in its own mode, with its caps, or absorbs it when it returns `more`
+      // - its caller then owns the queue and runs again. Running it here
+      // would nest one item inside another (runs never overlap).
+      if constexpr (detail::mutant::task_inline_handoff_drops_turn) {
+        // [T13] MUTANT: the turn taken back: if the active run has ended its
+        // last cycle, nobody serves the new one (a lost cycle).
+        runs_.fetch_sub(1, slot_order);
+      }
+      return false;
+    }
+  }
+  detail::misuse("task_work",
+                 "run() called from inside one of its own items (or a context's enter()/leave()): the run that called "
+                 "the item goes on after it returns, and serves what the item added; return from the item instead "
+                 "(a scheduler may call run() inline: called from an add inside an item, it hands its turn to that run)");
 }
 
 inline bool task_work::leave_run(detail::thread_id me) noexcept {
