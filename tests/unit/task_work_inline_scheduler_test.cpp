@@ -7,8 +7,8 @@
 // item - exactly once, never nested inside the item, with caps and
 // should_yield counted across the hand-off. Also: chains of self-adding
 // items (no stack growth), an item adding several items, capped and yielding
-// inline schedulers, the fallback job and an inline fallback executor as the
-// enclosing run, the destructor's drain, a coroutine that awaits its own
+// inline schedulers, the fallback job and an inline fallback executor (also
+// its own job) as the enclosing run, the destructor's drain, a coroutine that awaits its own
 // target from inside a run, two threads adding at once, and the misuse that
 // stays reported: run() called directly from an item or a context's enter().
 //
@@ -342,6 +342,32 @@ TEST(InlineScheduler, AnInlineFallbackExecutorHandsOffToo) {
   EXPECT_FALSE(r.more);
   const log_t expected = {"0", "1c", "2c"};
   EXPECT_EQ(log, expected);
+  EXPECT_TRUE(tw.empty());
+}
+
+// After close(), with an inline fallback executor, the fallback job itself
+// is the enclosing run (inside the first add): its item adds, the add hands
+// its cycle to the fallback again, which runs the job inline once more - that
+// job's run hands its turn to the job already running.
+TEST(InlineScheduler, AnInlineFallbackJobIsTheEnclosingRun) {
+  inline_executor fallback;
+  int schedules = 0;
+  task_work tw(
+      [&](task_work&) {
+        ++schedules;
+        return true;
+      },
+      fallback);
+  tw.close();
+  log_t log;
+  bool in_item = false;
+  auto s = make_steps(3, log, in_item);
+  s[0]->also = [&] { tw.add(s[1]->tw); };
+  s[1]->also = [&] { tw.add(s[2]->tw); };
+  tw.add(s[0]->tw);  // closed: the fallback job runs inline, inside this add
+  const log_t expected = {"0c", "1c", "2c"};
+  EXPECT_EQ(log, expected);
+  EXPECT_EQ(schedules, 0);
   EXPECT_TRUE(tw.empty());
 }
 
