@@ -104,11 +104,12 @@
 //   abort; see docs/api.md, Contracts): run() called directly from inside
 //   one of this task_work's own items or a context's enter()/leave() (not
 //   through its scheduler or fallback hand-off: that run() is the inline
-//   hand-off, EXACTLY ONCE point 3), run(0), run() during destruction, destroying it
-//   from inside one of its items, close() or destruction from inside its
-//   scheduler or fallback hand-off (including an item the scheduler runs
-//   inline: they would wait for the calling add), an add() that begins after
-//   the destructor began, an item with no func, a scheduler that throws.
+//   hand-off, EXACTLY ONCE point 3), run(0), run() during destruction,
+//   destroying it from inside one of its items, close() or destruction
+//   from inside its scheduler or fallback hand-off (including an item the
+//   scheduler runs inline: they would wait for the calling add), an add()
+//   that begins after the destructor began, an item with no func, a
+//   scheduler that throws.
 //
 // CAPS
 //   run(max_entries, should_yield) runs at most max_entries items per call and
@@ -344,11 +345,11 @@ struct run_result {
 /// `more` still owns the queue). Called by an add made inside the run that is
 /// active on this thread (an item adding to its own task_work), that run()
 /// returns at once with handed_off: the active run serves the new cycle
-/// after the current item (EXACTLY ONCE, point 3). Must not throw: an exception that escapes it is
-/// reported ("mpscq::task_work: the scheduler threw ...") and aborts, since
-/// the add that called it cannot hand its cycle anywhere. Must not call
-/// close() or destroy the task_work (reported too: they would wait for the
-/// calling add itself).
+/// after the current item (EXACTLY ONCE, point 3). Must not throw: an
+/// exception that escapes it is reported ("mpscq::task_work: the scheduler
+/// threw ...") and aborts, since the add that called it cannot hand its
+/// cycle anywhere. Must not call close() or destroy the task_work (reported
+/// too: they would wait for the calling add itself).
 using task_work_scheduler = std::function<bool(task_work&)>;
 
 /// Work scheduled exactly once onto a target. See the header comment.
@@ -793,7 +794,7 @@ inline void task_work::switch_context(detail::context_slot& current, task_contex
   if (next != nullptr) {
     // [TC1] Relaxed: as above.
     next->entered_.fetch_add(1, std::memory_order_relaxed);
-    current.set(next);  // before enter(): its destructor must find the slot
+    current.set(next);  // before enter(): from here on its destructor finds the slot
     next->enter();
   }
 }
