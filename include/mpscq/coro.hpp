@@ -71,11 +71,19 @@
 //       suspend and goes on on the awaiting thread, after that run() or
 //       execute() returned (no longer inside the run: the run ended) (see
 //       INLINE RUNS).
+//     - after the current item (either outcome): an await of tw made inside
+//       one of tw's own runs - the coroutine was resumed by tw (or another
+//       item of tw started it) and awaits tw again - with such an inline
+//       scheduler or executor: the inline run() finds tw's run active on
+//       this thread and hands the new cycle to it (task_work.hpp, EXACTLY
+//       ONCE point 3), the coroutine suspends, and that run resumes it after
+//       the current item, on the same thread (a loop of such awaits runs
+//       flat, one item after another).
 //   Until it suspends again, a coroutine resumed as an item IS that item:
 //   the rules for calls from inside an item hold (local_work.hpp: it may add,
 //   run()/wait() nested, close(); not disown() or destroy lw; task_work.hpp:
-//   it may add and close(); not run() or destroy tw). Every outcome is a
-//   resumption exactly once per await.
+//   it may add - and so await tw again - and close(); not call run() or
+//   destroy tw). Every outcome is a resumption exactly once per await.
 //
 // INLINE RUNS (the item runs inside await_suspend)
 //   add() may run the item before it returns (local_work after close(); a
@@ -127,6 +135,18 @@
 //     coroutine; do not destroy the coroutine while it is suspended in
 //     co_await resume_on(...) (the queued item is in its frame: a use after
 //     free). An awaitable can be awaited again once the await resumed.
+//   - The ctx of resume_on(tw, ctx) must live until the coroutine resumed
+//     (task_work.hpp, task_context LIFETIME). It may live in the coroutine's
+//     own frame: the coroutine resumes between ctx.enter() and ctx.leave(),
+//     and if it ends there (co_return: the frame, and ctx, are destroyed
+//     inside the run), the run forgets ctx and calls no leave() on it. Once
+//     the coroutine has suspended again in an await that resumes it on
+//     another thread, the run that resumed it may still have ctx entered (it
+//     leaves ctx after the item, before another context or at its end): a
+//     frame that ends over there destroys ctx under that run, a use after
+//     free (reported when seen, "mpscq::task_context: destroyed while a run
+//     on another thread has it entered"). End such a coroutine on the
+//     target, or keep ctx outside its frame.
 //   - Checking the thread after a resumption: clang 14 may reuse the result
 //     of std::this_thread::get_id() (pthread_self(), declared const) from
 //     before a co_await (llvm/llvm-project#47177); read it through a call the
@@ -323,8 +343,9 @@ class task_work_awaitable : private detail::coro_resumer {
 [[nodiscard]] inline task_work_awaitable resume_on(task_work& tw) noexcept { return task_work_awaitable(tw); }
 
 /// As resume_on(tw), and the item names `ctx` (task_work.hpp, contexts): the
-/// coroutine resumes between ctx.enter() and ctx.leave(). `ctx` must outlive
-/// the await.
+/// coroutine resumes between ctx.enter() and ctx.leave(). `ctx` must live
+/// until the coroutine resumed; it may live in the coroutine's frame and end
+/// with it inside the run (see THREAD AND LIFETIME RULES).
 [[nodiscard]] inline task_work_awaitable resume_on(task_work& tw, task_context& ctx) noexcept {
   return task_work_awaitable(tw, &ctx);
 }

@@ -72,10 +72,26 @@
 //      runner; a run that enters while another is still finishing hands its
 //      turn to it and returns at once (run_result::handed_off), and the
 //      finishing run serves the new cycle (in its own mode: a target run does
-//      not cancel the items of a cycle a fallback job handed it). Items of
-//      one task_work therefore run one at a time, each seeing everything the
-//      previous one did. The slot costs the runner two uncontended RMWs per
-//      run, on the target's cache line; add() never touches it.
+//      not cancel the items of a cycle a fallback job handed it, and a
+//      fallback job cancels those of a cycle a target run handed it). Items
+//      of one task_work therefore run one at a time, each seeing everything
+//      the previous one did. The slot costs the runner two uncontended RMWs
+//      per run, on the target's cache line; add() never touches it.
+//      THE INLINE HAND-OFF: the same, on one thread. A scheduler that calls
+//      run() inline (the target is the adding thread), or a fallback
+//      executor that runs the job inside execute(), may be called by an add
+//      made inside the active run - from one of its items (an item that adds
+//      to its own task_work, a coroutine that awaits it again) or a
+//      context's enter()/leave(). That run() finds the slot held by its own
+//      thread, inside a scheduler call or fallback hand-off of ours
+//      (detail/callback_guard.hpp: the innermost frame of this task_work on
+//      the thread is a hand-over, not a run): it hands its turn to the
+//      active run and returns handed_off, and the active run serves the new
+//      cycle after the current item - not inside it, so items never nest and
+//      a chain of self-adding items does not grow the stack. A run() called
+//      directly from an item (or enter()/leave()) stays misuse. (MUTANTS
+//      task_inline_run_reported: the old rule, every nested run() reported;
+//      task_inline_handoff_drops_turn: the turn not counted, a lost cycle.)
 //   4. Every item is run exactly once: pop hands out each node once, and the
 //      cycle's owner (target run, fallback, or the destructor) drains it.
 //
@@ -85,12 +101,15 @@
 //   run         yes    yes (hand-off)   yes     no
 //   close       yes    yes              yes     no
 //   Not allowed, and reported ("mpscq::task_work: ..." on stderr, then
-//   abort; see docs/api.md, Contracts): run() from inside one of this
-//   task_work's own items, run(0), run() during destruction, destroying it
-//   from inside one of its items, close() or destruction from inside its
-//   scheduler or fallback hand-off (including an item the scheduler runs
-//   inline: they would wait for the calling add), an add() that begins after
-//   the destructor began, an item with no func, a scheduler that throws.
+//   abort; see docs/api.md, Contracts): run() called directly from inside
+//   one of this task_work's own items or a context's enter()/leave() (not
+//   through its scheduler or fallback hand-off: that run() is the inline
+//   hand-off, EXACTLY ONCE point 3), run(0), run() during destruction,
+//   destroying it from inside one of its items, close() or destruction
+//   from inside its scheduler or fallback hand-off (including an item the
+//   scheduler runs inline: they would wait for the calling add), an add()
+//   that begins after the destructor began, an item with no func, a
+//   scheduler that throws.
 //
 // CAPS
 //   run(max_entries, should_yield) runs at most max_entries items per call and
@@ -171,6 +190,7 @@
 #ifndef MPSCQ_TASK_WORK_HPP
 #define MPSCQ_TASK_WORK_HPP
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -186,6 +206,7 @@
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/callback_guard.hpp>
+#include <mpscq/detail/context_slot.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
 #include <mpscq/fallback_executor.hpp>
@@ -205,18 +226,72 @@ struct task_work_access;  // tests reach the queue through this
 /// one context run inside one enter()/leave() pair; a change of context
 /// leaves the old one and enters the new one. A run also leaves its context
 /// before it yields, waits for an in-flight push, or ends. Both hooks run on
-/// the runner's thread, between items, and must not throw.
+/// the runner's thread, between items, and must not throw. Items of several
+/// task_works may name one context, and their runs may have it entered at
+/// the same time (make enter()/leave() exclude each other where that
+/// matters, as the kernel's mutex does).
+///
+/// LIFETIME (docs/api.md 6.3). Keep a context alive while an item that names
+/// it is queued: until that item's func has started. After that:
+///  - On the thread of a run that has it entered, it may be destroyed from
+///    inside one of its items (typically the last: delete it, or end the
+///    coroutine frame that holds it), from its own leave(), or from anything
+///    they call - not from its enter() (the item about to run names it).
+///    ~task_context() tells every run of this thread that has it entered
+///    (detail/context_slot.hpp): they forget it and touch it no more.
+///    leave() is NOT called for a context destroyed while entered (there is
+///    no object left to call it on): its destructor is the last the run sees
+///    of it, so release there whatever enter() took.
+///  - On any other thread, destroy it only once no run has it entered: after
+///    the leave() that follows its last item returned (leave() is a run's
+///    last access to its context), or once the runs that ran its items
+///    returned. Destroying it while a run on another thread has it entered
+///    is a use after free (that run calls leave() later); the destructor
+///    reports it when it sees it ("mpscq::task_context: destroyed while a run
+///    on another thread has it entered ..."), best effort: a relaxed read of
+///    the context's entry count.
+/// The entry count costs a run one uncontended relaxed RMW on the context per
+/// enter() and one per leave(). A coroutine that owns a context and awaits
+/// resume_on(tw, ctx) is the same case (coro.hpp, THREAD AND LIFETIME RULES).
 class task_context {
  public:
   virtual void enter() noexcept {}
   virtual void leave() noexcept {}
 
  protected:
-  task_context() = default;
-  task_context(const task_context&) = default;
-  task_context& operator=(const task_context&) = default;
-  ~task_context() = default;
+  task_context() noexcept = default;
+  /// A copy is a new context: no run has it entered.
+  task_context(const task_context&) noexcept {}
+  task_context& operator=(const task_context&) noexcept { return *this; }
+  /// Forgets the context in every run of this thread that has it entered
+  /// (see LIFETIME); reports it if a run on another thread has it entered.
+  ~task_context();
+
+ private:
+  friend class task_work;
+
+  // Runs that have entered this context and not yet left it, on any thread.
+  // Misuse detection only (the destructor compares it with this thread's
+  // runs); std::atomic, not detail::atomic: not part of a modelled protocol.
+  std::atomic<std::uint32_t> entered_{0};
 };
+
+inline task_context::~task_context() {
+  // [TC2] Relaxed: misuse detection only. A run of this thread wrote the
+  // count itself (program order); a run on another thread that left the
+  // context before a synchronised destruction did its fetch_sub before
+  // leave() returned, so a destroyer ordered after that leave() reads it
+  // (coherence). A destroyer not ordered after it is the misuse reported
+  // below, when the read sees it.
+  const std::uint32_t entered = entered_.load(std::memory_order_relaxed);
+  if (entered == 0) return;  // no run has it entered: nothing to tell
+  const unsigned here = detail::context_slot::forget(this);
+  if (entered > here)
+    detail::misuse("task_context",
+                   "destroyed while a run on another thread has it entered (that run calls leave() on it later: a use "
+                   "after free); destroy a context on the thread of the run that entered it - from one of its items "
+                   "or its leave() - or after that run's leave() returned");
+}
 
 /// A work item that names a task_context. Embed it instead of mpscq::work and
 /// give it a handler; task_work's run loop recognises it (its func is
@@ -257,16 +332,24 @@ struct run_result {
                              ///< the cap: run() already backed off (a yield, later
                              ///< sleeps growing to ~1 ms while the push stays
                              ///< stuck), so calling it again at once does not spin
-  bool handed_off = false;   ///< another run was active; it took this turn
+  bool handed_off = false;   ///< another run was active (on another thread, or this
+                             ///< thread's run when an add inside it called the
+                             ///< scheduler, which called run() inline); it took
+                             ///< this turn and serves the cycle
 };
 
 /// Called by the add that made the queue non-empty: arrange for run() to be
 /// called on the target and return true, or return false if the target
-/// refuses (it is exiting). Must not throw: an exception that escapes it is
-/// reported ("mpscq::task_work: the scheduler threw ...") and aborts, since
-/// the add that called it cannot hand its cycle anywhere. Must not call
-/// close() or destroy the task_work (reported too: they would wait for the
-/// calling add itself).
+/// refuses (it is exiting). Where the adding thread is the target, it may
+/// call run() itself, inline: `while (t.run().more) {}` (a run that returns
+/// `more` still owns the queue). Called by an add made inside the run that is
+/// active on this thread (an item adding to its own task_work), that run()
+/// returns at once with handed_off: the active run serves the new cycle
+/// after the current item (EXACTLY ONCE, point 3). Must not throw: an
+/// exception that escapes it is reported ("mpscq::task_work: the scheduler
+/// threw ...") and aborts, since the add that called it cannot hand its
+/// cycle anywhere. Must not call close() or destroy the task_work (reported
+/// too: they would wait for the calling add itself).
 using task_work_scheduler = std::function<bool(task_work&)>;
 
 /// Work scheduled exactly once onto a target. See the header comment.
@@ -304,6 +387,10 @@ class task_work {
   /// Runs queued items in FIFO order on the calling thread (the target), at
   /// most `max_entries` (>= 1), until a pop empties the queue. Returns what it
   /// did; `more` means this caller still owns the queue and must run again.
+  /// While another run is active it returns at once with `handed_off` (that
+  /// run serves the cycle) - also on the active run's own thread when the
+  /// scheduler or the fallback hand-off calls it inline for an add made
+  /// inside that run. Called directly from one of its own items: misuse.
   run_result run(std::size_t max_entries = unlimited) noexcept;
 
   /// As run(max_entries), and also ends the run (with `more`) when
@@ -382,7 +469,7 @@ class task_work {
 
   static task_context* context_of(work& w) noexcept;
 
-  static void switch_context(task_context*& current, task_context* next) noexcept;
+  static void switch_context(detail::context_slot& current, task_context* next) noexcept;
 
   // The run loop. Holds the run slot. Returns `emptied` right after a pop
   // that emptied the queue (ownership ends there), `drained` when there was
@@ -396,11 +483,11 @@ class task_work {
   template <class ShouldYield>
   stop serve_each(runner who, std::size_t max_entries, ShouldYield& should_yield, run_result& result) noexcept;
 
-  stop end_cycle(task_context*& current, run_result& result) noexcept;
+  stop end_cycle(detail::context_slot& current, run_result& result) noexcept;
   // A pop (or pop_batch) that gave nothing: `drained` when the queue is
   // empty; a push in flight: `busy` for the target (after one pause), else a
   // pause and `again`.
-  stop nothing_popped(runner who, task_context*& current, detail::backoff& wait) noexcept;
+  stop nothing_popped(runner who, detail::context_slot& current, detail::backoff& wait) noexcept;
 
   // --- the producers' side: the queue (its own cache lines) ----------------
   queue q_;
@@ -533,7 +620,9 @@ inline void task_work::schedule(detail::adder_gate::state state) noexcept {
   // The destructor's own items adding from its drain: the drain owns every
   // cycle now (no scheduler, no fallback job that would outlive us).
   if ((state & detail::adder_gate::destroying) != 0) return;
-  detail::callback_guard inside_callback(this);  // close()/~task_work() from in here: misuse
+  // close()/~task_work() from in here: misuse; run() from in here, nested in
+  // our active run on this thread: the inline hand-off (enter_run()).
+  detail::callback_guard inside_callback(this, detail::callback_guard::kind::hand_over);
   if ((state & detail::adder_gate::closed) == 0 && call_scheduler()) return;
   hand_to_fallback();
 }
@@ -606,6 +695,10 @@ inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldY
     result.handed_off = true;
     return result;
   }
+  // This thread is inside a run of ours until we return (enter_run() asks
+  // which of our frames is innermost). Its destructor touches only the
+  // thread's chain, never *this: after leave_run() we may be gone.
+  detail::callback_guard inside_run(this, detail::callback_guard::kind::run);
   for (;;) {
     const stop why = serve(who, max_entries, should_yield, result);
     if (why == stop::more || why == stop::busy) {
@@ -633,9 +726,32 @@ inline bool task_work::enter_run(detail::thread_id me) noexcept {
   // [T16] Relaxed: only the active runner stores its id here; a thread only ever
   // reads its own id if it stored it itself (and then it is still running:
   // it clears the id before it leaves the slot).
-  if (active_thread_.load(std::memory_order_relaxed) == me)
-    detail::misuse("task_work", "run() called from inside one of its own items");
-  return false;
+  if (active_thread_.load(std::memory_order_relaxed) != me) return false;  // hand-off across threads
+  // The active run is this thread's, and this call is nested inside it.
+  // (MUTANT task_inline_run_reported: the old rule, every such call is
+  // misuse - also the inline scheduler's below.)
+  if constexpr (!detail::mutant::task_inline_run_reported) {
+    if (detail::callback_guard::innermost(this) == detail::callback_guard::kind::hand_over) {
+      // THE INLINE HAND-OFF: an add made inside the active run (from one of
+      // its items, or a context's enter()/leave()) started a cycle and
+      // called our scheduler, or the fallback hand-off, which calls run()
+      // inline. Our turn is already counted in runs_ (above); the active run
+      // serves the new cycle after the current item (EXACTLY ONCE, point 3),
+      // in its own mode, with its caps, or absorbs it when it returns `more`
+      // - its caller then owns the queue and runs again. Running it here
+      // would nest one item inside another (runs never overlap).
+      if constexpr (detail::mutant::task_inline_handoff_drops_turn) {
+        // [T13] MUTANT: the turn taken back: if the active run has ended its
+        // last cycle, nobody serves the new one (a lost cycle).
+        runs_.fetch_sub(1, slot_order);
+      }
+      return false;
+    }
+  }
+  detail::misuse("task_work",
+                 "run() called from inside one of its own items (or a context's enter()/leave()): the run that called "
+                 "the item goes on after it returns, and serves what the item added; return from the item instead "
+                 "(a scheduler may call run() inline: called from an add inside an item, it hands its turn to that run)");
 }
 
 inline bool task_work::leave_run(detail::thread_id me) noexcept {
@@ -658,11 +774,29 @@ inline task_context* task_work::context_of(work& w) noexcept {
   return cw == nullptr ? nullptr : cw->context;
 }
 
-inline void task_work::switch_context(task_context*& current, task_context* next) noexcept {
-  if (next == current) return;
-  if (current != nullptr) current->leave();
-  current = next;
-  if (current != nullptr) current->enter();
+inline void task_work::switch_context(detail::context_slot& current, task_context* next) noexcept {
+  // `current` holds nullptr if the context we entered was destroyed since
+  // (one of its items ended it: ~task_context() cleared the slot), so a new
+  // context allocated at its address is entered, and the dead one is not
+  // left (see task_context, LIFETIME).
+  task_context* const old = current.get();
+  if (next == old) return;
+  if (old != nullptr) {
+    // The slot first: leave() may destroy the context (allowed), and then
+    // nothing of ours may still point at it. leave() is our last access.
+    current.set(nullptr);
+    // [TC1] Relaxed: the entry count is misuse detection only (see
+    // ~task_context()); sequenced before leave(), so a thread that destroys
+    // the context after leave() returned reads it.
+    old->entered_.fetch_sub(1, std::memory_order_relaxed);
+    old->leave();
+  }
+  if (next != nullptr) {
+    // [TC1] Relaxed: as above.
+    next->entered_.fetch_add(1, std::memory_order_relaxed);
+    current.set(next);  // before enter(): from here on its destructor finds the slot
+    next->enter();
+  }
 }
 
 template <class ShouldYield>
@@ -682,7 +816,7 @@ inline task_work::stop task_work::serve(runner who, std::size_t max_entries, Sho
 
 inline task_work::stop task_work::serve_batch(runner who, std::size_t max_entries, run_result& result) noexcept {
   bool cancel = who != runner::target;
-  task_context* current = nullptr;
+  detail::context_slot current;  // the context entered (context_slot.hpp: its destructor clears it)
   detail::backoff wait;
   for (;;) {
     // CAPS ARE CAPS, as in serve_each(): the batch is sized to what the cap
@@ -738,7 +872,7 @@ template <class ShouldYield>
 inline task_work::stop task_work::serve_each(runner who, std::size_t max_entries, ShouldYield& should_yield,
                                              run_result& result) noexcept {
   bool cancel = who != runner::target;
-  task_context* current = nullptr;
+  detail::context_slot current;  // the context entered (context_slot.hpp: its destructor clears it)
   detail::backoff wait;
   for (;;) {
     // CAPS ARE CAPS: at most max_entries items per run() call, and
@@ -789,7 +923,7 @@ inline task_work::stop task_work::serve_each(runner who, std::size_t max_entries
   }
 }
 
-inline task_work::stop task_work::nothing_popped(runner who, task_context*& current, detail::backoff& wait) noexcept {
+inline task_work::stop task_work::nothing_popped(runner who, detail::context_slot& current, detail::backoff& wait) noexcept {
   switch_context(current, nullptr);  // never hold a context while waiting
   if (q_.empty()) return stop::drained;
   // THE IN-FLIGHT WINDOW (queue.hpp): a producer between its exchange and
@@ -806,7 +940,7 @@ inline task_work::stop task_work::nothing_popped(runner who, task_context*& curr
   return stop::again;
 }
 
-inline task_work::stop task_work::end_cycle(task_context*& current, run_result& result) noexcept {
+inline task_work::stop task_work::end_cycle(detail::context_slot& current, run_result& result) noexcept {
   switch_context(current, nullptr);
   ++result.cycles_ended;
   ++cycles_ended_;

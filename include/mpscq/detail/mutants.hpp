@@ -54,6 +54,8 @@ inline constexpr bool task_no_stop_after_emptied = is_set(MPSCQ_DETAIL_MUTANT_TE
 inline constexpr bool task_stop_after_cap_check = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_STOP_AFTER_CAP_CHECK));  // the emptied stop moved after the yield/cap check
 inline constexpr bool task_emptied_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_EMPTIED_RELAXED));  // relaxed run-slot hand-off: the order that publishes the end of a run (its emptying pop) to the next run
 inline constexpr bool task_fallback_drops_ref_early = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_FALLBACK_DROPS_REF_EARLY));  // fallback releases the target before its run finished
+inline constexpr bool task_inline_run_reported = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_INLINE_RUN_REPORTED));  // the old rule: run() on the active run's thread is always misuse, also an inline scheduler's called by an add inside an item
+inline constexpr bool task_inline_handoff_drops_turn = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_INLINE_HANDOFF_DROPS_TURN));  // the inline scheduler's run() hands off without leaving its turn counted (a lost cycle)
 
 // --- task_work.hpp (teardown) ----------------------------------------------
 inline constexpr bool task_teardown_no_wait_adders = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_TEARDOWN_NO_WAIT_ADDERS));  // close()/~task_work() do not wait out in-flight scheduling adds

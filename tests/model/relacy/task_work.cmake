@@ -44,15 +44,28 @@ mpscq_add_model_test(model_task_work_unscheduled_run_destroy_random model_task_w
 mpscq_add_model_test(model_task_work_unscheduled_run_destroy_bound8 model_task_work
                                PASS "task_work_model: all checks passed" unscheduled_run_destroy bound 8)
 
+# The inline scheduler with self-adding items (2 producers, each the runner of
+# its own adds; the items' adds hand their cycles to the active run inline,
+# the producers' runs hand off to each other across threads): random 500k
+# ~2.3-3.3 s; bound 3 (~566k iterations) ~3.4-5 s; bound 4 ~23 s (left to
+# manual runs).
+mpscq_add_model_test(model_task_work_inline_scheduler_random model_task_work
+                               PASS "task_work_model: all checks passed" inline_scheduler random 500000)
+mpscq_add_model_test(model_task_work_inline_scheduler_bound3 model_task_work
+                               PASS "task_work_model: all checks passed" inline_scheduler bound 3)
+
 # --- mutants: each must be caught -------------------------------------------
 # name # definition # model # verdict regex that must appear (see the model's
-# header comment for which check fires and why).
+# header comment for which check fires and why). The two inline_scheduler
+# mutants are found within the first thousand random iterations.
 set(_task_work_mutants
   "no_stop_after_emptied#MPSCQ_MUTANT_TASK_NO_STOP_AFTER_EMPTIED#schedule_once#USER ASSERT FAILED .second schedule while a run is pending"
   "stop_after_cap_check#MPSCQ_MUTANT_TASK_STOP_AFTER_CAP_CHECK#capped#USER ASSERT FAILED .(second schedule while a run is pending|run\\(\\) reported more after an emptying pop)"
   "emptied_relaxed#MPSCQ_MUTANT_TASK_EMPTIED_RELAXED#handoff#DATA RACE .data race detected., in on_run"
   "fallback_drops_ref_early#MPSCQ_MUTANT_TASK_FALLBACK_DROPS_REF_EARLY#lifetime#ACCESS TO FREED MEMORY|USER ASSERT FAILED .destroyed while a fallback job it handed over was still running"
-  "fallback_queued_relaxed#MPSCQ_MUTANT_TASK_FALLBACK_QUEUED_RELAXED#fallback_requeue#USER ASSERT FAILED .an item was lost")
+  "fallback_queued_relaxed#MPSCQ_MUTANT_TASK_FALLBACK_QUEUED_RELAXED#fallback_requeue#USER ASSERT FAILED .an item was lost"
+  "inline_run_reported#MPSCQ_MUTANT_TASK_INLINE_RUN_REPORTED#inline_scheduler#USER ASSERT FAILED .run\\(\\) called from inside one of its own items"
+  "inline_handoff_drops_turn#MPSCQ_MUTANT_TASK_INLINE_HANDOFF_DROPS_TURN#inline_scheduler#USER ASSERT FAILED .an item was lost")
 foreach(entry IN LISTS _task_work_mutants)
   string(REPLACE "#" ";" fields "${entry}")
   list(GET fields 0 mutant)

@@ -98,6 +98,29 @@
 //    Catches TASK_FALLBACK_QUEUED_RELAXED (the job finds the queue empty:
 //    "an item was lost").
 //
+//  inline_scheduler [2 producers x 1 item, each item adds a child item]
+//    The scheduler runs inline: `while (t.run(cap).more) {}` on the adding
+//    thread (cap drawn per call: 1 or unlimited), so the producers are the
+//    runners. Each item, when it runs, adds its producer's next item to the
+//    same task_work from inside itself: that add finds the queue empty (the
+//    item's own pop emptied it) unless the other producer's add came first,
+//    and its scheduler calls run() on the thread whose run is active - the
+//    inline hand-off: that run() returns handed_off with its turn counted,
+//    and the active run serves the new cycle after the item. Meanwhile the
+//    other producer's run() may meet the active run across threads (the
+//    ordinary hand-off). Checks:
+//     g. items never overlap, also not nested on one thread: "items
+//        overlapped" (a plain flag; across threads the item state's rl::var
+//        reports a DATA RACE too);
+//     h. no cycle is lost: once both producers' adds have returned, every
+//        item has run ("an item was lost", checked before the destructor,
+//        which would drain a lost one); plus (b) and (c).
+//    Catches TASK_INLINE_RUN_REPORTED (the old rule: the nested run() is
+//    misuse, "run() called from inside one of its own items") and
+//    TASK_INLINE_HANDOFF_DROPS_TURN (the nested run() hands off without its
+//    turn counted: the active run ends after the item and the child's cycle
+//    is lost, h).
+//
 // Relacy's own headers warn under -Wall -Wextra; they are included as system
 // headers, so the warnings target applies to this file's code only.
 
@@ -181,6 +204,13 @@ struct model_state {
   // Where set, each item's run ends with a release increment here: how a
   // real owner learns that an item ran (destroy_in_flight).
   detail::atomic<int>* ran_signal = nullptr;
+  // Where set, each item adds its producer's next item to this task_work
+  // from inside itself (inline_scheduler).
+  task_work* self_add = nullptr;
+  // An item is between its start and its end. Plain memory: Relacy runs one
+  // thread at a time, so this sees nesting on one thread and overlap across
+  // threads alike.
+  bool in_item = false;
 
   void init(int p, int n) {
     producers = p;
@@ -195,6 +225,8 @@ struct model_state {
   }
 
   void on_run(item& it, run_state st) noexcept {
+    check(!in_item, "items overlapped");
+    in_item = true;
     const int v = state($);
     state($) = v + 1;
     check(ran_count[it.producer][it.seq] == 0, "an item ran twice");
@@ -203,6 +235,8 @@ struct model_state {
     ++next_seq[it.producer];
     ++total_ran;
     if (st.cancel) ++cancelled;
+    if (self_add != nullptr && it.seq + 1 < per_producer) self_add->add(items[it.producer][it.seq + 1].tw);
+    in_item = false;
     if (ran_signal != nullptr) ran_signal->fetch_add(1, std::memory_order_release);
   }
 
@@ -604,6 +638,43 @@ struct unscheduled_run_destroy : rl::test_suite<unscheduled_run_destroy, 2> {
   }
 };
 
+// --- inline_scheduler ------------------------------------------------------
+
+struct inline_scheduler : rl::test_suite<inline_scheduler, 2> {
+  static constexpr int producers = 2;
+  static constexpr int per_producer = 2;  // the item each producer adds, and its child
+
+  model_state m;
+  no_fallback fallback;
+  slot<task_work> tw;
+
+  void before() {
+    m.init(producers, per_producer);
+    tw.emplace(
+        [](task_work& t) {
+          // The target is the adding thread: run inline until the run no
+          // longer owns the queue (or handed its turn to the active run).
+          const std::size_t cap = rl::rand(2) == 0 ? 1 : task_work::unlimited;
+          for (;;) {
+            const run_result r = t.run(cap);
+            if (!r.more) break;
+            check(!t.empty(), "run() reported more after an emptying pop");
+          }
+          return true;
+        },
+        fallback);
+    m.self_add = tw.get();
+  }
+
+  void thread(unsigned index) { tw.get()->add(m.items[index][0].tw); }
+
+  void after() {
+    m.check_all_ran_once();  // h: before the destructor, which would drain a lost item
+    check(m.cancelled == 0, "an item was cancelled although the target accepted");
+    tw.destroy();
+  }
+};
+
 template <class Model>
 bool simulate(const rl::test_params& base) {
   rl::test_params params = base;
@@ -611,7 +682,7 @@ bool simulate(const rl::test_params& base) {
 }
 
 int usage() {
-  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|destroy_in_flight|close_in_flight|fallback_requeue|unscheduled_run_destroy|all [random N | bound K | full]\n", stderr);
+  std::fputs("usage: task_work_model schedule_once|capped|handoff|lifetime|destroy_in_flight|close_in_flight|fallback_requeue|unscheduled_run_destroy|inline_scheduler|all [random N | bound K | full]\n", stderr);
   return 2;
 }
 
@@ -656,6 +727,10 @@ int main(int argc, char** argv) {
   if (model == "unscheduled_run_destroy" || model == "all") {
     known = true;
     ok = simulate<unscheduled_run_destroy>(params) && ok;
+  }
+  if (model == "inline_scheduler" || model == "all") {
+    known = true;
+    ok = simulate<inline_scheduler>(params) && ok;
   }
   if (!known) return usage();
   std::puts(ok ? "task_work_model: all checks passed" : "task_work_model: FAILED");

@@ -57,6 +57,8 @@ endfunction()
 #   two runners, scheduler may refuse   ~6.6M states   ~7 s
 #   3 producers x 1 item, two runners   ~1.4M states   ~1 s
 #   lifetime (refuse, destroy)          ~38k states    ~0.1 s
+#   inline scheduler, self-adding items ~366k states   ~0.4 s
+#   the same, 3 producers x 1 item      ~1.3M states   ~1.5 s
 set(_ok "errors: 0\n")
 mpscq_add_task_work_spin_test(spin_task_work "${_ok}")
 mpscq_add_task_work_spin_test(spin_task_work_two_runners "${_ok}" -DRUNNERS=2)
@@ -64,6 +66,8 @@ mpscq_add_task_work_spin_test(spin_task_work_refuse "${_ok}" -DREFUSE)
 mpscq_add_task_work_spin_test(spin_task_work_refuse_two_runners "${_ok}" -DREFUSE -DRUNNERS=2)
 mpscq_add_task_work_spin_test(spin_task_work_three_producers "${_ok}" -DNP=3 -DNI=1 -DRUNNERS=2)
 mpscq_add_task_work_spin_test(spin_task_work_lifetime "${_ok}" -DLIFETIME)
+mpscq_add_task_work_spin_test(spin_task_work_inline "${_ok}" -DINLINE)
+mpscq_add_task_work_spin_test(spin_task_work_inline_three_producers "${_ok}" -DINLINE -DNP=3 -DNI=1)
 
 # Mutants: each must be caught; the regex also names the assertion that fires
 # (CMake's '.' matches newlines too).
@@ -76,5 +80,7 @@ mpscq_add_task_work_spin_test(spin_task_work_mutant_stop_after_cap_check
 mpscq_add_task_work_spin_test(spin_task_work_mutant_emptied_relaxed
                               "assertion violated  !\\(in_item\\).*${_caught}" -DEMPTIED_RELAXED
                               -DRUNNERS=2)
+mpscq_add_task_work_spin_test(spin_task_work_mutant_inline_handoff_drops_turn
+                              "assertion violated \\(ran==.*${_caught}" -DINLINE -DINLINE_DROPS_TURN -DNI=1)
 mpscq_add_task_work_spin_test(spin_task_work_mutant_fallback_drops_ref_early
                               "assertion violated  !\\(freed\\).*${_caught}" -DDROPS_REF_EARLY -DLIFETIME)

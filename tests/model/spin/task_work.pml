@@ -11,6 +11,13 @@
  *   REFUSE         the scheduler may refuse (fallback process runs the cycle)
  *   LIFETIME       the scheduler always refuses; a destroyer destroys the
  *                  task_work once the producers are done (no runners)
+ *   INLINE         the scheduler runs inline: a producer whose push found
+ *                  the queue empty calls run() itself (while it returns
+ *                  `more`); no runner processes. Every item a producer
+ *                  added adds a child item (owner NP + p) from inside
+ *                  itself when it runs, whose scheduler's run() meets the
+ *                  run slot held by the item's own run: the inline
+ *                  hand-off (its turn counted, served by the active run)
  * Mutants:
  *   NO_STOP          the run loop does not stop after an emptying pop
  *   STOP_AFTER_CAP   the stop is checked after the cap
@@ -19,6 +26,8 @@
  *                    so the relaxed order is modelled by what it permits: the
  *                    release taking effect before the item has finished)
  *   DROPS_REF_EARLY  the fallback job drops its target reference before it runs
+ *   INLINE_DROPS_TURN  (with INLINE) the inline hand-off does not leave its
+ *                  turn counted in the run slot
  *
  * The queue (mpscq::queue) is abstracted to what the protocol sees: pushes
  * take positions in the order of their tail exchanges (ex), each then links
@@ -35,6 +44,7 @@
  *   FIFO      each producer's items run in order, each once
  *   lifetime  nothing touches the task_work after its destructor finished
  *   no loss   when nothing can move any more (timeout), every item has run
+ *   handed    (INLINE) the item's own run() meets a held run slot
  */
 
 #ifndef NP
@@ -47,6 +57,13 @@
 #define RUNNERS 1
 #endif
 #define TOTAL (NP * NI)
+#ifdef INLINE
+#define SLOTS (2 * TOTAL)           /* the producers' items and their children */
+#define OWNERS (2 * NP)
+#else
+#define SLOTS TOTAL
+#define OWNERS NP
+#endif
 #define NONE 255
 #define UNCAPPED 255
 
@@ -59,12 +76,12 @@
 
 /* mpscq::queue, abstracted */
 byte ex = 0;                /* pushes whose exchange is done */
-bool lk[TOTAL];             /* push i has linked its node behind its predecessor */
+bool lk[SLOTS];             /* push i has linked its node behind its predecessor */
 byte hd = 0;                /* the consumer's cursor */
 bool tail_stub = true;      /* queue::empty() */
 bool emptied = true;        /* consumer::emptied() */
-byte owner_of[TOTAL];
-byte seq_of[TOTAL];
+byte owner_of[SLOTS];
+byte seq_of[SLOTS];
 
 /* mpscq::task_work */
 byte gate_adders = 0;       /* gate_: adds inside their hand-over */
@@ -80,7 +97,7 @@ byte reruns = 0;            /* `more` runs posted to the pool */
 byte fb_jobs = 0;           /* jobs handed to the fallback executor */
 bool in_item = false;
 byte ran = 0;
-byte next_seq[NP];
+byte next_seq[OWNERS];
 bool freed = false;
 byte producers_done = 0;
 
@@ -107,6 +124,34 @@ inline item_start() {
     ran++;
     n++
   }
+}
+
+/* INLINE: the item at `got`, if a producer added it, adds its child from
+ * inside itself (the item is still running: in_item). The child's push is
+ * the scheduling one when the item's own pop emptied the queue and no other
+ * push came first; its scheduler calls run() inline, on this process, whose
+ * run holds the slot: enter_run() counts the turn and hands off. */
+inline self_add() {
+  if
+  :: owner_of[got] < NP ->
+     atomic {                                              /* push: the exchange */
+       assert(!freed);
+       was_empty2 = tail_stub; tail_stub = false;
+       my2 = ex; owner_of[my2] = NP + owner_of[got]; seq_of[my2] = seq_of[got]; ex++
+     };
+     lk[my2] = true;                                       /* push: the link */
+     if
+     :: was_empty2 ->
+#ifdef INLINE_DROPS_TURN
+        atomic { assert(!freed); prev2 = runs };           /* MUTANT: not counted */
+#else
+        atomic { assert(!freed); prev2 = runs; runs++ };   /* enter_run(): fetch_add */
+#endif
+        assert(prev2 > 0)                                  /* handed: our own run holds it */
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi
 }
 
 /* task_work::run_as(who, cap): enter the slot, serve, leave (and serve turns
@@ -136,6 +181,9 @@ inline run_call(who, cap) {
              tries = 0;
              em = emptied;
              item_start();
+#ifdef INLINE
+             self_add();
+#endif
 #ifdef EMPTIED_RELAXED
              if
              :: em -> deferred = true                      /* ends after the release */
@@ -197,6 +245,10 @@ inline hand_to_fallback() {
 proctype producer(byte p) {
   byte s = 0, my;
   bool was_empty, was_closed;
+#ifdef INLINE
+  byte got, prev, n, tries, res, cap, my2, prev2;
+  bool em, handed, more_out, deferred, was_empty2;
+#endif
   do
   :: s < NI ->
      atomic {                                              /* push: the exchange */
@@ -208,7 +260,19 @@ proctype producer(byte p) {
      if
      :: was_empty ->                                       /* schedule() */
         atomic { assert(!freed); gate_adders++; was_closed = closed };
-#if defined(LIFETIME)
+#if defined(INLINE)
+        do                                                 /* the scheduler: run() inline */
+        :: if
+           :: cap = 1
+           :: cap = UNCAPPED
+           fi;
+           run_call(TARGET, cap);
+           if
+           :: more_out -> assert(!tail_stub)               /* more: run again */
+           :: else -> break
+           fi
+        od;
+#elif defined(LIFETIME)
         hand_to_fallback();
 #else
         if
@@ -232,6 +296,10 @@ proctype producer(byte p) {
 proctype runner() {
   byte got, prev, n, tries, res, cap;
   bool em, handed, more_out, deferred;
+#ifdef INLINE
+  byte my2, prev2;
+  bool was_empty2;
+#endif
 end:
   do
   :: atomic { tokens > 0 -> tokens--; pending-- };
@@ -257,6 +325,10 @@ serve_one:
 proctype fallback() {
   byte got, prev, n, tries, res;
   bool em, handed, more_out, deferred;
+#ifdef INLINE
+  byte my2, prev2;
+  bool was_empty2;
+#endif
 end:
   do
   :: atomic { fb_jobs > 0 -> fb_jobs-- };
@@ -302,15 +374,17 @@ init {
     run destroyer();
     run fallback();
 #else
+#ifndef INLINE
     i = 0;
     do
     :: i < RUNNERS -> run runner(); i++
     :: else -> break
     od;
+#endif
 #ifdef REFUSE
     run fallback();
 #endif
 #endif
   }
-  timeout -> assert(ran == TOTAL)                          /* no loss */
+  timeout -> assert(ran == SLOTS)                          /* no loss */
 }
