@@ -7,11 +7,15 @@
 //   - the local_work eventfd (issue 18, item 3): the child gets its own at the
 //     same descriptor number; what it does with its copy never reaches the
 //     parent's (and back);
+//   - the MPSCQ_PORTABLE_FUTEX wait table: never inherited locked.
 //
 // Children check and report through their exit code (_exit: no static
 // destructors, no atexit of the test runner), with alarm() armed so that a
 // regression fails instead of hanging.
 #include <mpscq/local_work.hpp>
+#if defined(MPSCQ_PORTABLE_FUTEX)
+#include <mpscq/detail/futex.hpp>
+#endif
 
 #include <gtest/gtest.h>
 
@@ -204,5 +208,36 @@ TEST(ForkEventfd, ClosedEventfdsAreNotTouched) {
   }
   EXPECT_EQ(wait_child(pid), 0);
 }
+
+// --- the portable futex's wait table ---------------------------------------------
+
+#if defined(MPSCQ_PORTABLE_FUTEX)
+// A thread holds a slot's mutex (as a timed wait or a wake does, briefly)
+// while another thread forks. Before the fix the child inherited it locked:
+// its first wake on that slot deadlocked.
+TEST(ForkPortableFutex, ChildNeverInheritsALockedSlot) {
+  mpscq::detail::futex_word word{0};
+  std::atomic<bool> locked{false};
+  std::thread holder([&] {
+    mpscq::detail::futex_bucket& b = mpscq::detail::futex_bucket_for(word);
+    b.mutex.lock();
+    locked.store(true, std::memory_order_release);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // widens the old window only
+    b.mutex.unlock();
+  });
+  ASSERT_TRUE(wait_for([&] { return locked.load(std::memory_order_acquire); }));
+  const pid_t pid = fork();  // the prepare handler waits for the holder
+  if (pid == 0) {
+    alarm(child_alarm_s);
+    word.store(1, std::memory_order_release);
+    mpscq::detail::futex_wake(word, 1);
+    const auto r = mpscq::detail::futex_wait(word, 1, std::chrono::milliseconds(1));
+    _exit(r == mpscq::detail::futex_wait_result::timed_out ? 0 : 2);
+  }
+  holder.join();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  EXPECT_EQ(wait_child(pid), 0);
+}
+#endif
 
 }  // namespace

@@ -9,7 +9,10 @@
 //   Library state that a fork would leave wrong in the child registers a
 //   fork_hook here:
 //     - each open eventfd (detail/eventfd.hpp): the child gets a kernel
-//       object of its own at the same descriptor number.
+//       object of its own at the same descriptor number;
+//     - the MPSCQ_PORTABLE_FUTEX wait table (detail/futex.hpp): its mutexes
+//       are held across the fork, so the child never inherits one locked by
+//       a thread it does not have.
 //   The principle (docs/api.md 6.6): pending work and kernel objects belong to
 //   the process that created them, as task work does in the kernel (a forked
 //   child inherits none of its parent's pending task work).
