@@ -10,6 +10,9 @@
 //   fork_hook here:
 //     - each open eventfd (detail/eventfd.hpp): the child gets a kernel
 //       object of its own at the same descriptor number;
+//     - each fallback thread (detail/fallback_executor_impl.hpp): its mutex
+//       is held across the fork, and the child holds back the parent's
+//       queued jobs instead of running them;
 //     - the MPSCQ_PORTABLE_FUTEX wait table (detail/futex.hpp): its mutexes
 //       are held across the fork, so the child never inherits one locked by
 //       a thread it does not have.
