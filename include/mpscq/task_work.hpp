@@ -134,6 +134,22 @@
 //      progress; none start afterwards), then let the target run or drop
 //      every schedule it accepted, then destroy.
 //
+// FORK (docs/api.md 6.6; the fallback's handling:
+// detail/fallback_executor_impl.hpp)
+//   A child gets a copy of the object, with the parent's queued items and
+//   cycle; they run in the child only if it asks: run() on the copy, or
+//   destroying it (the destructor runs what is left, cancelled; exit()
+//   destroys static objects, so end a child that must not touch them with
+//   _exit() or exec), or mpscq::run_inherited_fallback_jobs(). A cycle the
+//   default fallback held at the fork stays held in the child: items the
+//   child adds join it, and the destructor runs that job itself instead of
+//   waiting for it. Destroying a copy whose fallback job was RUNNING on the
+//   parent's fallback thread at the fork is reported ("mpscq::task_work:
+//   destroyed in a forked child while its fallback job was running ...":
+//   that run cannot finish there). Not supported: an add or a run in
+//   progress on another thread at the fork (it never finishes in the child;
+//   the destructor would wait for it).
+//
 // MEMORY-ORDERING CONTRACT
 //   - Everything a thread did before add(w) happens-before w's func runs.
 //   - Items of one task_work run one at a time; everything an item did
