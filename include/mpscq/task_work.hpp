@@ -372,10 +372,12 @@ class task_work {
 
   void hand_to_fallback() noexcept;
 
+#if MPSCQ_DETAIL_NATIVE_THREADS
   // The destructor in a forked child whose fallback job is one the parent
   // handed over (fork, docs/api.md 6.6): runs it here if it was queued at
   // the fork; reports it if it was running then (it never finishes here).
   void run_inherited_fallback_job() noexcept;
+#endif
 
   static void run_fallback_job(work& job, run_state) noexcept;
 
@@ -470,11 +472,14 @@ inline task_work::~task_work() {
   //    hand-off touches freed memory.
   // [T8]
   if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
-  // 2. Fallback jobs handed over. In a forked child the default fallback
-  //    holds back the jobs its parent queued (fallback_executor.hpp, fork()):
-  //    ours runs when we ask, so ask first. [T20] Relaxed: only decides
-  //    whether to ask; the wait below acquires.
+  // 2. Fallback jobs handed over.
+#if MPSCQ_DETAIL_NATIVE_THREADS
+  //    In a forked child the default fallback holds back the jobs its parent
+  //    queued (fallback_executor.hpp, fork()): ours runs when we ask, so ask
+  //    first. [T20] Relaxed: only decides whether to ask; the wait below
+  //    acquires.
   if (fallback_refs_.load(std::memory_order_relaxed) != 0) run_inherited_fallback_job();
+#endif
   //    [T9] Acquire: pairs with the job's release fetch_sub, its last access
   //    (run_fallback_job()). (MUTANT task_fallback_refs_relaxed: relaxed.)
   while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
@@ -600,8 +605,8 @@ inline void task_work::hand_to_fallback() noexcept {
   fallback_->execute(fallback_job_);
 }
 
-inline void task_work::run_inherited_fallback_job() noexcept {
 #if MPSCQ_DETAIL_NATIVE_THREADS
+inline void task_work::run_inherited_fallback_job() noexcept {
   // Destruction asks for our own inherited job, as close() plus the drain
   // would run a cycle whose schedule a target dropped: run it, cancelled.
   // The job takes the run slot (no run can be active here but one on a
@@ -616,8 +621,8 @@ inline void task_work::run_inherited_fallback_job() noexcept {
                      "docs/api.md, Contracts)");
     case detail::inherited_job::none: break;
   }
-#endif
 }
+#endif
 
 inline void task_work::run_fallback_job(work& job, run_state) noexcept {
   task_work& self = *static_cast<fallback_job&>(job).owner;

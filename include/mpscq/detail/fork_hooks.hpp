@@ -63,6 +63,7 @@
 #include <pthread.h>
 
 #include <mutex>
+#include <new>
 
 namespace mpscq::detail {
 
@@ -138,10 +139,12 @@ class fork_lock {
     bool registered = false;  // pthread_atfork called (once per process)
   };
 
-  // Never destroyed: a fork() may come from any thread at any time, also
-  // during static destruction at exit.
+  // Never destroyed (a fork() may come from any thread at any time, also
+  // during static destruction at exit), and not allocated (nothing here
+  // throws): built once in static storage.
   static list& state() noexcept {
-    static list* const s = new list();  // reachable: LSan stays quiet
+    alignas(list) static unsigned char storage[sizeof(list)];
+    static list* const s = new (storage) list();
     return *s;
   }
 
