@@ -26,6 +26,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,6 +200,42 @@ TEST(ForkEventfd, ChildsSignalsStayInTheChild) {
   EXPECT_TRUE(readable(fd));
   EXPECT_EQ(lw.run(10), 1);
   EXPECT_FALSE(readable(fd));
+}
+
+// A child with no free descriptor number still gets an eventfd of its own
+// (the handler gives up its reference to the parent's first). Run one level
+// down, so the descriptor limit stays out of the test process.
+TEST(ForkEventfd, ChildWithNoFreeDescriptorStillGetsItsOwn) {
+  local_work_options options;
+  options.enable_eventfd = true;
+  options.owner = std::this_thread::get_id();
+  local_work lw(options);
+  const int fd = lw.event_fd();
+  ASSERT_GE(fd, 0);
+  item it;
+  lw.add(it.w);  // readable, in every copy
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    alarm(child_alarm_s);
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(2);
+    limit.rlim_cur = static_cast<rlim_t>(fd + 64);
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(3);
+    while (dup(0) >= 0) {
+    }
+    if (errno != EMFILE) _exit(4);  // every number below the limit is taken
+    const pid_t grandchild = fork();
+    if (grandchild < 0) _exit(5);
+    if (grandchild == 0) {
+      _exit(lw.event_fd() == fd && readable(fd) && lw.run(10) == 1 && !readable(fd) ? 0 : 6);
+    }
+    if (wait_child(grandchild) != 0) _exit(7);
+    _exit(readable(fd) && lw.has_work() ? 0 : 8);  // ours is still signalled
+  }
+  EXPECT_EQ(wait_child(pid), 0);
+  EXPECT_TRUE(readable(fd));
+  EXPECT_EQ(lw.run(10), 1);
 }
 
 // A local_work destroyed before the fork is forgotten: the child must not

@@ -131,6 +131,7 @@ class eventfd_signal
 #if defined(MPSCQ_DETAIL_EVENTFD_FORK_HOOK)
   // The child's handler (see FORK): its only thread, syscalls only.
   void after_fork_child() noexcept override {
+    const int saved_errno = errno;  // fork() returns to its caller after us
     // [K1] Relaxed: the child has one thread, and this is its own copy.
     const bool readable = readable_after_fork_ != nullptr && readable_after_fork_->load(std::memory_order_relaxed);
     const unsigned int initial = readable ? 1U : 0U;
@@ -148,6 +149,7 @@ class eventfd_signal
       if (::dup3(fresh, fd_, O_CLOEXEC) < 0) cannot_replace(errno);
       ::close(fresh);
     }
+    errno = saved_errno;
   }
 
   [[noreturn]] static void cannot_replace(int error) noexcept {
