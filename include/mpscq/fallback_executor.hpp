@@ -32,24 +32,33 @@
 //   - Throws std::system_error if the thread cannot be started (its code is
 //     pthread_create's error, usually EAGAIN; what() says "mpscq::
 //     fallback_executor: cannot start the default fallback thread ...").
-//   - fork(): supported through pthread_atfork. In the child the thread is
-//     started again - at once if jobs were queued at the fork, else at the
-//     next call or hand-off - so jobs handed over before the fork run in both
-//     processes (each on its own copy), and task_work objects in the child
-//     work and can be destroyed. Not supported: what other threads were
-//     doing at the moment of the fork. The job the fallback thread was
-//     running then does not finish in the child (its task_work's destructor
-//     would wait forever, as for a run() active on another thread), and a
+//   - fork() (docs/api.md 6.6; detail/fallback_executor_impl.hpp, FORK):
+//     pending work belongs to the process that queued it. In the child the
+//     jobs queued at the fork are held back, never run by the library on its
+//     own: no thread is started at the fork, an exec or _exit() runs nothing
+//     of the parent's, and the child's fallback thread (started by the
+//     child's first default_fallback_executor() call or hand-off) runs only
+//     jobs handed over in the child. The child asks for the inherited jobs
+//     with run_inherited_fallback_jobs() (they run on the calling thread,
+//     cancelled, as on the fallback), or by destroying a task_work whose job
+//     is among them (its destructor runs that job). Until then, items the
+//     child adds to such a task_work join the held cycle and wait with it.
+//     Not supported: what other threads were doing at the moment of the
+//     fork. The job the fallback thread was running then does not finish in
+//     the child (destroying its task_work there is reported: "mpscq::
+//     task_work: destroyed in a forked child while its fallback job was
+//     running on the parent's fallback thread at the fork ..."), and a
 //     producer preempted inside its push (queue.hpp, the in-flight window)
-//     never finishes it: that job and the jobs queued behind it never run in
-//     the child. A restart that fails in the child (where no caller can
-//     take an exception) is reported ("mpscq::fallback_executor: cannot start
-//     the default fallback thread after fork() in the child: <strerror>" on
-//     stderr) and aborts; so does a failed start inside execute().
+//     never finishes it: that job and the jobs queued behind it are dropped
+//     in the child. A thread that cannot be started in the child is reported
+//     as anywhere else (execute(): "mpscq::fallback_executor: cannot start
+//     the default fallback thread: <strerror> ..." on stderr, then abort).
 //   - POSIX only (pthreads). Not available in model builds
 //     (no MPSCQ_DETAIL_NATIVE_THREADS): a model passes its own executor.
 #ifndef MPSCQ_FALLBACK_EXECUTOR_HPP
 #define MPSCQ_FALLBACK_EXECUTOR_HPP
+
+#include <cstddef>
 
 #include <mpscq/version.hpp>
 #include <mpscq/work.hpp>
@@ -89,16 +98,61 @@ class default_fallback final : public fallback_executor {
   fallback_thread thread_;
 };
 
+/// The default instance once default_fallback_executor() created it, else
+/// nullptr; creates nothing.
+inline detail::atomic<default_fallback*>& default_fallback_created() noexcept {
+  static detail::atomic<default_fallback*> instance{nullptr};
+  return instance;
+}
+
+/// For task_work's destructor in a forked child (see the header comment,
+/// fork()): asks `executor`, if it is the default one, whether `job` is a
+/// job it inherited at a fork (see inherited_job). Any other executor's jobs
+/// are its own business: `none`.
+inline inherited_job take_inherited_fallback_job(fallback_executor& executor, work& job) noexcept {
+  // [F10] Acquire: pairs with the release store in default_fallback_executor().
+  default_fallback* const d = default_fallback_created().load(std::memory_order_acquire);
+  if (d == nullptr || static_cast<fallback_executor*>(d) != &executor) return inherited_job::none;
+  return d->thread().take_inherited(job);
+}
+
 }  // namespace detail
 
 /// The process-wide default fallback executor: one thread, started by this
-/// call if it is not running (also again in a forked child). Throws
-/// std::system_error if the thread cannot be started. See the header comment.
+/// call if it is not running (also in a forked child, where it runs only jobs
+/// handed over in the child). Throws std::system_error if the thread cannot
+/// be started. See the header comment.
 inline fallback_executor& default_fallback_executor() {
   // Leaked on purpose (see the header comment); reachable, so LSan stays quiet.
-  static detail::default_fallback* const instance = new detail::default_fallback();
+  static detail::default_fallback* const instance = [] {
+    auto* const d = new detail::default_fallback();
+    // [F10] Release: pairs with the acquire in take_inherited_fallback_job()
+    // and run_inherited_fallback_jobs().
+    detail::default_fallback_created().store(d, std::memory_order_release);
+    return d;
+  }();
   instance->thread().start();
   return *instance;
+}
+
+/// Fork (docs/api.md 6.6): in a forked child, runs the jobs that were queued
+/// on default_fallback_executor() when this process was forked - its
+/// parent's jobs, which the child never runs on its own - on the calling
+/// thread, now, oldest first, each as the fallback thread would
+/// (func(job, run_state{true}): a refused task_work cycle's items run with
+/// cancel == true; then such a task_work can be destroyed and items the
+/// child added to it behind that cycle have run too). Returns how many jobs
+/// ran: 0 when there are none (a process that was not forked, a parent
+/// whose fallback was idle, or an earlier call took them). Any thread, any
+/// time; concurrent calls split the jobs. Starts no thread. Jobs inherited
+/// through several forks (a child's child) run too, oldest first.
+/// Not async-signal-safe (a mutex; and the jobs run user code).
+/// Not the job that the parent's fallback thread was running at the fork: it
+/// cannot finish in the child (see the header comment).
+inline std::size_t run_inherited_fallback_jobs() noexcept {
+  // [F10]
+  detail::default_fallback* const d = detail::default_fallback_created().load(std::memory_order_acquire);
+  return d == nullptr ? 0 : d->thread().run_inherited();
 }
 #endif  // MPSCQ_DETAIL_NATIVE_THREADS
 

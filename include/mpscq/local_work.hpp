@@ -162,6 +162,20 @@
 //   draining.) That inline run is a nested call: an item that re-adds itself
 //   after close() without looking at cancel recurses until the stack ends. run() and wait() after close() return 0 at once.
 //
+// FORK (docs/api.md 6.6: what a forked child may do with each thing the
+// library created; the eventfd's handling: detail/eventfd.hpp)
+//   A child gets a copy of the object, with the parent's queued items; they
+//   run in the child only if it asks: run(), wait() or close() on the copy,
+//   or destroying it (exit() destroys static objects: end a child that must
+//   not touch them with _exit() or exec). The eventfd is the child's own: a
+//   new one at the same descriptor number, readable iff the copy has_work(),
+//   so nothing the child does reaches the parent's (and back). The futex
+//   words are process-private. Owner-only calls work in the child if the
+//   forking thread was the owner (or none was set yet); otherwise the owner
+//   does not exist there and they abort, as does destruction before close().
+//   Not supported: an add, wait or run in progress on another thread at the
+//   fork (it never finishes in the child).
+//
 // COST
 //   add(): on the line every producer writes, one exchange (the push's, on
 //   the tail; seq_cst) and a store (the link); one load of wait_nr (seq_cst:

@@ -153,6 +153,22 @@
 //      progress; none start afterwards), then let the target run or drop
 //      every schedule it accepted, then destroy.
 //
+// FORK (docs/api.md 6.6; the fallback's handling:
+// detail/fallback_executor_impl.hpp)
+//   A child gets a copy of the object, with the parent's queued items and
+//   cycle; they run in the child only if it asks: run() on the copy, or
+//   destroying it (the destructor runs what is left, cancelled; exit()
+//   destroys static objects, so end a child that must not touch them with
+//   _exit() or exec), or mpscq::run_inherited_fallback_jobs(). A cycle the
+//   default fallback held at the fork stays held in the child: items the
+//   child adds join it, and the destructor runs that job itself instead of
+//   waiting for it. Destroying a copy whose fallback job was RUNNING on the
+//   parent's fallback thread at the fork is reported ("mpscq::task_work:
+//   destroyed in a forked child while its fallback job was running ...":
+//   that run cannot finish there). Not supported: an add or a run in
+//   progress on another thread at the fork (it never finishes in the child;
+//   the destructor would wait for it).
+//
 // MEMORY-ORDERING CONTRACT
 //   - Everything a thread did before add(w) happens-before w's func runs.
 //   - Items of one task_work run one at a time; everything an item did
@@ -443,6 +459,13 @@ class task_work {
 
   void hand_to_fallback() noexcept;
 
+#if MPSCQ_DETAIL_NATIVE_THREADS
+  // The destructor in a forked child whose fallback job is one the parent
+  // handed over (fork, docs/api.md 6.6): runs it here if it was queued at
+  // the fork; reports it if it was running then (it never finishes here).
+  void run_inherited_fallback_job() noexcept;
+#endif
+
   static void run_fallback_job(work& job, run_state) noexcept;
 
   template <class ShouldYield>
@@ -536,9 +559,16 @@ inline task_work::~task_work() {
   //    hand-off touches freed memory.
   // [T8]
   if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
-  // 2. Fallback jobs handed over. [T9] Acquire: pairs with the job's release
-  //    fetch_sub, its last access (run_fallback_job()).
-  //    (MUTANT task_fallback_refs_relaxed: relaxed.)
+  // 2. Fallback jobs handed over.
+#if MPSCQ_DETAIL_NATIVE_THREADS
+  //    In a forked child the default fallback holds back the jobs its parent
+  //    queued (fallback_executor.hpp, fork()): ours runs when we ask, so ask
+  //    first. [T20] Relaxed: only decides whether to ask; the wait below
+  //    acquires.
+  if (fallback_refs_.load(std::memory_order_relaxed) != 0) run_inherited_fallback_job();
+#endif
+  //    [T9] Acquire: pairs with the job's release fetch_sub, its last access
+  //    (run_fallback_job()). (MUTANT task_fallback_refs_relaxed: relaxed.)
   while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
                                                        std::memory_order_acquire)) != 0)
     wait.pause();
@@ -663,6 +693,25 @@ inline void task_work::hand_to_fallback() noexcept {
   fallback_refs_.fetch_add(1, std::memory_order_relaxed);
   fallback_->execute(fallback_job_);
 }
+
+#if MPSCQ_DETAIL_NATIVE_THREADS
+inline void task_work::run_inherited_fallback_job() noexcept {
+  // Destruction asks for our own inherited job, as close() plus the drain
+  // would run a cycle whose schedule a target dropped: run it, cancelled.
+  // The job takes the run slot (no run can be active here but one on a
+  // thread the child does not have, see `lost`) and drops its reference.
+  switch (detail::take_inherited_fallback_job(*fallback_, fallback_job_)) {
+    case detail::inherited_job::held: fallback_job_(run_state{true}); break;
+    case detail::inherited_job::lost:
+      detail::misuse("task_work",
+                     "destroyed in a forked child while its fallback job was running on the parent's fallback "
+                     "thread at the fork; that run cannot finish in the child, so the destructor would wait for "
+                     "ever: end the child with _exit() or exec instead of destroying it (see fork() in "
+                     "docs/api.md, Contracts)");
+    case detail::inherited_job::none: break;
+  }
+}
+#endif
 
 inline void task_work::run_fallback_job(work& job, run_state) noexcept {
   task_work& self = *static_cast<fallback_job&>(job).owner;

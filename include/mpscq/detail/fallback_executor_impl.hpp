@@ -30,34 +30,52 @@
 //   cannot start ...: <strerror>" on stderr) and aborts - a job that cannot
 //   run would make its task_work's destructor wait forever.
 //
-// FORK
-//   Every instance registers (once, with one pthread_atfork for all of them):
-//   - prepare: takes each instance's mutex. The thread pops only under it, so
+// FORK (the rules: docs/api.md 6.6; the hooks: detail/fork_hooks.hpp)
+//   Pending work belongs to the process that queued it - as in the kernel,
+//   where a forked child inherits none of its parent's pending task work.
+//   The jobs are user code with external effects (a reply on a socket, a log
+//   line, ...), so a child must never run jobs it did not queue unless it
+//   asks. Every instance is a fork hook:
+//   - prepare: takes the instance's mutex. The thread pops only under it, so
 //     the consumer cursor is consistent when the process is copied: the
 //     thread is either asleep or running a job it has already popped.
-//   - parent: releases the mutexes; nothing else changes.
-//   - child: only the forking thread exists. The mutex is released, the
-//     condition variable re-initialised (the parent's thread may have been a
-//     waiter), and the instance is marked not running, so the next start()
-//     or execute() starts a new thread; if jobs are queued, the thread is
-//     started at once (a failure there is reported and aborts, as in
-//     execute()). Jobs queued before the fork therefore run in the child -
-//     and in the parent: each process has its own copy of the memory.
+//   - parent: releases the mutex; nothing else changes.
+//   - child (its only thread, async-signal-safe steps only): the jobs queued
+//     at the fork are taken out of the queue - popped, and kept in the
+//     instance's list of INHERITED jobs, oldest first - and the queue and
+//     consumer start afresh (also dropping a push that another thread had
+//     left in flight). The mutex is released, the condition variable
+//     re-initialised (the parent's thread may have been a waiter), and the
+//     instance is marked not running. No thread is started here: the next
+//     start() or execute() starts one, and it runs only jobs handed over in
+//     the child. Inherited jobs run only when the child asks for them:
+//       - run_inherited() (mpscq::run_inherited_fallback_jobs() for the
+//         default instance) runs them all on the calling thread, now;
+//       - a task_work destroyed in the child takes its own inherited job back
+//         and runs it (take_inherited(); destruction asks: the destructor is
+//         close() plus a drain);
+//     otherwise never - an exec, an _exit() or a new fallback thread does not
+//     run them.
 //     If the forking thread is the fallback thread itself (a job called
-//     fork()), it goes on being the fallback thread in the child.
+//     fork()), it goes on being the fallback thread in the child; the jobs
+//     queued behind that job are inherited (held) all the same.
 //   Not supported - the state of other threads at the moment of the fork:
 //   - the job the fallback thread was running (another thread's fork) does
-//     not finish in the child: the task_work that handed it over waits for
-//     it in its destructor forever (as it would for a run() that was active
-//     on another thread);
+//     not finish in the child. The child records it (LOST): a task_work
+//     destroyed in the child while that job is its own reports it
+//     ("mpscq::task_work: destroyed in a forked child while its fallback job
+//     was running on the parent's fallback thread at the fork ...") instead
+//     of waiting for it forever. (Best effort: only the latest fork's lost
+//     job is remembered, and it is forgotten once a job at the same address
+//     is handed over in the child.)
 //   - a producer preempted inside its push (between the exchange and the
 //     link, see queue.hpp) never links its node in the child: that job and
-//     every job queued behind it never run there, and the child's thread
-//     backs off (sleeping, not spinning) forever;
+//     every job queued behind it are dropped there (the add that handed
+//     them over is inside its task_work's gate, which the child can then
+//     never close either);
 //   - an execute() on another thread between its push and its notify is
-//     harmless: the new thread looks at the queue before it sleeps.
-//   A child that execs or _exits at once is always fine (the restart, if any,
-//   costs one thread creation).
+//     harmless: its job is in the queue (and inherited) or it is not.
+//   A child that execs or _exits is always fine: nothing of the parent's runs.
 #ifndef MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP
 #define MPSCQ_DETAIL_FALLBACK_EXECUTOR_IMPL_HPP
 
@@ -67,6 +85,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -75,24 +94,44 @@
 
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>
+#include <mpscq/detail/fork_hooks.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
+
+static_assert(MPSCQ_DETAIL_FORK_HOOKS, "the fallback thread needs pthreads (and so the fork hooks)");
 
 namespace mpscq::detail {
 
 struct fallback_thread_access;  // tests reach the job queue through this
 
-class fallback_thread {
+/// What a forked child knows about a job its parent handed over (take_inherited()).
+enum class inherited_job {
+  none,  // not one of the parent's jobs here (or already run)
+  held,  // was queued at the fork: now handed back to the caller, to run
+  lost,  // was running on the parent's thread at the fork: never finishes here
+};
+
+class fallback_thread final : private fork_hook {
  public:
   /// Registers this instance for fork handling. Throws std::system_error if
   /// pthread_atfork cannot register the handlers (ENOMEM).
-  fallback_thread() { fork_registry::add(*this); }
+  fallback_thread() {
+    fork_lock lock;
+    if (const int rc = lock.add(*this); rc != 0) {
+#if defined(__cpp_exceptions)
+      throw std::system_error(rc, std::generic_category(),
+                              "mpscq::fallback_executor: cannot register the fork handlers (pthread_atfork)");
+#else
+      misuse("fallback_executor", "cannot register the fork handlers (pthread_atfork)");
+#endif
+    }
+  }
 
   fallback_thread(const fallback_thread&) = delete;
   fallback_thread& operator=(const fallback_thread&) = delete;
   // No destructor worth having: instances are never destroyed (the thread
-  // and the fork registry refer to them for the rest of the process).
+  // and the fork hooks refer to them for the rest of the process).
 
   /// Starts the thread if it is not running. Throws std::system_error (code:
   /// pthread_create's error) if it cannot be started.
@@ -103,7 +142,7 @@ class fallback_thread {
       throw std::system_error(rc, std::generic_category(),
                               "mpscq::fallback_executor: cannot start the default fallback thread (pthread_create)");
 #else
-      cannot_start(rc, "");
+      cannot_start(rc);
 #endif
     }
   }
@@ -112,8 +151,12 @@ class fallback_thread {
   /// Starts the thread if needed (then a failure is reported and aborts).
   void execute(work& job) noexcept {
     if (!started_.load(std::memory_order_acquire)) {  // [F4]
-      if (const int rc = try_start(); rc != 0) cannot_start(rc, "");
+      if (const int rc = try_start(); rc != 0) cannot_start(rc);
     }
+    // [F9] Relaxed: non-null only in a forked child whose parent's thread was
+    // running a job at the fork (see LOST). A job at that address handed
+    // over again is a new job (or the same object's next one): forget it.
+    if (lost_job_.load(std::memory_order_relaxed) == &job) forget_lost(job);
     if (jobs_.push(&job.hook)) {
       // Only the push that found the queue empty signals: the thread runs
       // until it sees the queue empty, so the others are picked up anyway.
@@ -127,6 +170,57 @@ class fallback_thread {
 
   /// True while a thread serves this instance (a snapshot).
   bool running() const noexcept { return started_.load(std::memory_order_acquire); }  // [F4]
+
+  /// In a forked child: runs every job inherited at the fork (see FORK) on
+  /// the calling thread, now, oldest first, each as the thread would
+  /// (func(job, run_state{true})). Returns how many ran (0 if none). Any
+  /// thread; concurrent calls split the jobs between them.
+  std::size_t run_inherited() noexcept {
+    node* n = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      n = inherited_first_;
+      inherited_first_ = inherited_last_ = nullptr;
+    }
+    std::size_t ran = 0;
+    while (n != nullptr) {
+      // [F8] Relaxed: the list is ours now (taken under the mutex). Read the
+      // link before the job runs (it may end the job's life, or hand it over
+      // again); clear it, as a pop would, for the job's next push.
+      node* const next = n->next.load(std::memory_order_relaxed);
+      n->next.store(nullptr, std::memory_order_relaxed);  // [F8]
+      work::from_hook(n)(run_state{true});
+      ++ran;
+      n = next;
+    }
+    return ran;
+  }
+
+  /// In a forked child, for task_work's destructor: is `job` one of the
+  /// parent's jobs? `held`: it was queued at the fork; it is now out of the
+  /// inherited list and the caller must run it (func(job, run_state{true})).
+  /// `lost`: it was running on the parent's thread at the fork. Else `none`.
+  inherited_job take_inherited(work& job) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    node* prev = nullptr;
+    for (node* n = inherited_first_; n != nullptr;) {
+      node* const next = n->next.load(std::memory_order_relaxed);  // [F8] under the mutex
+      if (n == &job.hook) {
+        if (prev == nullptr) {
+          inherited_first_ = next;
+        } else {
+          prev->next.store(next, std::memory_order_relaxed);  // [F8]
+        }
+        if (inherited_last_ == n) inherited_last_ = prev;
+        n->next.store(nullptr, std::memory_order_relaxed);  // [F8]
+        return inherited_job::held;
+      }
+      prev = n;
+      n = next;
+    }
+    // [F9] Relaxed: written only under the mutex (or by the child handler).
+    return lost_job_.load(std::memory_order_relaxed) == &job ? inherited_job::lost : inherited_job::none;
+  }
 
  private:
   friend struct fallback_thread_access;
@@ -151,13 +245,18 @@ class fallback_thread {
     return 0;
   }
 
-  [[noreturn]] static void cannot_start(int rc, const char* when) noexcept {
+  [[noreturn]] static void cannot_start(int rc) noexcept {
     char message[256];
     std::snprintf(message, sizeof message,
-                  "cannot start the default fallback thread%s: %s (pthread_create); "
-                  "refused work would never run",
-                  when, std::strerror(rc));
+                  "cannot start the default fallback thread: %s (pthread_create); refused work would never run",
+                  std::strerror(rc));
     misuse("fallback_executor", message);
+  }
+
+  void forget_lost(work& job) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // [F9] Relaxed: under the mutex.
+    if (lost_job_.load(std::memory_order_relaxed) == &job) lost_job_.store(nullptr, std::memory_order_relaxed);
   }
 
   static void* thread_main(void* self) noexcept {
@@ -173,10 +272,12 @@ class fallback_thread {
       // takes it, so the child inherits a consistent cursor.
       if (node* n = consumer_.pop()) {
         if (wait.rounds() != 0) wait = backoff{};  // progress: short pauses again
+        running_ = n;  // under the mutex: what a fork sees as LOST
         lock.unlock();
         work& job = work::from_hook(n);
         job(run_state{true});  // `job` may be gone once this returns
         lock.lock();
+        running_ = nullptr;
         continue;
       }
       if (!jobs_.empty()) {
@@ -195,83 +296,68 @@ class fallback_thread {
     }
   }
 
-  // --- fork handling (see FORK above) ---------------------------------------
-  void before_fork() noexcept { mutex_.lock(); }
-  void after_fork_parent() noexcept { mutex_.unlock(); }
-  void after_fork_child() noexcept {
-    // The forking thread took the mutex in before_fork(): release it. The
-    // condition variable may count the parent's thread as a waiter, which
-    // no longer exists (a notify could wait for it): make a new one.
-    mutex_.unlock();
+  // --- fork handling (see FORK above; detail/fork_hooks.hpp) -----------------
+  void before_fork() noexcept override { mutex_.lock(); }
+  void after_fork_parent() noexcept override { mutex_.unlock(); }
+  void after_fork_child() noexcept override {
+    // The child's only thread; the forking thread took the mutex in
+    // before_fork(). Async-signal-safe steps only: atomics, pointer moves,
+    // objects rebuilt in place, an unlock.
+    inherit_queued_jobs();
+    // The condition variable may count the parent's thread as a waiter,
+    // which no longer exists (a notify could wait for it): make a new one.
     new (&wake_) std::condition_variable();
     signalled_ = false;  // a new thread looks at the queue before it sleeps
     // [F7] Relaxed loads/stores: the child has one thread.
-    if (!started_.load(std::memory_order_relaxed)) return;
-    if (pthread_equal(loop_thread_, pthread_self()) != 0) return;  // a job forked: we are the thread
-    started_.store(false, std::memory_order_relaxed);  // [F7]
-    if (!jobs_.empty()) {
-      // Jobs handed over before the fork: start at once, or nobody runs them
-      // (a task_work's destructor in the child would wait forever).
-      if (const int rc = start_locked(); rc != 0) cannot_start(rc, " after fork() in the child");
+    if (started_.load(std::memory_order_relaxed)) {
+      if (pthread_equal(loop_thread_, pthread_self()) == 0) {
+        // The parent's thread is gone; what it was running never finishes
+        // here (LOST). The next start() or execute() starts a thread.
+        if (running_ != nullptr) lost_job_.store(&work::from_hook(running_), std::memory_order_relaxed);  // [F9]
+        running_ = nullptr;
+        started_.store(false, std::memory_order_relaxed);  // [F7]
+      }
+      // else a job forked: we are the thread, and go on being it (its
+      // running_ is the forking job, which continues here).
     }
+    mutex_.unlock();
   }
 
-  // One pthread_atfork registration for every instance; instances are never
-  // destroyed, so the list only grows. Lock order: registry, then instances.
-  class fork_registry {
-   public:
-    static void add(fallback_thread& t) {
-      std::lock_guard<std::mutex> lock(mutex());
-      if (!registered()) {
-        if (const int rc = pthread_atfork(&prepare, &parent, &child); rc != 0) {
-#if defined(__cpp_exceptions)
-          throw std::system_error(rc, std::generic_category(),
-                                  "mpscq::fallback_executor: cannot register the fork handlers (pthread_atfork)");
-#else
-          misuse("fallback_executor", "cannot register the fork handlers (pthread_atfork)");
-#endif
-        }
-        registered() = true;
+  // Moves every job queued at the fork to the end of the inherited list, in
+  // order, and gives the instance a fresh queue and consumer.
+  void inherit_queued_jobs() noexcept {
+    while (node* n = consumer_.pop()) {
+      // [F8] Relaxed: the child has one thread.
+      n->next.store(nullptr, std::memory_order_relaxed);
+      if (inherited_last_ == nullptr) {
+        inherited_first_ = n;
+      } else {
+        inherited_last_->next.store(n, std::memory_order_relaxed);  // [F8]
       }
-      t.next_instance_ = head();
-      head() = &t;
+      inherited_last_ = n;
     }
-
-   private:
-    static std::mutex& mutex() noexcept {
-      static std::mutex m;
-      return m;
-    }
-    static fallback_thread*& head() noexcept {
-      static fallback_thread* h = nullptr;
-      return h;
-    }
-    static bool& registered() noexcept {
-      static bool r = false;
-      return r;
-    }
-    static void prepare() noexcept {
-      mutex().lock();
-      for (fallback_thread* t = head(); t != nullptr; t = t->next_instance_) t->before_fork();
-    }
-    static void parent() noexcept {
-      for (fallback_thread* t = head(); t != nullptr; t = t->next_instance_) t->after_fork_parent();
-      mutex().unlock();
-    }
-    static void child() noexcept {
-      for (fallback_thread* t = head(); t != nullptr; t = t->next_instance_) t->after_fork_child();
-      mutex().unlock();
-    }
-  };
+    // Empty now - or a push was in flight at the fork: its producer does not
+    // exist here, so that job and the ones behind it are unreachable for
+    // ever. A fresh queue either way (no consumer may outlive its queue).
+    consumer_.~consumer();
+    jobs_.~queue();
+    new (&jobs_) queue();
+    new (&consumer_) consumer(jobs_);
+  }
 
   queue jobs_;
-  consumer consumer_{jobs_};  // the thread's (also across a restart in a child)
-  std::mutex mutex_;          // guards consumer_, signalled_, loop_thread_, starting
+  consumer consumer_{jobs_};  // the thread's (rebuilt, with jobs_, in a forked child)
+  std::mutex mutex_;          // guards consumer_, signalled_, loop_thread_, running_, the inherited list, starting
   std::condition_variable wake_;
   bool signalled_ = false;
   detail::atomic<bool> started_{false};  // written under mutex_ (and by the child handler)
   pthread_t loop_thread_{};
-  fallback_thread* next_instance_ = nullptr;  // fork_registry's list
+  node* running_ = nullptr;  // the job the thread is running (under mutex_)
+  // Forked child only: the parent's jobs queued at the fork, linked through
+  // their hooks' next (see FORK), and the one its thread was running.
+  node* inherited_first_ = nullptr;
+  node* inherited_last_ = nullptr;
+  detail::atomic<work*> lost_job_{nullptr};  // written under mutex_ (and by the child handler)
 };
 
 /// Test access to the job queue, to hold a producer inside its push's

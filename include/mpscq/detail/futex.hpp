@@ -49,7 +49,13 @@
 // the seam brings it
 #elif defined(MPSCQ_PORTABLE_FUTEX)
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <new>
+
+#include <mpscq/detail/fork_hooks.hpp>
+#include <mpscq/detail/misuse.hpp>
 #else
 #include <cerrno>
 #include <ctime>
@@ -92,11 +98,57 @@ struct futex_bucket {
   std::condition_variable condition;
 };
 
+/// The slots of the timed waits: process-wide state. FORK: a fork() while
+/// another thread holds a slot's mutex (a timed wait between its checks, a
+/// wake between its lock and unlock) would leave it locked forever in the
+/// child, and the condition variables may count waiters the child does not
+/// have. So the table is a fork hook (detail/fork_hooks.hpp): the prepare
+/// handler takes every slot's mutex, the parent releases them, the child
+/// releases them and re-initialises the condition variables in place.
+struct futex_table
+#if MPSCQ_DETAIL_FORK_HOOKS
+    final : fork_hook
+#endif
+{
+  static constexpr unsigned size = 16;
+  futex_bucket buckets[size];
+
+#if MPSCQ_DETAIL_FORK_HOOKS
+  futex_table() noexcept {
+    fork_lock lock;
+    if (const int rc = lock.add(*this); rc != 0) {
+      char message[160];
+      std::snprintf(message, sizeof message, "cannot register the fork handlers of the wait table: %s (pthread_atfork)",
+                    std::strerror(rc));
+      misuse("futex", message);
+    }
+  }
+  void before_fork() noexcept override {
+    for (futex_bucket& b : buckets) b.mutex.lock();
+  }
+  void after_fork_parent() noexcept override {
+    for (futex_bucket& b : buckets) b.mutex.unlock();
+  }
+  void after_fork_child() noexcept override {
+    for (futex_bucket& b : buckets) {
+      b.mutex.unlock();
+      // The parent's sleepers do not exist here: a fresh object, built over
+      // the old one without destroying it (no thread waits on it).
+      new (&b.condition) std::condition_variable();
+    }
+  }
+#endif
+};
+
 /// The condition variable slot for a word (timed waits only).
 inline futex_bucket& futex_bucket_for(const futex_word& word) noexcept {
-  static futex_bucket table[16];
+  // Never destroyed (a timed wait or a fork may come during static
+  // destruction at exit), and not allocated (no bad_alloc in a noexcept
+  // wait): built once in static storage.
+  alignas(futex_table) static unsigned char storage[sizeof(futex_table)];
+  static futex_table* const table = new (storage) futex_table();
   const auto address = reinterpret_cast<std::uintptr_t>(&word);
-  return table[(address / alignof(futex_word)) % 16];
+  return table->buckets[(address / alignof(futex_word)) % futex_table::size];
 }
 
 inline futex_wait_result futex_wait(futex_word& word, int expected, std::chrono::nanoseconds timeout) {

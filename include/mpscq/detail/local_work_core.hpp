@@ -161,7 +161,9 @@ class local_work_core {
   // and the eventfd switch.
   template <class Options>
   explicit local_work_core(const Options& options) : owner_(options.owner.value_or(no_owner())) {
-    if (options.enable_eventfd) eventfd_.open();
+    // After a fork, the child's eventfd is readable iff its copy of the
+    // pending flag is set (detail/eventfd.hpp, FORK).
+    if (options.enable_eventfd) eventfd_.open(&pending_);
   }
   ~local_work_core() = default;
 
