@@ -1,7 +1,8 @@
 // tests/asio/asio_teardown_test.cpp - mpscq/asio.hpp's contexts torn down in
 // every order (built twice: MPSCQ_ASIO_USE_BOOST=0 for standalone Asio, =1
-// for Boost.Asio). Each test runs for a local_work_context and for a
-// task_work_context.
+// for Boost.Asio). The typed tests run for a local_work_context and for a
+// task_work_context; AsioTeardownLocal / AsioTeardownTask hold what only one
+// of them can do (an inline destroy inside execute(), a fallback thread).
 //
 // What is checked: a queued function (a plain handler, a strand's invoker, a
 // co_spawn'ed coroutine's resumption, a timer's completion) is invoked or
@@ -457,6 +458,48 @@ TEST_F(AsioTeardownTask, ReleasedOnTheFallbackThread) {
     t.fallback.run_all();  // the fallback's thread destroys the invoker and releases the context
   }).join();
   EXPECT_EQ(this->o->destroyed_on, fallback_thread);
+  this->expect_released();
+}
+
+// The same with the default fallback executor: its thread destroys the
+// strand's invoker and releases the context (the services are shut down and
+// destroyed on mpscq's own thread). A first function, destroyed there, holds
+// the fallback thread until the handle is gone, so the release cannot happen
+// anywhere else.
+TEST_F(AsioTeardownTask, ReleasedOnTheDefaultFallbackThread) {
+  struct hold {
+    std::shared_ptr<std::atomic<int>> phase;  // 1: on the fallback thread; 2: the handle is gone
+    std::shared_ptr<std::thread::id> on;
+    bool armed = true;
+    hold(std::shared_ptr<std::atomic<int>> p, std::shared_ptr<std::thread::id> t)
+        : phase(std::move(p)), on(std::move(t)) {}
+    hold(hold&& h) noexcept : phase(h.phase), on(h.on), armed(std::exchange(h.armed, false)) {}
+    hold& operator=(hold&&) = delete;
+    void operator()() {}
+    ~hold() {
+      if (!armed) return;
+      *on = std::this_thread::get_id();
+      phase->store(1, std::memory_order_release);
+      wait_until([&] { return phase->load(std::memory_order_acquire) == 2; });
+    }
+  };
+  mpscq::task_work tw([](mpscq::task_work&) { return true; });  // default_fallback_executor(); never run here
+  auto ctx = std::make_unique<task_work_context>(tw);
+  net::make_service<probe>(*ctx, this->o);
+  auto phase = std::make_shared<std::atomic<int>>(0);
+  auto fallback_thread = std::make_shared<std::thread::id>();
+  tw.close();  // every cycle from now on goes to the fallback
+  net::post(ctx->get_executor(), hold(phase, fallback_thread));
+  wait_until([&] { return phase->load(std::memory_order_acquire) == 1; });
+  {
+    auto s = net::make_strand(ctx->get_executor());
+    net::post(s, handler(this->o));  // the strand's invoker: a new cycle, to the fallback
+  }
+  this->end(ctx);
+  phase->store(2, std::memory_order_release);
+  wait_until([&] { return this->o->destroyed.load(std::memory_order_acquire) != 0; });
+  EXPECT_EQ(this->o->destroyed_on, *fallback_thread);
+  EXPECT_NE(this->o->destroyed_on, std::this_thread::get_id());
   this->expect_released();
 }
 
