@@ -167,11 +167,12 @@
 //       the handle: it refers to a service the release may free;
 //     - an executor (and what require()/prefer() make of it) may be copied,
 //       compared and destroyed at any time, but execute() and
-//       query(context) only while the execution context lives: while you hold the handle, inside
-//       a function queued through the context (while it runs or is
-//       destroyed), and on the threads of the context's services. A handler
-//       bound to the executor and pending on another context's I/O must
-//       therefore complete before the handle goes (stop that I/O first).
+//       query(context) only while the execution context lives: while you
+//       hold the handle, inside a function queued through the context
+//       (while it runs or is destroyed), and on the threads of the
+//       context's services. A handler bound to the executor and pending on
+//       another context's I/O must therefore complete before the handle
+//       goes (stop that I/O first).
 //   The context's services (asio::use_service) are shut down and destroyed
 //   by the release, as for any execution_context.
 //
@@ -179,7 +180,10 @@
 //   That of add() (local_work.hpp, task_work.hpp): everything a thread did
 //   before execute(f) happens-before f runs; f's of one thread run in that
 //   thread's order (FIFO); a task_work's functions run one at a time, each
-//   seeing everything the previous one did.
+//   seeing everything the previous one did. Everything a queued function
+//   did, or its destructor, and everything done before the handle's
+//   destructor, happens-before the release shuts the services down
+//   (detail/split_ref.hpp, S4).
 //
 // MISUSE
 //   As for add(): execute() on a local_work / task_work that is being
