@@ -108,9 +108,14 @@ TEST(AsioExecutor, PropertiesAndEquality) {
   local_work_context ctx(lw);
   const local_work_executor ex = ctx.get_executor();
 
-  EXPECT_EQ(&net::query(ex, exn::context), &ctx);
+  // The context is the shared execution context that owns the services, not
+  // the handle; the handle converts to it.
+  EXPECT_EQ(&net::query(ex, exn::context), &ctx.context());
+  static_assert(std::is_same_v<decltype(net::query(ex, exn::context)), mpscq::asio::local_work_execution_context&>);
   net::execution_context& base = net::query(ex, exn::context_as<net::execution_context&>);
-  EXPECT_EQ(&base, static_cast<net::execution_context*>(&ctx));
+  EXPECT_EQ(&base, static_cast<net::execution_context*>(&ctx.context()));
+  EXPECT_EQ(&static_cast<net::execution_context&>(ctx), &base);
+  EXPECT_EQ(&ctx.context().target(), &lw);
   EXPECT_EQ(net::query(ex, exn::blocking), exn::blocking.possibly);
   EXPECT_EQ(net::query(ex, exn::relationship), exn::relationship.fork);
   EXPECT_EQ(net::query(ex, exn::outstanding_work), exn::outstanding_work.untracked);
@@ -135,7 +140,7 @@ TEST(AsioExecutor, PropertiesAndEquality) {
   EXPECT_NE(ex, ctx2.get_executor());  // another context, same local_work
 
   net::any_io_executor any = ex;  // what co_spawn and I/O objects hold
-  EXPECT_EQ(&net::query(any, exn::context), static_cast<net::execution_context*>(&ctx));
+  EXPECT_EQ(&net::query(any, exn::context), static_cast<net::execution_context*>(&ctx.context()));
   EXPECT_NE(any.target<local_work_executor>(), nullptr);
   lw.close();
 }
@@ -410,10 +415,12 @@ TEST(AsioExecutor, ClosedLocalWorkDestroysAPendingCoroutine) {
 
 TEST(AsioExecutor, TheDestructorMayCancelACoroutineAfterTheContextIsGone) {
   // The natural declaration order (local_work, then its context) destroys the
-  // context first; ~local_work's drain then destroys the queued co_spawn
-  // handler, whose destructor posts the frame's unwinding through the
-  // executor. execute() must not touch the context (it used to: a heap use
-  // after free under ASan; found by the adversarial review).
+  // context's handle first; ~local_work's drain then destroys the queued
+  // co_spawn handler, whose destructor posts the frame's unwinding through
+  // the executor. The queued item's reference keeps the execution context
+  // alive until then (once a heap use after free under ASan; found by the
+  // adversarial review, and again for strands in issue 18:
+  // asio_teardown_test.cpp).
   auto live = std::make_shared<std::atomic<int>>(0);
   auto invoked = std::make_shared<std::atomic<int>>(0);
   bool completed = false;

@@ -66,6 +66,11 @@ inline constexpr bool task_gate_after_push = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPS
 inline constexpr bool task_fallback_refs_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_FALLBACK_REFS_RELAXED));  // fallback_refs_: the job's release fetch_sub and the destructor's acquire load -> relaxed
 inline constexpr bool task_fallback_queued_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_FALLBACK_QUEUED_RELAXED));  // fallback_queued_: both acq_rel exchanges -> relaxed
 
+// --- detail/split_ref.hpp (mpscq/asio.hpp's context lifetime) ------------
+inline constexpr bool split_ref_put_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_SPLIT_REF_PUT_RELAXED));  // put()'s release (shard [SR3], central [SR4]) and kill()'s acquire fetch_or [SR5] -> relaxed
+inline constexpr bool split_ref_no_bias = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_SPLIT_REF_NO_BIAS));  // the owner's reference is a plain 1 in the central word, not the bias (a put on a killed shard reaches zero before kill() added the sum)
+inline constexpr bool split_ref_claim_held_token = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_SPLIT_REF_CLAIM_HELD_TOKEN));  // a count that reaches zero hands the release token out while it is held (two stages at once)
+
 /// The order a site uses: `order` normally, relaxed when its mutant is on.
 constexpr std::memory_order weaken_if(bool mutated, std::memory_order order) noexcept {
   return mutated ? std::memory_order_relaxed : order;
