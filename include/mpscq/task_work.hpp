@@ -188,6 +188,7 @@
 #include <mpscq/detail/callback_guard.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/detail/thread_identity.hpp>
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
@@ -418,6 +419,7 @@ class task_work {
   // --- the target's side: the run slot and the consumer ---------------------
   alignas(detail::cache_line) detail::atomic<std::uint32_t> runs_{0};
   detail::atomic<detail::thread_id> active_thread_{detail::no_thread()};
+  runner active_runner_ = runner::target;  // the run slot holder's kind (read by the destructor on its thread)
   consumer consumer_{q_};
   std::uint64_t cycles_ended_ = 0;
   detail::backoff in_flight_wait_;  // the run slot holder's pause for an in-flight push
@@ -437,8 +439,17 @@ inline task_work::task_work(task_work_scheduler scheduler, fallback_executor& fa
 inline task_work::~task_work() {
   const detail::thread_id me = detail::current_thread();
   // [T16] Relaxed: only our own earlier store can equal our id (see enter_run).
-  if (active_thread_.load(std::memory_order_relaxed) == me)
-    detail::misuse("task_work", "destroyed from inside one of its own items");
+  // The id cannot be a dead thread's: a runner clears it before it leaves
+  // the run slot, and a thread cannot end inside a run.
+  const bool inside_own_item = active_thread_.load(std::memory_order_relaxed) == me;
+  // From inside one of our own items: legitimate only when the item called
+  // exit(), which runs the destructors of static objects on this thread while
+  // the item and its run are still on the stack (they never resume). The
+  // thread's exit phase has then begun (detail/thread_identity.hpp).
+  if (inside_own_item && !detail::this_thread_exiting())
+    detail::misuse("task_work",
+                   "destroyed from inside one of its own items; if an item called exit(), end the process with "
+                   "quick_exit() or _exit() there, or return and exit outside the items");
   if (detail::callback_guard::inside(this))
     detail::misuse("task_work", "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)");
   gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);  // [T7]
@@ -449,6 +460,29 @@ inline task_work::~task_work() {
   //    hand-off touches freed memory.
   // [T8]
   if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
+  if (inside_own_item) {
+    // exit() from one of our items (see above). The run below us holds the
+    // run slot and never returns, and its context (if any) stays entered:
+    // we neither wait for it nor run what is still queued (the items left
+    // are not run at all, not even cancelled). Fallback jobs that have
+    // started run on other threads (this one is here): they find the slot
+    // taken, hand off, and drop their reference; wait for those - all but
+    // our own, when the run below us is one. A job queued and not started
+    // may be queued on this very thread, where it never runs: then we
+    // cannot know whether to wait, and report instead of hanging the exit.
+    // [T20] Acquire: pairs with the add's [T3] exchange (a queued job).
+    if (fallback_queued_.load(std::memory_order_acquire))
+      detail::misuse("task_work",
+                     "destroyed by exit() called from one of its own items while one of its fallback jobs is "
+                     "queued and not started (it may be queued on this thread, which never returns to run it): "
+                     "end the process with quick_exit() or _exit() in that item");
+    const std::uint32_t ours = active_runner_ == runner::fallback ? 1 : 0;
+    // [T9] as below.
+    while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
+                                                         std::memory_order_acquire)) > ours)
+      wait.pause();
+    return;
+  }
   // 2. Fallback jobs handed over. [T9] Acquire: pairs with the job's release
   //    fetch_sub, its last access (run_fallback_job()).
   //    (MUTANT task_fallback_refs_relaxed: relaxed.)
@@ -606,6 +640,7 @@ inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldY
     result.handed_off = true;
     return result;
   }
+  active_runner_ = who;
   for (;;) {
     const stop why = serve(who, max_entries, should_yield, result);
     if (why == stop::more || why == stop::busy) {

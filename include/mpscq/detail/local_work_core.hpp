@@ -40,6 +40,8 @@
 #include <mpscq/detail/eventfd.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/detail/owner_slot.hpp>
+#include <mpscq/detail/thread_identity.hpp>
 
 namespace mpscq {
 
@@ -134,9 +136,9 @@ class local_work_core {
     // Another thread could claim the consumer while the run that called us
     // goes on popping: two consumers.
     if (depth_ != 0) misuse("local_work", "disown() called from inside one of its own items");
-    // [L9] Release: pairs with the acquire compare-exchange in claim_owner(), so
-    // the next owner sees the consumer state this one leaves behind.
-    owner_.store(no_owner(), std::memory_order_release);
+    // [L9] calls [O3]/[O4] (detail/owner_slot.hpp, S4): the slot's lock
+    // hands what this owner did (the consumer state) to the next claimer.
+    owner_.clear();
   }
 
   // Stats: local_work_stats (local_work.hpp).
@@ -160,7 +162,8 @@ class local_work_core {
   // Options: local_work_options (local_work.hpp): an optional owner thread id
   // and the eventfd switch.
   template <class Options>
-  explicit local_work_core(const Options& options) : owner_(options.owner.value_or(no_owner())) {
+  explicit local_work_core(const Options& options)
+      : owner_(options.owner, options.owner && *options.owner == current_thread() ? this_thread_record() : nullptr) {
     if (options.enable_eventfd) eventfd_.open();
   }
   ~local_work_core() = default;
@@ -233,19 +236,41 @@ class local_work_core {
 
   // --- the owner's side -----------------------------------------------------
 
-  /// The destructor: close() if not closed yet (by the owner, or by any
-  /// thread when no owner was ever set), and wait out in-flight adders.
+  /// The destructor: close() if not closed yet - by the owner, by any thread
+  /// when no owner was ever set, or by any thread once the owner's thread has
+  /// ended (it takes the slot over, detail/owner_slot.hpp S3) - and wait out
+  /// in-flight adders.
   void close_on_destroy() noexcept {
-    const thread_id self = current_thread();
-    // [L9] Relaxed: see claim_owner().
-    const thread_id owner = owner_.load(std::memory_order_relaxed);
+    // No record: this thread never called an owner-only function (through
+    // this copy of the headers), so it cannot be inside one of our items.
+    thread_record* const self = this_thread_record_if_any();
+    // [L9] calls [O1] (and [O2]-[O5], [I1] for a record of another copy).
+    const bool mine = owner_.holds(self);
     // depth_ is the owner's; only the owner itself can see it non-zero.
-    if (owner == self && depth_ != 0)
-      misuse("local_work", "destroyed from inside one of its own items (run, wait or close is still using it)");
-    if (!closed_ && owner != self && owner != no_owner())
-      misuse("local_work",
-             "destroyed by a thread that is not its owner before close(): call close() on the owner thread (or "
-             "disown()) first");
+    if (mine && depth_ != 0) {
+      // From inside one of our own items. The one way that can be legitimate:
+      // an item called exit(), which runs the destructors of static objects
+      // on this thread while the item (and the run()/wait() below it) is
+      // still on the stack - they never resume. The thread's exit phase has
+      // then begun (detail/thread_identity.hpp, THE EXIT PHASE): close as
+      // close() from an item does (the remaining items run cancelled) and
+      // let exit() go on.
+      if (!this_thread_exiting())
+        misuse("local_work",
+               "destroyed from inside one of its own items (run, wait or close is still using it); if an item "
+               "called exit(), end the process with quick_exit() or _exit() there, or return and exit outside "
+               "the items");
+    } else if (!closed_ && !mine) {
+      // Not closed yet: the owner's job. A thread that is not the owner may
+      // do it when the slot is free (never claimed) or its owner's thread
+      // has ended: it claims the slot (owner_slot.hpp S2, S3) and closes as
+      // the owner.
+      thread_record* const me = self != nullptr ? self : this_thread_record();
+      if (me == nullptr || owner_.claim(me) == owner_slot::verdict::other)
+        misuse("local_work",
+               "destroyed by a thread that is not its owner before close(), while the owner thread is alive: "
+               "call close() on the owner thread (or disown()) first");
+    }
     close_owned(adder_gate::destroying);
   }
 
@@ -253,23 +278,27 @@ class local_work_core {
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
   const Derived& derived() const noexcept { return static_cast<const Derived&>(*this); }
 
-  static thread_id no_owner() noexcept { return no_thread(); }
-
+  /// The owner check of run(), wait(), close() and disown(): the fast path
+  /// is one thread_local load, one relaxed load of the slot and a compare
+  /// ([O1]); a first call, a hand-over and a take-over go through the slot's
+  /// lock (claim(), detail/owner_slot.hpp). `what` is the misuse report for a
+  /// thread that is not the owner while the owner's thread is alive.
   void claim_owner(const char* what) noexcept {
-    const thread_id self = current_thread();
-    // [L9] Relaxed: only the owner itself (or the constructor, published with the
-    // object) stores its id, so a thread reads its own id back by coherence;
-    // any other value leads to the compare-exchange or the error.
-    thread_id owner = owner_.load(std::memory_order_relaxed);
-    if (owner == self) return;
-    // [L9] acq_rel on success: acquire pairs with the release in disown(); release
-    // publishes our claim to a later disown()/claim chain. Relaxed on failure:
-    // we only report the error.
-    if (owner == no_owner() &&
-        owner_.compare_exchange_strong(owner, self, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      return;
-    }
-    misuse("local_work", what);
+    // [L9] calls [O1].
+    if (owner_.is(this_thread_record_if_any())) return;
+    claim_owner_slow(what);
+  }
+
+  [[gnu::noinline]] void claim_owner_slow(const char* what) noexcept {
+    thread_record* const self = this_thread_record();
+    if (self == nullptr)
+      misuse("local_work",
+             "run(), wait(), close() or disown() called by a thread that has no identity any more (from a "
+             "pthread key destructor after the thread's end was recorded) or whose identity record could not "
+             "be allocated");
+    // [L9] calls [O2]-[O5] and [I1] (a take-over synchronizes with the
+    // ended owner's last act, S3).
+    if (owner_.claim(self) == owner_slot::verdict::other) misuse("local_work", what);
   }
 
   // Counts the owner's run_pass()/drain frames, so that the destructor and
@@ -409,9 +438,9 @@ class local_work_core {
   detail::atomic<bool> interrupt_{false};
 
   // --- the owner's line ------------------------------------------------------
-  // Plain std::atomic also in model builds: the identity check is not part of
-  // the protocol under check, and keeps the model's state space small.
-  alignas(cache_line) std::atomic<thread_id> owner_;
+  // The owner slot (detail/owner_slot.hpp): the owner's record, read by the
+  // owner on every run()/wait()/close(); written only when ownership changes.
+  alignas(cache_line) owner_slot owner_;
   bool closed_ = false;  // owner only
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
   backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
