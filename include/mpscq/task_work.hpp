@@ -641,6 +641,9 @@ inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldY
     return result;
   }
   active_runner_ = who;
+  // The destructor tells exit() from an item by this thread's exit phase
+  // (~task_work()): one thread_local load per run after the first.
+  detail::watch_exit_phase();
   for (;;) {
     const stop why = serve(who, max_entries, should_yield, result);
     if (why == stop::more || why == stop::busy) {

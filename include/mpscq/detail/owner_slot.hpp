@@ -30,9 +30,15 @@
 //       (shared libraries with hidden visibility) counts as the calling
 //       thread: same std::thread::id, same process (getpid() at creation),
 //       and not ended - two such records are one live thread, since ids are
-//       unique among live threads. The process check keeps a fork()ed
+//       unique among live threads. This rests on an order the C library
+//       gives, not C++: a thread's id goes to a new thread only after the old
+//       thread ran its key destructors (its record's end), and the new
+//       thread's creation happens after that (glibc: the stack cache's lock),
+//       so a new thread with a dead thread's id reads that record as ended
+//       and takes over (S3) instead. The process check keeps a fork()ed
 //       child's new thread, which may get the id of a parent thread (glibc
-//       reclaims the parent's other stacks), from passing as that thread.
+//       reclaims the parent's other stacks in the child; that thread did not
+//       end), from passing as that thread.
 //   S6. The slot holds a reference on the record it names (retain/release,
 //       thread_identity.hpp): the record, and so its address, outlives the
 //       naming. Readers other than the owner look at the record only under

@@ -168,6 +168,7 @@ namespace identity {
 constinit inline thread_local thread_record* self = nullptr;
 constinit inline thread_local bool self_ended = false;
 constinit inline thread_local bool exiting = false;
+constinit inline thread_local bool marker_armed = false;
 
 // A thread_local with a destructor: the C++ runtime runs it with the thread's
 // other thread_local destructors (see THE EXIT PHASE).
@@ -215,11 +216,18 @@ class end_hook {
   std::atomic<bool> ok_{false};  // plain std::atomic: not a protocol word (written at init and unload)
 };
 
+// Constructs the exit marker on this thread: its destructor then runs at the
+// thread's exit phase.
+[[gnu::noinline]] inline void arm_marker() noexcept {
+  marker.armed = true;
+  marker_armed = true;
+}
+
 [[gnu::noinline]] inline thread_record* create_self() noexcept {
   if (self_ended) return nullptr;
   auto* r = new (std::nothrow) thread_record(current_thread(), static_cast<long>(::getpid()));
   if (r == nullptr) return nullptr;
-  marker.armed = true;  // constructs the exit marker: its destructor now runs at the exit phase
+  if (!marker_armed) arm_marker();
   // False after the key was deleted (unload, exit) or on ENOMEM: the record
   // then never ends, and the thread's reference is never dropped (one small
   // record leaked per such thread; nobody takes over what it owned).
@@ -242,7 +250,15 @@ inline thread_record* this_thread_record() noexcept {
 /// the owner check's fast path.
 inline thread_record* this_thread_record_if_any() noexcept { return identity::self; }
 
-/// True once the calling thread's exit phase began (see THE EXIT PHASE).
+/// Makes this_thread_exiting() work on the calling thread: a runner of items
+/// that has no record (task_work's) calls it. One thread_local load after the
+/// first call.
+inline void watch_exit_phase() noexcept {
+  if (!identity::marker_armed) identity::arm_marker();
+}
+
+/// True once the calling thread's exit phase began (see THE EXIT PHASE), on
+/// a thread that has a record or called watch_exit_phase().
 inline bool this_thread_exiting() noexcept { return identity::exiting; }
 
 #else  // model builds
@@ -256,6 +272,7 @@ inline thread_record*& model_thread_record(unsigned index) noexcept {
 inline thread_record* this_thread_record() noexcept { return model_thread_record(model_thread_index()); }
 inline thread_record* this_thread_record_if_any() noexcept { return this_thread_record(); }
 inline bool this_thread_exiting() noexcept { return false; }
+inline void watch_exit_phase() noexcept {}
 
 /// A model's threads' records: construct one (as a member of the test suite,
 /// so its Relacy atomics live for one iteration) to give Relacy threads
