@@ -444,6 +444,10 @@ class local_work_core {
   bool closed_ = false;  // owner only
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
   backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
+  // Owner only: the last min_wait that passed in a wait() found nothing (and
+  // no item since ended a sleep through min_wait early): wait() then sleeps
+  // through min_wait while nothing runs (see wait()).
+  bool min_wait_idle_ = false;
   eventfd_signal eventfd_;
   owner_counter wait_cycles_;
   owner_counter sleeps_;
@@ -467,11 +471,21 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   min_events = std::max(min_events, 0);
   const clock::time_point start = clock::now();
   const bool unbounded = timeout == std::chrono::nanoseconds::max();
-  const clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
   const bool has_min_wait = min_wait > std::chrono::nanoseconds::zero();
-  const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : deadline;
+  const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : clock::time_point::max();
+  // THE MIN_WAIT RULE (the kernel's, io_uring/wait.c, io_cqring_wait() and
+  // io_cqring_min_timer_wakeup(); see local_work.hpp, wait()): while
+  // min_wait runs, its timer is the only one - the general timeout is armed
+  // only when min_wait has passed with nothing run, so the wait lasts at
+  // least min_wait even when the timeout is shorter; and with no timeout at
+  // all, min_wait is the timeout.
+  clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
+  if (has_min_wait) deadline = unbounded ? min_deadline : std::max(deadline, min_deadline);
 
   int ran = 0;
+  // The previous sleep's kind, for the idle hint (see min_wait_idle_).
+  bool slept_to_min_deadline = false;
+  bool slept_through_min_wait = false;
   for (;;) {
     // At least wait_run_batch per pass, but never past INT_MAX in total.
     const int batch = std::min(std::max(min_events - ran, wait_run_batch), std::numeric_limits<int>::max() - ran);
@@ -482,12 +496,18 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     if (closed_) return ran;
     if (ran >= min_events) return ran;
     const clock::time_point now = clock::now();
+    // IORING_FEAT_MIN_TIMEOUT: past min_wait, one item is enough.
+    const bool min_wait_passed = has_min_wait && now >= min_deadline;
+    // The idle hint: a sleep to the min deadline that found nothing is the
+    // wake the kernel's timer spares (it re-arms without waking the task);
+    // a sleep through min_wait that an item ended early is one the kernel
+    // would not have had (it would have slept on to the min timer).
+    if (slept_to_min_deadline && min_wait_passed && ran == 0) min_wait_idle_ = true;
+    if (slept_through_min_wait && !min_wait_passed && ran > 0) min_wait_idle_ = false;
     if (now >= deadline) {
       timeouts_.add();
       return ran;
     }
-    // IORING_FEAT_MIN_TIMEOUT: past min_wait, one item is enough.
-    const bool min_wait_passed = has_min_wait && now >= min_deadline;
     if (min_wait_passed && ran > 0) return ran;
     // A pending interrupt() ends a wait that would otherwise go on waiting
     // (only such a wait takes it: one that returns anyway, e.g. wait(0, ...)
@@ -504,10 +524,33 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
       continue;
     }
 
-    // How many lazy adds end this sleep; past min_wait any one add does (the
-    // kernel's min-timeout timer re-arms cq_wait_nr with 1).
-    const int count = min_wait_passed ? 1 : min_events - ran;
-    const clock::time_point until = (has_min_wait && !min_wait_passed) ? std::min(deadline, min_deadline) : deadline;
+    // How many lazy adds end this sleep, and until when. Past min_wait any
+    // one add does (the kernel's min timer re-arms cq_wait_nr with 1) until
+    // the deadline. Before it: min_events - ran until the min deadline, where
+    // the owner wakes to return what ran or queued (the kernel's min timer
+    // decides that without waking the task; a futex timeout cannot) - or,
+    // when nothing ran and a wake at the min deadline would most likely find
+    // nothing, through min_wait to the deadline with a count of 1: any add
+    // then wakes the owner at once (before the min deadline it runs the item
+    // and sleeps again to the min deadline; after it, it returns). That is
+    // always right when the count is 1 anyway, and after a min_wait that
+    // passed idle (min_wait_idle_, above). Either way the wait returns when
+    // the kernel's would; only the number of wakes differs.
+    int count = min_events - ran;
+    clock::time_point until = deadline;
+    slept_to_min_deadline = false;
+    slept_through_min_wait = false;
+    if (min_wait_passed) {
+      count = 1;
+    } else if (has_min_wait && min_deadline < deadline) {
+      if (ran == 0 && (count == 1 || min_wait_idle_)) {
+        count = 1;
+        slept_through_min_wait = true;
+      } else {
+        until = min_deadline;
+        slept_to_min_deadline = true;
+      }
+    }
 
     // 1-2. Snapshot the futex word [W5], then arm the countdown [W6]: the
     //      owner's half of the Dekker pair (detail/countdown_wake.hpp, C2 and
