@@ -87,7 +87,8 @@
 //   Not allowed, and reported ("mpscq::task_work: ..." on stderr, then
 //   abort; see docs/api.md, Contracts): run() from inside one of this
 //   task_work's own items, run(0), run() during destruction, destroying it
-//   from inside one of its items, close() or destruction from inside its
+//   from inside one of its items (except by exit(), see LIFETIME), close()
+//   or destruction from inside its
 //   scheduler or fallback hand-off (including an item the scheduler runs
 //   inline: they would wait for the calling add), an add() that begins after
 //   the destructor began, an item with no func, a scheduler that throws.
@@ -133,6 +134,20 @@
 //      next run. So call close() first (it waits out scheduler calls in
 //      progress; none start afterwards), then let the target run or drop
 //      every schedule it accepted, then destroy.
+//   exit() called from one of its items (on the target's thread or on the
+//   fallback's) runs the destructors of static objects on that thread while
+//   the item and its run are still on the stack; they never resume. A
+//   task_work destroyed that way waits for the adds inside the gate and for
+//   its fallback jobs that have started (they run on other threads, find the
+//   run slot taken and hand off), then returns without running what is
+//   still queued (those items are not run at all, not even cancelled: the
+//   run below holds the queue, and its context, if any, is still entered),
+//   and exit() goes on. Reported instead (it cannot know whether to wait): a
+//   fallback job of it queued and not started at that moment - it may be
+//   queued on the exiting thread itself. (The destructor tells exit() by the
+//   thread's thread_local destructors having run, which glibc does first in
+//   exit(); elsewhere the case is reported as a plain destruction from
+//   inside an item: end the process with quick_exit() or _exit() there.)
 //
 // MEMORY-ORDERING CONTRACT
 //   - Everything a thread did before add(w) happens-before w's func runs.

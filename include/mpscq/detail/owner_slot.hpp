@@ -191,10 +191,10 @@ class owner_slot {
   }
 
   void lock() const noexcept {
+    constexpr std::memory_order acquire = mutant::weaken_if(mutant::owner_lock_relaxed, std::memory_order_acquire);
     // [O3] Acquire: pairs with the previous holder's [O4], so its slot writes
     // (and, for disown(), everything its thread did before) are visible.
     // (MUTANT owner_lock_relaxed: relaxed, here and in unlock().)
-    constexpr std::memory_order acquire = mutant::weaken_if(mutant::owner_lock_relaxed, std::memory_order_acquire);
     while (locked_.exchange(true, acquire)) {
       // [O5] Relaxed: only waits until the holder is gone, then [O3] again.
       // The holder runs a few instructions (no user code, no allocation).

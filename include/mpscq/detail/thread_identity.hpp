@@ -79,6 +79,7 @@
 //   [I2] end        ended_ store       release   the thread's last act on its objects
 //   [I3] retain     refs_ fetch_add    relaxed   the caller already holds a reference
 //   [I4] release    refs_ fetch_sub    acq_rel   the last one frees: every holder's accesses before
+//   [I5] key        ok_ (end_hook)     rel/acq   the pthread key exists (not a protocol word)
 #ifndef MPSCQ_DETAIL_THREAD_IDENTITY_HPP
 #define MPSCQ_DETAIL_THREAD_IDENTITY_HPP
 
@@ -185,8 +186,12 @@ inline thread_local exit_marker marker;
 // copy of the header is unloaded, or at exit (see SEVERAL COPIES).
 class end_hook {
  public:
-  end_hook() noexcept { ok_.store(pthread_key_create(&key_, &on_thread_end) == 0, std::memory_order_release); }
+  end_hook() noexcept {
+    // [I5] Release: pairs with watch()'s acquire (the key is created).
+    ok_.store(pthread_key_create(&key_, &on_thread_end) == 0, std::memory_order_release);
+  }
   ~end_hook() {
+    // [I5] Once: deleted at unload (or exit); later watch() calls see false.
     if (ok_.exchange(false, std::memory_order_acq_rel)) pthread_key_delete(key_);
   }
   end_hook(const end_hook&) = delete;
@@ -195,6 +200,7 @@ class end_hook {
   /// Asks for `r`'s end at this thread's end. False if the key is gone or
   /// the registration failed: the record then never ends (never taken over).
   bool watch(thread_record* r) noexcept {
+    // [I5] Acquire: pairs with the constructor's release.
     return ok_.load(std::memory_order_acquire) && pthread_setspecific(key_, r) == 0;
   }
 
