@@ -94,26 +94,28 @@ TYPED_TEST(OwnerIdentity, AnOwnerWhoseThreadEndedHasDisowned) {
 TYPED_TEST(OwnerIdentity, ATakeOverSeesWhatTheEndedOwnerDid) {
   TypeParam lw;
   auto* plain = new int(0);  // written by the owner, read by an item run after the take-over
-  std::atomic<bool> written{false};
 #if __has_include(<mpscq/detail/thread_identity.hpp>)
   std::atomic<mpscq::detail::thread_record*> owner_record{nullptr};
 #endif
+  std::atomic<bool> claimed{false};
   std::thread([&] {
     EXPECT_EQ(lw.run(1), 0);  // owner
-    *plain = 42;
 #if __has_include(<mpscq/detail/thread_identity.hpp>)
-    owner_record.store(mpscq::detail::this_thread_record(), std::memory_order_relaxed);
+    // Published before the write below, so that this release orders the
+    // record's creation (for the test's reads of it), not the write.
+    owner_record.store(mpscq::detail::this_thread_record(), std::memory_order_release);
 #endif
-    written.store(true, std::memory_order_relaxed);
+    claimed.store(true, std::memory_order_release);
+    *plain = 42;
   }).detach();
-  while (!written.load(std::memory_order_relaxed)) std::this_thread::yield();
+  while (!claimed.load(std::memory_order_acquire)) std::this_thread::yield();
 #if __has_include(<mpscq/detail/thread_identity.hpp>)
   // The slot names the record and holds a reference: it outlives the thread.
-  // Wait for the thread's end without ordering anything: the thread's exit
-  // hook ends the record, then drops the thread's reference; a relaxed read
-  // of the count (2 -> 1) is no synchronization, so only the take-over's own
-  // acquire of the end orders the owner's write before the item.
-  mpscq::detail::thread_record* r = owner_record.load(std::memory_order_relaxed);
+  // Wait for the thread's end without ordering anything more: the thread's
+  // exit hook ends the record, then drops the thread's reference; a relaxed
+  // read of the count (2 -> 1) is no synchronization, so only the take-over's
+  // own acquire of the end orders the owner's write before the item.
+  mpscq::detail::thread_record* r = owner_record.load(std::memory_order_acquire);
   while (r->references() != 1) std::this_thread::sleep_for(1ms);
 #else
   std::this_thread::sleep_for(100ms);  // (older headers: no record to watch)
