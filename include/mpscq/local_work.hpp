@@ -36,18 +36,36 @@
 //   add/interrupt  yes             yes                       yes
 //   has_work...    yes             yes                       yes
 //   run/wait/...   yes             yes                       no: owner thread only
-//   The owner is options.owner, or the first thread that calls run(), wait()
-//   or close(). disown() hands ownership to the next caller. The destructor
-//   closes; it must run on the owner thread unless close() already ran.
-//   add() and interrupt() must not *begin* after the destructor began; those
-//   already inside are waited out.
+//   THE OWNER is options.owner, or the first thread that calls run(), wait()
+//   or close(). disown() hands ownership to the next caller; so does the end
+//   of the owner's thread (it returned from its start function or called
+//   pthread_exit(); after its thread_local destructors): the next caller of
+//   run(), wait(), close(), disown() or the destructor takes ownership over,
+//   from any thread. What the previous owner did happens-before what the
+//   next one does (for an ended owner: once the caller knows the thread has
+//   ended - it joined it, or learned it through a release/acquire pair).
+//   A thread that calls exit() has not ended: it still owns what it owned
+//   while exit() runs the static destructors. The owner is a thread record
+//   (detail/thread_identity.hpp), not a std::thread::id, so a thread that
+//   gets a dead owner's id (glibc reuses them) is a new thread, and a
+//   fork()ed child's new thread that gets a parent thread's id is not that
+//   thread. The one check left on an id: options.owner naming another thread
+//   is matched by std::thread::id until that thread first claims it; if it
+//   ends before, a later thread that gets its id claims the object.
+//   The destructor closes; before close() it must run on the owner thread,
+//   or on any thread once the owner's thread has ended or if no owner was
+//   ever set. add() and interrupt() must not *begin* after the destructor
+//   began; those already inside are waited out.
 //
 // MISUSE (docs/api.md, Contracts: one policy for the library)
 //   Reported with "mpscq::local_work: <what>" on stderr, then abort(), in
-//   every build: run/wait/close/disown from a thread other than the owner (a
-//   relaxed load and a compare of the thread id); the destructor on another
-//   thread before close(); destroying it, or disown(), from inside one of its
-//   own items; add() of an item with no func; an add() that begins after the
+//   every build: run/wait/close/disown from a thread other than the owner
+//   while the owner's thread is alive (the owner's own calls cost one
+//   thread_local load, a relaxed load and a compare); the destructor on
+//   another thread before close() while the owner's thread is alive;
+//   destroying it, or disown(), from inside one of its own items (except the
+//   destruction by exit() called from an item, see CALLS FROM INSIDE AN
+//   ITEM); add() of an item with no func; an add() that begins after the
 //   destructor began (when the memory is still there to see it); pushing an
 //   item that is still queued, when it is the queue's tail (and anywhere in
 //   the queue with MPSCQ_DEBUG, see queue.hpp).
@@ -63,7 +81,15 @@
 //   items after the current one), close() (the remaining items run
 //   cancelled; the enclosing run()/wait() returns at once after the item),
 //   interrupt() (the enclosing wait() returns after its pass).
-//   Not: disown() and the destructor (reported, see MISUSE).
+//   Not: disown() and the destructor (reported, see MISUSE). One exception:
+//   exit() called from an item runs the destructors of static objects on
+//   that thread while the item and its run()/wait() are still on the stack
+//   (they never resume). A local_work destroyed that way closes as close()
+//   from an item does - the items still queued run cancelled - and exit()
+//   goes on. (On glibc, which runs the thread's thread_local destructors
+//   first in exit(); that is how the destructor tells. Elsewhere it is
+//   reported like any destruction from inside an item: end the process with
+//   quick_exit() or _exit() from items.)
 //
 // SIGNAL SAFETY
 //   add() is async-signal-safe: the gate's RMWs (its shard comes from the
@@ -149,7 +175,7 @@
 //   wakes and runs it (it either sees the item at its re-check, or the add
 //   claims the wake). A lazy add may wait until the owner's min_events lazy
 //   adds arrived, or its min_wait passed (then any one add wakes it), or its
-//   timeout.
+//   timeout (see wait(): never before min_wait).
 //
 // CLOSE, AND add() AFTER CLOSE
 //   close() (owner) marks the object closed, waits until no add() is inside
@@ -207,8 +233,12 @@ struct local_work_options {
   /// Create an eventfd that becomes readable when work arrives on an empty
   /// queue (see local_work::event_fd). Linux only.
   bool enable_eventfd = false;
-  /// The owner thread. Unset: the first thread that calls run(), wait() or
-  /// close() becomes the owner.
+  /// The owner thread (std::this_thread::get_id() of it). Unset: the first
+  /// thread that calls run(), wait() or close() becomes the owner. The
+  /// constructing thread's own id binds the object to that thread at once;
+  /// another thread's id is matched when that thread first calls run(),
+  /// wait() or close() (if it ends before, a later thread that gets its id
+  /// - glibc reuses them - claims the object; see SYNCHRONIZATION TABLE).
   std::optional<detail::thread_id> owner;
 };
 
@@ -242,8 +272,11 @@ class local_work : private detail::local_work_core<local_work> {
   /// std::system_error if that fails), options.owner fixes the owner thread.
   explicit local_work(local_work_options options = {}) : core(options) {}
 
-  /// close(): see CLOSE above. Aborts with a message if run by a thread other
-  /// than the owner before close() ran.
+  /// close(): see CLOSE above. Aborts with a message if run, before close()
+  /// ran, by a thread other than the owner while the owner's thread is alive
+  /// (once it has ended, any thread may destroy it: it takes ownership over),
+  /// or from inside one of its own items (except by exit(): see CALLS FROM
+  /// INSIDE AN ITEM).
   ~local_work() { close_on_destroy(); }
 
   local_work(const local_work&) = delete;
@@ -271,10 +304,37 @@ class local_work : private detail::local_work_core<local_work> {
   /// (nanoseconds::max(): never), or - if min_wait > 0 - min_wait passed and
   /// at least one item ran. Returns how many ran (possibly more than
   /// min_events: it runs in batches of at least 20). Wakes: see THE WAKE RULE.
+  ///
+  /// min_wait is io_uring's min_wait_usec (IORING_FEAT_MIN_TIMEOUT), with
+  /// the kernel's rule (io_uring/wait.c, io_cqring_wait() and
+  /// io_cqring_min_timer_wakeup(), Linux 6.12; liburing's
+  /// test/min-timeout.c): while min_wait runs, its timer is the only one.
+  ///  - When min_wait passes, the wait returns if an item ran in this call or
+  ///    is queued (it runs it first); otherwise it goes on until `timeout`
+  ///    and returns as soon as one item ran.
+  ///  - So it never returns on the timeout before min_wait: a timeout
+  ///    shorter than min_wait (zero or negative included) is waited out to
+  ///    min_wait. With no timeout (nanoseconds::max()) min_wait is the
+  ///    timeout: the wait returns at min_wait, having run nothing or not.
+  ///  - "Ran" counts items run by this call (the kernel counts completions:
+  ///    each item is one); min_events counts them too, lazy and eager alike.
+  ///    An eager add before min_wait wakes the owner, which runs the item
+  ///    and sleeps on (as the kernel's task does).
+  ///  - Wakes: the kernel decides at min_wait in its timer, without waking
+  ///    the task when nothing arrived; a futex timeout wakes the owner. So
+  ///    when nothing has run the owner sleeps through min_wait with a count
+  ///    of 1 instead (any add wakes it; before min_wait it runs the item and
+  ///    sleeps again until min_wait) whenever a wake at min_wait would most
+  ///    likely find nothing: always for min_events 1, and after a min_wait
+  ///    that passed with nothing run (until an item ends such a sleep before
+  ///    min_wait). In steady idle or steady traffic that is one futex sleep
+  ///    per wait(), as the kernel's one context switch; each change between
+  ///    the two costs one wake more than the kernel (stats().sleeps).
+  ///
   /// Any argument is valid: min_events <= 0 runs what is queued and returns;
-  /// timeouts <= 0 do not sleep. Returns at once (after the item) when an
-  /// item calls close(), and after the current pass when interrupt() was
-  /// called (from any thread; see interrupt()).
+  /// a timeout <= 0 without min_wait does not sleep. Returns at once (after
+  /// the item) when an item calls close(), and after the current pass when
+  /// interrupt() was called (from any thread; see interrupt()).
   int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
     return core::wait(min_events, timeout, min_wait);
   }
@@ -315,7 +375,8 @@ class local_work : private detail::local_work_core<local_work> {
 
   /// Owner only. Gives up ownership: the next thread to call run(), wait() or
   /// close() becomes the owner (what happened on this thread before
-  /// happens-before what the next owner does).
+  /// happens-before what the next owner does). The end of the owner's thread
+  /// does the same (see SYNCHRONIZATION TABLE).
   void disown() noexcept { core::disown(); }
 
   /// Counters (relaxed snapshots): wakes issued, wait cycles, sleeps, ...

@@ -105,11 +105,11 @@
 //   one of this task_work's own items or a context's enter()/leave() (not
 //   through its scheduler or fallback hand-off: that run() is the inline
 //   hand-off, EXACTLY ONCE point 3), run(0), run() during destruction,
-//   destroying it from inside one of its items, close() or destruction
-//   from inside its scheduler or fallback hand-off (including an item the
-//   scheduler runs inline: they would wait for the calling add), an add()
-//   that begins after the destructor began, an item with no func, a
-//   scheduler that throws.
+//   destroying it from inside one of its items (except by exit(), see
+//   LIFETIME), close() or destruction from inside its scheduler or fallback
+//   hand-off (including an item the scheduler runs inline: they would wait
+//   for the calling add), an add() that begins after the destructor began,
+//   an item with no func, a scheduler that throws.
 //
 // CAPS
 //   run(max_entries, should_yield) runs at most max_entries items per call and
@@ -152,6 +152,20 @@
 //      next run. So call close() first (it waits out scheduler calls in
 //      progress; none start afterwards), then let the target run or drop
 //      every schedule it accepted, then destroy.
+//   exit() called from one of its items (on the target's thread or on the
+//   fallback's) runs the destructors of static objects on that thread while
+//   the item and its run are still on the stack; they never resume. A
+//   task_work destroyed that way waits for the adds inside the gate and for
+//   its fallback jobs that have started (they run on other threads, find the
+//   run slot taken and hand off), then returns without running what is
+//   still queued (those items are not run at all, not even cancelled: the
+//   run below holds the queue, and its context, if any, is still entered),
+//   and exit() goes on. Reported instead (it cannot know whether to wait): a
+//   fallback job of it queued and not started at that moment - it may be
+//   queued on the exiting thread itself. (The destructor tells exit() by the
+//   thread's thread_local destructors having run, which glibc does first in
+//   exit(); elsewhere the case is reported as a plain destruction from
+//   inside an item: end the process with quick_exit() or _exit() there.)
 //
 // FORK (docs/api.md 6.6; the fallback's handling:
 // detail/fallback_executor_impl.hpp)
@@ -225,6 +239,7 @@
 #include <mpscq/detail/context_slot.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/detail/thread_identity.hpp>
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
@@ -528,6 +543,7 @@ class task_work {
   // --- the target's side: the run slot and the consumer ---------------------
   alignas(detail::cache_line) detail::atomic<std::uint32_t> runs_{0};
   detail::atomic<detail::thread_id> active_thread_{detail::no_thread()};
+  runner active_runner_ = runner::target;  // the run slot holder's kind (read by the destructor on its thread)
   consumer consumer_{q_};
   std::uint64_t cycles_ended_ = 0;
   detail::backoff in_flight_wait_;  // the run slot holder's pause for an in-flight push
@@ -547,8 +563,17 @@ inline task_work::task_work(task_work_scheduler scheduler, fallback_executor& fa
 inline task_work::~task_work() {
   const detail::thread_id me = detail::current_thread();
   // [T16] Relaxed: only our own earlier store can equal our id (see enter_run).
-  if (active_thread_.load(std::memory_order_relaxed) == me)
-    detail::misuse("task_work", "destroyed from inside one of its own items");
+  // The id cannot be a dead thread's: a runner clears it before it leaves
+  // the run slot, and a thread cannot end inside a run.
+  const bool inside_own_item = active_thread_.load(std::memory_order_relaxed) == me;
+  // From inside one of our own items: legitimate only when the item called
+  // exit(), which runs the destructors of static objects on this thread while
+  // the item and its run are still on the stack (they never resume). The
+  // thread's exit phase has then begun (detail/thread_identity.hpp).
+  if (inside_own_item && !detail::this_thread_exiting())
+    detail::misuse("task_work",
+                   "destroyed from inside one of its own items; if an item called exit(), end the process with "
+                   "quick_exit() or _exit() there, or return and exit outside the items");
   if (detail::callback_guard::inside(this))
     detail::misuse("task_work", "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)");
   gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);  // [T7]
@@ -559,6 +584,29 @@ inline task_work::~task_work() {
   //    hand-off touches freed memory.
   // [T8]
   if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
+  if (inside_own_item) {
+    // exit() from one of our items (see above). The run below us holds the
+    // run slot and never returns, and its context (if any) stays entered:
+    // we neither wait for it nor run what is still queued (the items left
+    // are not run at all, not even cancelled). Fallback jobs that have
+    // started run on other threads (this one is here): they find the slot
+    // taken, hand off, and drop their reference; wait for those - all but
+    // our own, when the run below us is one. A job queued and not started
+    // may be queued on this very thread, where it never runs: then we
+    // cannot know whether to wait, and report instead of hanging the exit.
+    // [T21] Acquire: pairs with the add's [T3] exchange (a queued job).
+    if (fallback_queued_.load(std::memory_order_acquire))
+      detail::misuse("task_work",
+                     "destroyed by exit() called from one of its own items while one of its fallback jobs is "
+                     "queued and not started (it may be queued on this thread, which never returns to run it): "
+                     "end the process with quick_exit() or _exit() in that item");
+    const std::uint32_t ours = active_runner_ == runner::fallback ? 1 : 0;
+    // [T9] as below.
+    while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
+                                                         std::memory_order_acquire)) > ours)
+      wait.pause();
+    return;
+  }
   // 2. Fallback jobs handed over.
 #if MPSCQ_DETAIL_NATIVE_THREADS
   //    In a forked child the default fallback holds back the jobs its parent
@@ -748,6 +796,10 @@ inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldY
   // which of our frames is innermost). Its destructor touches only the
   // thread's chain, never *this: after leave_run() we may be gone.
   detail::callback_guard inside_run(this, detail::callback_guard::kind::run);
+  active_runner_ = who;
+  // The destructor tells exit() from an item by this thread's exit phase
+  // (~task_work()): one thread_local load per run after the first.
+  detail::watch_exit_phase();
   for (;;) {
     const stop why = serve(who, max_entries, should_yield, result);
     if (why == stop::more || why == stop::busy) {

@@ -40,6 +40,8 @@
 #include <mpscq/detail/eventfd.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/detail/owner_slot.hpp>
+#include <mpscq/detail/thread_identity.hpp>
 
 namespace mpscq {
 
@@ -134,9 +136,9 @@ class local_work_core {
     // Another thread could claim the consumer while the run that called us
     // goes on popping: two consumers.
     if (depth_ != 0) misuse("local_work", "disown() called from inside one of its own items");
-    // [L9] Release: pairs with the acquire compare-exchange in claim_owner(), so
-    // the next owner sees the consumer state this one leaves behind.
-    owner_.store(no_owner(), std::memory_order_release);
+    // [L9] calls [O3]/[O4] (detail/owner_slot.hpp, S4): the slot's lock
+    // hands what this owner did (the consumer state) to the next claimer.
+    owner_.clear();
   }
 
   // Stats: local_work_stats (local_work.hpp).
@@ -160,7 +162,8 @@ class local_work_core {
   // Options: local_work_options (local_work.hpp): an optional owner thread id
   // and the eventfd switch.
   template <class Options>
-  explicit local_work_core(const Options& options) : owner_(options.owner.value_or(no_owner())) {
+  explicit local_work_core(const Options& options)
+      : owner_(options.owner, options.owner && *options.owner == current_thread() ? this_thread_record() : nullptr) {
     // After a fork, the child's eventfd is readable iff its copy of the
     // pending flag is set (detail/eventfd.hpp, FORK).
     if (options.enable_eventfd) eventfd_.open(&pending_);
@@ -235,19 +238,41 @@ class local_work_core {
 
   // --- the owner's side -----------------------------------------------------
 
-  /// The destructor: close() if not closed yet (by the owner, or by any
-  /// thread when no owner was ever set), and wait out in-flight adders.
+  /// The destructor: close() if not closed yet - by the owner, by any thread
+  /// when no owner was ever set, or by any thread once the owner's thread has
+  /// ended (it takes the slot over, detail/owner_slot.hpp S3) - and wait out
+  /// in-flight adders.
   void close_on_destroy() noexcept {
-    const thread_id self = current_thread();
-    // [L9] Relaxed: see claim_owner().
-    const thread_id owner = owner_.load(std::memory_order_relaxed);
+    // No record: this thread never called an owner-only function (through
+    // this copy of the headers), so it cannot be inside one of our items.
+    thread_record* const self = this_thread_record_if_any();
+    // [L9] calls [O1] (and [O2]-[O5], [I1] for a record of another copy).
+    const bool mine = owner_.holds(self);
     // depth_ is the owner's; only the owner itself can see it non-zero.
-    if (owner == self && depth_ != 0)
-      misuse("local_work", "destroyed from inside one of its own items (run, wait or close is still using it)");
-    if (!closed_ && owner != self && owner != no_owner())
-      misuse("local_work",
-             "destroyed by a thread that is not its owner before close(): call close() on the owner thread (or "
-             "disown()) first");
+    if (mine && depth_ != 0) {
+      // From inside one of our own items. The one way that can be legitimate:
+      // an item called exit(), which runs the destructors of static objects
+      // on this thread while the item (and the run()/wait() below it) is
+      // still on the stack - they never resume. The thread's exit phase has
+      // then begun (detail/thread_identity.hpp, THE EXIT PHASE): close as
+      // close() from an item does (the remaining items run cancelled) and
+      // let exit() go on.
+      if (!this_thread_exiting())
+        misuse("local_work",
+               "destroyed from inside one of its own items (run, wait or close is still using it); if an item "
+               "called exit(), end the process with quick_exit() or _exit() there, or return and exit outside "
+               "the items");
+    } else if (!closed_ && !mine) {
+      // Not closed yet: the owner's job. A thread that is not the owner may
+      // do it when the slot is free (never claimed) or its owner's thread
+      // has ended: it claims the slot (owner_slot.hpp S2, S3) and closes as
+      // the owner.
+      thread_record* const me = self != nullptr ? self : this_thread_record();
+      if (me == nullptr || owner_.claim(me) == owner_slot::verdict::other)
+        misuse("local_work",
+               "destroyed by a thread that is not its owner before close(), while the owner thread is alive: "
+               "call close() on the owner thread (or disown()) first");
+    }
     close_owned(adder_gate::destroying);
   }
 
@@ -255,23 +280,27 @@ class local_work_core {
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
   const Derived& derived() const noexcept { return static_cast<const Derived&>(*this); }
 
-  static thread_id no_owner() noexcept { return no_thread(); }
-
+  /// The owner check of run(), wait(), close() and disown(): the fast path
+  /// is one thread_local load, one relaxed load of the slot and a compare
+  /// ([O1]); a first call, a hand-over and a take-over go through the slot's
+  /// lock (claim(), detail/owner_slot.hpp). `what` is the misuse report for a
+  /// thread that is not the owner while the owner's thread is alive.
   void claim_owner(const char* what) noexcept {
-    const thread_id self = current_thread();
-    // [L9] Relaxed: only the owner itself (or the constructor, published with the
-    // object) stores its id, so a thread reads its own id back by coherence;
-    // any other value leads to the compare-exchange or the error.
-    thread_id owner = owner_.load(std::memory_order_relaxed);
-    if (owner == self) return;
-    // [L9] acq_rel on success: acquire pairs with the release in disown(); release
-    // publishes our claim to a later disown()/claim chain. Relaxed on failure:
-    // we only report the error.
-    if (owner == no_owner() &&
-        owner_.compare_exchange_strong(owner, self, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      return;
-    }
-    misuse("local_work", what);
+    // [L9] calls [O1].
+    if (owner_.is(this_thread_record_if_any())) return;
+    claim_owner_slow(what);
+  }
+
+  [[gnu::noinline]] void claim_owner_slow(const char* what) noexcept {
+    thread_record* const self = this_thread_record();
+    if (self == nullptr)
+      misuse("local_work",
+             "run(), wait(), close() or disown() called by a thread that has no identity any more (from a "
+             "pthread key destructor after the thread's end was recorded) or whose identity record could not "
+             "be allocated");
+    // [L9] calls [O2]-[O5] and [I1] (a take-over synchronizes with the
+    // ended owner's last act, S3).
+    if (owner_.claim(self) == owner_slot::verdict::other) misuse("local_work", what);
   }
 
   // Counts the owner's run_pass()/drain frames, so that the destructor and
@@ -411,12 +440,16 @@ class local_work_core {
   detail::atomic<bool> interrupt_{false};
 
   // --- the owner's line ------------------------------------------------------
-  // Plain std::atomic also in model builds: the identity check is not part of
-  // the protocol under check, and keeps the model's state space small.
-  alignas(cache_line) std::atomic<thread_id> owner_;
+  // The owner slot (detail/owner_slot.hpp): the owner's record, read by the
+  // owner on every run()/wait()/close(); written only when ownership changes.
+  alignas(cache_line) owner_slot owner_;
   bool closed_ = false;  // owner only
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
   backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
+  // Owner only: the last min_wait that passed in a wait() found nothing (and
+  // no item since ended a sleep through min_wait early): wait() then sleeps
+  // through min_wait while nothing runs (see wait()).
+  bool min_wait_idle_ = false;
   eventfd_signal eventfd_;
   owner_counter wait_cycles_;
   owner_counter sleeps_;
@@ -440,11 +473,21 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   min_events = std::max(min_events, 0);
   const clock::time_point start = clock::now();
   const bool unbounded = timeout == std::chrono::nanoseconds::max();
-  const clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
   const bool has_min_wait = min_wait > std::chrono::nanoseconds::zero();
-  const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : deadline;
+  const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : clock::time_point::max();
+  // THE MIN_WAIT RULE (the kernel's, io_uring/wait.c, io_cqring_wait() and
+  // io_cqring_min_timer_wakeup(); see local_work.hpp, wait()): while
+  // min_wait runs, its timer is the only one - the general timeout is armed
+  // only when min_wait has passed with nothing run, so the wait lasts at
+  // least min_wait even when the timeout is shorter; and with no timeout at
+  // all, min_wait is the timeout.
+  clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
+  if (has_min_wait) deadline = unbounded ? min_deadline : std::max(deadline, min_deadline);
 
   int ran = 0;
+  // The previous sleep's kind, for the idle hint (see min_wait_idle_).
+  bool slept_to_min_deadline = false;
+  bool slept_through_min_wait = false;
   for (;;) {
     // At least wait_run_batch per pass, but never past INT_MAX in total.
     const int batch = std::min(std::max(min_events - ran, wait_run_batch), std::numeric_limits<int>::max() - ran);
@@ -455,12 +498,18 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     if (closed_) return ran;
     if (ran >= min_events) return ran;
     const clock::time_point now = clock::now();
+    // IORING_FEAT_MIN_TIMEOUT: past min_wait, one item is enough.
+    const bool min_wait_passed = has_min_wait && now >= min_deadline;
+    // The idle hint: a sleep to the min deadline that found nothing is the
+    // wake the kernel's timer spares (it re-arms without waking the task);
+    // a sleep through min_wait that an item ended early is one the kernel
+    // would not have had (it would have slept on to the min timer).
+    if (slept_to_min_deadline && min_wait_passed && ran == 0) min_wait_idle_ = true;
+    if (slept_through_min_wait && !min_wait_passed && ran > 0) min_wait_idle_ = false;
     if (now >= deadline) {
       timeouts_.add();
       return ran;
     }
-    // IORING_FEAT_MIN_TIMEOUT: past min_wait, one item is enough.
-    const bool min_wait_passed = has_min_wait && now >= min_deadline;
     if (min_wait_passed && ran > 0) return ran;
     // A pending interrupt() ends a wait that would otherwise go on waiting
     // (only such a wait takes it: one that returns anyway, e.g. wait(0, ...)
@@ -477,10 +526,33 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
       continue;
     }
 
-    // How many lazy adds end this sleep; past min_wait any one add does (the
-    // kernel's min-timeout timer re-arms cq_wait_nr with 1).
-    const int count = min_wait_passed ? 1 : min_events - ran;
-    const clock::time_point until = (has_min_wait && !min_wait_passed) ? std::min(deadline, min_deadline) : deadline;
+    // How many lazy adds end this sleep, and until when. Past min_wait any
+    // one add does (the kernel's min timer re-arms cq_wait_nr with 1) until
+    // the deadline. Before it: min_events - ran until the min deadline, where
+    // the owner wakes to return what ran or queued (the kernel's min timer
+    // decides that without waking the task; a futex timeout cannot) - or,
+    // when nothing ran and a wake at the min deadline would most likely find
+    // nothing, through min_wait to the deadline with a count of 1: any add
+    // then wakes the owner at once (before the min deadline it runs the item
+    // and sleeps again to the min deadline; after it, it returns). That is
+    // always right when the count is 1 anyway, and after a min_wait that
+    // passed idle (min_wait_idle_, above). Either way the wait returns when
+    // the kernel's would; only the number of wakes differs.
+    int count = min_events - ran;
+    clock::time_point until = deadline;
+    slept_to_min_deadline = false;
+    slept_through_min_wait = false;
+    if (min_wait_passed) {
+      count = 1;
+    } else if (has_min_wait && min_deadline < deadline) {
+      if (ran == 0 && (count == 1 || min_wait_idle_)) {
+        count = 1;
+        slept_through_min_wait = true;
+      } else {
+        until = min_deadline;
+        slept_to_min_deadline = true;
+      }
+    }
 
     // 1-2. Snapshot the futex word [W5], then arm the countdown [W6]: the
     //      owner's half of the Dekker pair (detail/countdown_wake.hpp, C2 and

@@ -49,6 +49,12 @@ inline constexpr bool local_futex_word_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT
 // NOT CAUGHT by the models (the order looks redundant; see tests/model/relacy/local_work.cmake).
 inline constexpr bool local_claim_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_CLAIM_RELAXED));  // countdown_wake::claim(): lazy fetch_sub [W2] / eager exchange [W3] on wait_nr, acq_rel -> relaxed
 
+// --- detail/thread_identity.hpp, detail/owner_slot.hpp (local_work's owner) -
+inline constexpr bool owner_end_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_OWNER_END_RELAXED));  // thread_record: end()'s release store [I2] and ended()'s acquire load [I1] -> relaxed (a take-over does not see the ended owner's acts)
+inline constexpr bool owner_check_os_id = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_OWNER_CHECK_OS_ID));  // the old owner check: owner_slot compares std::thread::id (a thread with a dead owner's id, or a fork()ed child's thread with a parent thread's id, passes as the owner)
+inline constexpr bool owner_takeover_unlocked = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_OWNER_TAKEOVER_UNLOCKED));  // owner_slot::claim() decides and stores without its lock (two claimers of an ended owner both take over)
+inline constexpr bool owner_lock_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_OWNER_LOCK_RELAXED));  // owner_slot's lock: [O3] acquire exchange and [O4] release store -> relaxed (disown() no longer hands the owner's acts to the next claimer)
+
 // --- task_work.hpp ---------------------------------------------------------
 inline constexpr bool task_no_stop_after_emptied = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_NO_STOP_AFTER_EMPTIED));  // run loop keeps popping after a pop that emptied the queue ("Boom")
 inline constexpr bool task_stop_after_cap_check = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_STOP_AFTER_CAP_CHECK));  // the emptied stop moved after the yield/cap check

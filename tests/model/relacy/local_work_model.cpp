@@ -107,6 +107,10 @@ struct model_item : mpscq::work {
 // aligned here; Relacy then sees the free, and an rl::atomic touched after it
 // reports ACCESS TO FREED MEMORY.
 class heap_local_work {
+  // Records for the owner slot (detail/thread_identity.hpp, MODEL BUILDS):
+  // Relacy threads 0-3 get one each, with their index as their id.
+  mpscq::detail::model_thread_identities<4> identities_;
+
  public:
   mpscq::local_work* create() {
     constexpr std::size_t align = alignof(mpscq::local_work);
