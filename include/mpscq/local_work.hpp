@@ -196,9 +196,11 @@
 //   not touch them with _exit() or exec). The eventfd is the child's own: a
 //   new one at the same descriptor number, readable iff the copy has_work(),
 //   so nothing the child does reaches the parent's (and back). The futex
-//   words are process-private. Owner-only calls work in the child if the
-//   forking thread was the owner (or none was set yet); otherwise the owner
-//   does not exist there and they abort, as does destruction before close().
+//   words are process-private. If the owner was another thread of the
+//   parent, it does not exist in the child: it has ended as far as the child
+//   can tell, and the child's first owner-only call (or the destructor), on
+//   any of its threads, takes over, as from an ended owner (THE OWNER,
+//   above).
 //   Not supported: an add, wait or run in progress on another thread at the
 //   fork (it never finishes in the child).
 //

@@ -23,6 +23,14 @@
 //       new owner does: the owner's end() is a release store after its last
 //       act ([I2], its thread's exit), and the claimer reads it with an
 //       acquire load ([I1]) before it stores itself.
+//   S3a. In a fork()ed child, an owner that is a thread of the parent other
+//       than the forking thread does not exist: it has ended as far as the
+//       child can tell, and the child's first owner-only call (from any of
+//       its threads, the forking one included) takes over as in S3. Its
+//       record names another process (thread_record::process()); the
+//       forking thread keeps its own record, so it is never taken for one.
+//       So a child's thread that got that owner's std::thread::id takes
+//       over; it does not pass as the owner (item 8).
 //   S4. disown() and a take-over hand the slot on under the lock: what the
 //       previous owner did happens-before what the next one does (the lock's
 //       release [O4] and acquire [O3]).
@@ -155,6 +163,17 @@ class owner_slot {
       v = verdict::took_over;
     } else if (same_thread(*cur, *self) || (mutant::owner_check_os_id && cur->os_id() == self->os_id())) {
       v = verdict::owner;  // S5 (the mutant: any record with the same id)
+    } else if (cur->process() != current_process()) {
+      // S3a: the owner is a thread of the process this one was fork()ed
+      // from, and not the calling thread (that is `self`, or S5 above): it
+      // does not exist here, so it has ended, as far as this process can
+      // tell. The caller takes over (and asks for the parent's items: it
+      // runs or closes them). Only the forking thread exists in the child
+      // when the slot's copy is made, so nothing is left to order.
+      self->retain();  // [I3]
+      word_.store(self, std::memory_order_relaxed);  // [O2]
+      dropped = cur;
+      v = verdict::took_over;
     }
     if (locked) unlock();
     if (dropped != nullptr) thread_record::release(dropped);  // [I4] the slot's old reference

@@ -112,7 +112,8 @@ class thread_record {
 
   /// The process the record was made in (getpid()). In a fork()ed child, a
   /// record of another process names a thread that does not exist there -
-  /// except the forking thread's own, which keeps its identity.
+  /// except the forking thread's own, which keeps its identity (and its
+  /// record). owner_slot.hpp treats such an owner as ended (S3a).
   long process() const noexcept { return process_; }
 
   /// True once the thread has ended. What it did before happens-before what
@@ -267,6 +268,12 @@ inline void watch_exit_phase() noexcept {
 /// a thread that has a record or called watch_exit_phase().
 inline bool this_thread_exiting() noexcept { return identity::exiting; }
 
+/// The calling process, as thread_record::process() names it (getpid(): a
+/// syscall, for slow paths only). A record whose process differs names a
+/// thread that does not exist here: a thread of the parent of a fork()ed
+/// child, other than the forking thread (whose record its caller holds).
+inline long current_process() noexcept { return static_cast<long>(::getpid()); }
+
 #else  // model builds
 
 /// The records a model installed, by Relacy thread index (see MODEL BUILDS).
@@ -279,6 +286,14 @@ inline thread_record* this_thread_record() noexcept { return model_thread_record
 inline thread_record* this_thread_record_if_any() noexcept { return this_thread_record(); }
 inline bool this_thread_exiting() noexcept { return false; }
 inline void watch_exit_phase() noexcept {}
+
+/// The process a model runs as: 0, unless the model sets it to play a
+/// fork()ed child (see current_process() above).
+inline long& model_current_process() noexcept {
+  static long process = 0;
+  return process;
+}
+inline long current_process() noexcept { return model_current_process(); }
 
 /// A model's threads' records: construct one (as a member of the test suite,
 /// so its Relacy atomics live for one iteration) to give Relacy threads

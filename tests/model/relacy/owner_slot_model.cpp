@@ -32,11 +32,16 @@
 //    thread) could read A's `ended` stale and take A2 for A: S5 rests on that
 //    order (owner_slot.hpp), which glibc's stack cache gives.
 //  fork [1 thread, and an idle one]  A owns the slot and is alive in its process; a thread C
-//    of a fork()ed child has A's std::thread::id (glibc reclaims the
-//    parent's stacks in the child): it must be refused ("a thread of another
-//    process passed as the owner"). A record of A made by another copy of
-//    the headers (same id, same process, S5) is A: it passes while A is
-//    alive and takes over once A ended. Catches OWNER_CHECK_OS_ID.
+//    of another process with A's std::thread::id is not A. In A's process
+//    it is refused ("a thread of another process passed as the owner"). A
+//    record of A made by another copy of the headers (same id, same
+//    process, S5) is A: it passes while A is alive and takes over once A
+//    ended. Then the model plays a fork()ed child (current_process() = 1):
+//    a child's thread with the id of B (a parent thread that owned another
+//    slot) takes that slot over (S3a: B does not exist in the child; "a
+//    child's thread passed as the parent's owner" when it is taken for B),
+//    and the forking thread F, which kept its own record, stays the owner of
+//    a slot it owned. Catches OWNER_CHECK_OS_ID.
 //
 //  disown [2 threads]  A owns the slot, writes the payload and disowns; B
 //    claims until it owns it and reads the payload (S4: the lock's
@@ -147,7 +152,10 @@ struct fork_child : rl::test_suite<fork_child, 2> {  // thread 1 idles (Relacy w
   thread_record a{1, 0};        // the parent's owner thread (process 0)
   thread_record child{1, 1};    // a child's thread with A's id (process 1)
   thread_record a_copy{1, 0};   // A's record made by another copy of the headers
-  owner_slot slot;
+  thread_record b{2, 0};        // a parent thread other than the forking one ...
+  thread_record f{3, 0};        // ... the forking thread (its record lives on in the child) ...
+  thread_record child_b{2, 1};  // ... and a child's thread that got B's id
+  owner_slot slot, child_slot, forked_slot;
 
   void thread(unsigned index) {
     if (index != 0) return;
@@ -158,6 +166,14 @@ struct fork_child : rl::test_suite<fork_child, 2> {  // thread 1 idles (Relacy w
     a.end();
     check(own(slot, a_copy) == verdict::took_over, "no take-over once A ended");
     check(own(slot, child) == verdict::other, "a second owner while the first is alive");
+    // The fork()ed child (S3a): only the forking thread F exists there.
+    check(own(child_slot, b) == verdict::owner, "B could not claim a free slot");
+    check(own(forked_slot, f) == verdict::owner, "F could not claim a free slot");
+    mpscq::detail::model_current_process() = 1;
+    check(own(forked_slot, f) == verdict::owner, "the forking thread lost the slot it owned");
+    check(own(child_slot, child_b) == verdict::took_over, "a child's thread passed as the parent's owner");
+    check(own(child_slot, f) == verdict::other, "a second owner in the child");
+    mpscq::detail::model_current_process() = 0;
   }
 };
 
