@@ -33,14 +33,36 @@ foreach(root IN LISTS ROOTS)
     set(n 0)
     foreach(line IN LISTS lines)
       math(EXPR n "${n} + 1")
-      # `if (`, `while (`, `switch (`, `for (` (also `if constexpr (`), then
-      # a co_await before the end of the line.
+      # `if (`, `while (`, `switch (`, `for (` (also `if constexpr (`) and a
+      # co_await later on the line; then the condition itself - up to the
+      # matching `)` - must not hold it (a loop body may: `for (...) co_await x;`).
       # A line that shows the wrong form on purpose says WRONG.
       if(line MATCHES "(^|[^A-Za-z0-9_])(if|while|switch|for)( constexpr)? *\\(.*co_await" AND NOT line MATCHES "WRONG")
-        file(RELATIVE_PATH rel "${root}" "${f}")
-        message(STATUS "co_await rule: ${rel}:${n}: co_await in a condition (g++ 12 miscompiles it): "
-                       "bind the result first, `const auto r = co_await ...;`")
-        math(EXPR violations "${violations} + 1")
+        string(REGEX MATCH "(^|[^A-Za-z0-9_])(if|while|switch|for)( constexpr)? *\\(" head "${line}")
+        string(FIND "${line}" "${head}" at)
+        string(LENGTH "${head}" head_length)
+        math(EXPR i "${at} + ${head_length}")
+        string(LENGTH "${line}" length)
+        set(depth 1)
+        set(condition "")
+        while(i LESS length AND depth GREATER 0)
+          string(SUBSTRING "${line}" ${i} 1 c)
+          if(c STREQUAL "(")
+            math(EXPR depth "${depth} + 1")
+          elseif(c STREQUAL ")")
+            math(EXPR depth "${depth} - 1")
+          endif()
+          if(depth GREATER 0)
+            string(APPEND condition "${c}")
+          endif()
+          math(EXPR i "${i} + 1")
+        endwhile()
+        if(condition MATCHES "co_await")
+          file(RELATIVE_PATH rel "${root}" "${f}")
+          message(STATUS "co_await rule: ${rel}:${n}: co_await in a condition (g++ 12 miscompiles it): "
+                         "bind the result first, `const auto r = co_await ...;`")
+          math(EXPR violations "${violations} + 1")
+        endif()
       endif()
     endforeach()
   endforeach()
