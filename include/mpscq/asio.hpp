@@ -20,8 +20,9 @@
 //   asio::make_strand(ctx), asio::steady_timer t(ctx) and
 //   asio::use_service<S>(ctx) work. It lives until the handle is gone and
 //   every function queued through it has been invoked or destroyed
-//   (LIFETIME), so the handle and the local_work / task_work can go in any
-//   order that compiles.
+//   (LIFETIME), so the handle and the local_work / task_work can go in
+//   either order, as long as nothing completes into a target that is gone
+//   (LIFETIME says exactly).
 //
 //   This header is not part of <mpscq/mpscq.hpp>; nothing else in mpscq
 //   includes Asio. Include it only where you use Asio.
@@ -106,11 +107,15 @@
 //   ENDED (the context's handle was destroyed)  Every function still
 //     queued through the context is destroyed, not invoked, when the
 //     local_work / task_work reaches it (in a run, or as in CANCEL), as
-//     io_context's destructor destroys its queued handlers; so is one queued
-//     after that (by a function running then, or by a destroyed handler's
-//     destructor). A function the end races with (running on another thread,
-//     or reached at that moment) is invoked or destroyed, either way. A
-//     dispatch() from inside a running function still runs inline.
+//     io_context's destructor destroys its queued handlers. A function
+//     submitted after that (by a function running then, by a destroyed
+//     handler's destructor, by the services' shutdown) is destroyed at once,
+//     inside execute(), on the calling thread, and the local_work /
+//     task_work is not touched: so the shutdown of a context whose target is
+//     already gone posts into nothing. A function the end races with
+//     (running on another thread, or reached at that moment) is invoked or
+//     destroyed, either way. A dispatch() from inside a running function
+//     still runs inline.
 //   EXCEPTIONS  Items are noexcept (mpscq/work.hpp): a function run from
 //     the queue that throws ends in std::terminate. A function run inline
 //     (dispatch) throws out of execute() to its caller - which is itself
@@ -155,13 +160,20 @@
 //       handle, then the target - also for a task_work whose accepted cycle
 //       or fallback job destroys the functions later, on another thread;
 //     - destroy the handle from inside one of its functions (the context
-//       lives until that function returns), or from a function's destructor.
+//       lives until that function returns), or from a function's destructor;
+//     - destroy the local_work / task_work first (its destructor destroys
+//       every queued function), then the handle: functions that the
+//       release's shutdown destroys and that post again (a co_spawn'ed
+//       coroutine suspended on a timer of the context) are destroyed inside
+//       execute() (ENDED) and never reach the target that is gone.
 //   What stays yours, as with io_context:
-//     - the local_work / task_work outlives the handle (it is declared
-//       first, so scope order does this), and it is destroyed only after the
-//       I/O that completes to it has stopped (cancel it, and let the
-//       cancelled operations' handlers come back, or close() the target
-//       first and let them be destroyed);
+//     - the local_work / task_work is destroyed only after the I/O that
+//       completes to it has stopped (cancel it, and let the cancelled
+//       operations' handlers come back, or close() the target first and let
+//       them be destroyed), and, when it goes before the handle, nothing
+//       posts through the context between the two (an execute() before the
+//       handle is gone still adds to the target). Declaring the target
+//       first makes scope order destroy the handle first;
 //     - an I/O object, strand, or other object created on the context that
 //       you hold yourself (not inside a queued function) is destroyed before
 //       the handle: it refers to a service the release may free;
@@ -723,6 +735,23 @@ class basic_executor {
     }
     using item = ::mpscq::asio::detail::function_item<function_type, Allocator>;
     ::mpscq::asio::detail::context_life& life = ctx_->life();
+    if (life.ended()) {
+      // ENDED: the handle is gone, so a queued function would only be
+      // destroyed when the target reaches it. Destroy it here instead,
+      // without touching the target: during the release (a handler that the
+      // services' shutdown destroys posts its unwinding - a co_spawn'ed
+      // frame suspended on a timer does) the local_work / task_work may be
+      // gone already. The reference keeps the release's stages apart
+      // (split_ref.hpp, S3); dropping it inside the hand-over frame sends a
+      // release that starts here to the fallback thread, as below.
+      life.acquire();
+      {
+        const ::mpscq::asio::detail::submit_frame submitting;
+        { function_type doomed(std::forward<Function>(f)); }
+        life.release();
+      }
+      return;
+    }
     item* p = item::make(std::forward<Function>(f), alloc_, &life, target_.key());
     life.acquire();  // the item's reference; its run drops it
     const ::mpscq::asio::detail::submit_frame submitting;

@@ -704,6 +704,37 @@ TYPED_TEST(AsioTeardown, CoSpawnOnAContextTimerThenHandle) {
   }
 }
 
+// The target goes first (its destructor destroys what is queued), then the
+// handle: the release's shutdown destroys the coroutine suspended on the
+// context's timer, whose unwinding posts through the context - into a target
+// that is gone. Once the handle is gone, execute() destroys such a function
+// itself and never touches the target (ENDED). Before: an add() to the freed
+// target (ASan heap-use-after-free in adder_gate::enter), for both kinds.
+TYPED_TEST(AsioTeardown, TargetFirstThenHandleWithCoSpawnOnATimer) {
+  for (int closed_first = 0; closed_first < 2; ++closed_first) {
+    this->o = std::make_shared<observations>();
+    auto t = std::make_unique<TypeParam>();
+    auto ctx = this->make_context(*t);
+    std::atomic<bool> waiting{false};
+    bool completed = false;
+    net::co_spawn(
+        ctx->get_executor(),
+        [h = handler(this->o), &waiting]() mutable -> net::awaitable<void> {
+          net::steady_timer timer(co_await net::this_coro::executor, std::chrono::hours(1));
+          waiting = true;
+          co_await timer.async_wait(net::use_awaitable);
+          h();
+        },
+        [&](std::exception_ptr) { completed = true; });
+    t->run_until([&] { return waiting.load(); });
+    if (closed_first != 0) t->close();
+    t.reset();       // the target first
+    this->end(ctx);  // then the handle: the shutdown posts the unwinding
+    EXPECT_FALSE(completed);
+    this->expect_released();
+  }
+}
+
 #endif  // MPSCQ_TEST_CO_AWAIT
 
 // --- the handle's conversions ---------------------------------------------------------
