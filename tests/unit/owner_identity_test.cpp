@@ -150,6 +150,27 @@ TYPED_TEST(OwnerIdentity, ATakenOverObjectHasOneLiveOwner) {
   }).join();
 }
 
+// options.owner names a thread that ends without ever calling (the
+// adversarial review): its std::thread::id cannot say whether it lives, so
+// the reservation must not lock the object forever. The destructor on any
+// thread takes a reservation nobody claimed (owner_slot.hpp S2a); an
+// owner-only call from another thread is refused, and the message says the
+// object is reserved (before: "... while the owner thread is alive", and the
+// destructor aborted).
+TYPED_TEST(OwnerIdentity, AReservationNobodyClaimedDoesNotLockTheObject) {
+  std::thread::id gone;
+  std::thread([&] { gone = std::this_thread::get_id(); }).join();
+  mpscq::local_work_options options;
+  options.owner = gone;
+  auto lw = std::make_unique<TypeParam>(options);
+  item it;
+  lw->add(it);
+  auto refused = [&] { lw->run(1); };
+  EXPECT_DEATH(refused(), "run\\(\\) called from a thread that is not the owner \\(options.owner names another thread");
+  lw.reset();  // this thread: takes the reservation, closes
+  EXPECT_EQ(it.cancels.load(), 1);
+}
+
 // Items 8 and 9 in a fork()ed child. The parent's owner thread does not
 // exist in the child (only the forking thread does): as far as the child can
 // tell it has ended, so the child's first owner-only call takes over (S3a of

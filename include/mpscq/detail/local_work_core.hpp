@@ -267,8 +267,11 @@ class local_work_core {
       // do it when the slot is free (never claimed) or its owner's thread
       // has ended: it claims the slot (owner_slot.hpp S2, S3) and closes as
       // the owner.
+      // A slot that options.owner reserved and nobody claimed is taken too
+      // (owner_slot.hpp S2a): the reserved thread may have ended without a
+      // call, which its std::thread::id cannot tell.
       thread_record* const me = self != nullptr ? self : this_thread_record();
-      if (me == nullptr || owner_.claim(me) == owner_slot::verdict::other)
+      if (me == nullptr || owner_.claim(me, /*teardown=*/true) == owner_slot::verdict::other)
         misuse("local_work",
                "destroyed by a thread that is not its owner before close(), while the owner thread is alive: "
                "call close() on the owner thread (or disown()) first");
@@ -300,7 +303,18 @@ class local_work_core {
              "be allocated");
     // [L9] calls [O2]-[O5] and [I1] (a take-over synchronizes with the
     // ended owner's last act, S3).
-    if (owner_.claim(self) == owner_slot::verdict::other) misuse("local_work", what);
+    if (owner_.claim(self) == owner_slot::verdict::other) refused(what);
+  }
+
+  // Reports a refused owner-only call, saying why: another thread owns the
+  // object, or options.owner reserved it for a thread that has not called.
+  [[noreturn]] void refused(const char* what) noexcept {
+    if (!owner_.reserved_for_another()) misuse("local_work", what);
+    char message[256];
+    std::snprintf(message, sizeof message,
+                  "%s (options.owner names another thread, which has not called run(), wait() or close() yet)",
+                  what);
+    misuse("local_work", message);
   }
 
   // Counts the owner's run_pass()/drain frames, so that the destructor and

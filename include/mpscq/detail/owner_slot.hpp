@@ -18,6 +18,12 @@
 //       (local_work_options::owner naming another thread), or names a record.
 //       A free slot goes to the first claimer; a reserved one to the first
 //       claimer with that id (then it names that claimer's record).
+//   S2a. The destructor claims a slot that is reserved and still free (no
+//       thread ever claimed it) from any thread: nothing of the object has
+//       run on an owner yet, and the reserved thread's id tells nothing
+//       about whether it lives (it may have ended without a call, and a
+//       std::thread::id cannot be asked). A reserved thread that calls after
+//       the destructor began is a use after free, as for any caller.
 //   S3. An owner whose thread has ended has disowned: the next claimer takes
 //       the slot over. Everything the ended owner did happens-before what the
 //       new owner does: the owner's end() is a release store after its last
@@ -139,7 +145,9 @@ class owner_slot {
   }
 
   /// The slow path: makes `self` the owner if it may be (S2, S3, S5).
-  verdict claim(thread_record* self) noexcept {
+  /// `teardown`: the destructor's claim, which also takes a free slot that
+  /// is reserved for another thread (S2a).
+  verdict claim(thread_record* self, bool teardown = false) noexcept {
     thread_record* dropped = nullptr;
     verdict v = verdict::other;
     // (MUTANT owner_takeover_unlocked: no lock around the decision and the
@@ -150,7 +158,7 @@ class owner_slot {
     if (cur == self) {
       v = verdict::owner;
     } else if (cur == nullptr) {
-      if (!reserved_ || *reserved_ == self->os_id()) {
+      if (!reserved_ || *reserved_ == self->os_id() || teardown) {
         self->retain();  // [I3] the slot's reference (S6)
         word_.store(self, std::memory_order_relaxed);  // [O2]
         reserved_.reset();
@@ -188,6 +196,15 @@ class owner_slot {
     word_.store(nullptr, std::memory_order_relaxed);              // [O2]
     unlock();
     if (cur != nullptr) thread_record::release(cur);  // [I4]
+  }
+
+  /// True if the slot is free and reserved for a thread (S2) - for the
+  /// misuse report that says so.
+  bool reserved_for_another() const noexcept {
+    lock();
+    const bool reserved = word_.load(std::memory_order_relaxed) == nullptr && reserved_.has_value();  // [O2]
+    unlock();
+    return reserved;
   }
 
   /// True if `self` owns the slot, through the fast path or S5 - without
