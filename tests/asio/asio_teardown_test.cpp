@@ -678,40 +678,15 @@ TYPED_TEST(AsioTeardown, CoSpawnPendingThenHandleThenTarget) {
 // scheduler thread): the shutdown abandons the wait, the frame is unwound
 // through the target, and the timer inside the frame is destroyed while its
 // service is still there.
-TYPED_TEST(AsioTeardown, CoSpawnOnAContextTimerThenHandle) {
-  for (int order = 0; order < 3; ++order) {
-    this->o = std::make_shared<observations>();
-    auto t = std::make_unique<TypeParam>();
-    auto ctx = this->make_context(*t);
-    std::atomic<bool> waiting{false};
-    bool completed = false;
-    net::co_spawn(
-        ctx->get_executor(),
-        [h = handler(this->o), &waiting]() mutable -> net::awaitable<void> {
-          net::steady_timer timer(co_await net::this_coro::executor, std::chrono::hours(1));
-          waiting = true;
-          co_await timer.async_wait(net::use_awaitable);
-          h();
-        },
-        [&](std::exception_ptr) { completed = true; });
-    t->run_until([&] { return waiting.load(); });
-    if (order == 1) t->close();
-    this->end(ctx);  // shutdown: the wait is abandoned, its unwinding queued
-    if (order == 0) t->drain();
-    t.reset();
-    EXPECT_FALSE(completed);
-    this->expect_released();
-  }
-}
-
-// The target goes first (its destructor destroys what is queued), then the
-// handle: the release's shutdown destroys the coroutine suspended on the
+// Orders 0-2: the handle goes first (the target drains, closes, or is just
+// destroyed). Orders 3-4: the target goes first (4: closed before), then
+// the handle: the release's shutdown destroys the coroutine suspended on the
 // context's timer, whose unwinding posts through the context - into a target
 // that is gone. Once the handle is gone, execute() destroys such a function
 // itself and never touches the target (ENDED). Before: an add() to the freed
-// target (ASan heap-use-after-free in adder_gate::enter), for both kinds.
-TYPED_TEST(AsioTeardown, TargetFirstThenHandleWithCoSpawnOnATimer) {
-  for (int closed_first = 0; closed_first < 2; ++closed_first) {
+// target (ASan heap-use-after-free in adder_gate::enter).
+TYPED_TEST(AsioTeardown, CoSpawnOnAContextTimerThenHandle) {
+  for (int order = 0; order < 5; ++order) {
     this->o = std::make_shared<observations>();
     auto t = std::make_unique<TypeParam>();
     auto ctx = this->make_context(*t);
@@ -727,9 +702,11 @@ TYPED_TEST(AsioTeardown, TargetFirstThenHandleWithCoSpawnOnATimer) {
         },
         [&](std::exception_ptr) { completed = true; });
     t->run_until([&] { return waiting.load(); });
-    if (closed_first != 0) t->close();
-    t.reset();       // the target first
-    this->end(ctx);  // then the handle: the shutdown posts the unwinding
+    if (order == 1 || order == 4) t->close();
+    if (order >= 3) t.reset();  // the target first
+    this->end(ctx);  // shutdown: the wait is abandoned, its unwinding posted
+    if (order == 0) t->drain();
+    t.reset();
     EXPECT_FALSE(completed);
     this->expect_released();
   }

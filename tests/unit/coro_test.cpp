@@ -23,9 +23,13 @@
 
 #include <gtest/gtest.h>
 
+#include "test_coroutines.hpp"
+
 #include "test_executors.hpp"
 
 namespace {
+
+using mpscq_test::spawned;
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -40,32 +44,6 @@ using mpscq::work;
 // clang 14 reuses pthread_self() (declared const) from before a co_await in a
 // coroutine that resumed on another thread (llvm/llvm-project#47177).
 std::thread::id (*volatile current_thread)() = [] { return std::this_thread::get_id(); };
-
-// A fire-and-forget coroutine that starts suspended: start() runs it up to
-// its first suspension (or its end) and gives up the handle; the frame frees
-// itself at the end (final_suspend never suspends). Starting it explicitly
-// keeps the ramp function out of any race with the threads that resume it.
-struct spawned {
-  struct promise_type {
-    spawned get_return_object() noexcept {
-      return spawned(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  explicit spawned(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
-  spawned(spawned&& other) noexcept : h_(std::exchange(other.h_, {})) {}
-  spawned& operator=(spawned&&) = delete;
-  ~spawned() {
-    if (h_) h_.destroy();  // never started
-  }
-  void start() && { std::exchange(h_, {}).resume(); }
-
- private:
-  std::coroutine_handle<promise_type> h_;
-};
 
 // What one await saw. Written by the coroutine after it resumed; `done`
 // (release) publishes the rest.

@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "test_executors.hpp"
+#include "test_coroutines.hpp"
 
 #include <atomic>
 #include <coroutine>
@@ -42,6 +43,8 @@
 #include <vector>
 
 namespace {
+
+using mpscq_test::spawned;
 
 using mpscq::context_work;
 using mpscq::run_result;
@@ -357,30 +360,6 @@ TEST(ContextEndedInANestedRun, TheOuterRunForgetsItsContext) {
   const log_t expected = {"+A", "i:outer@", "+B", "i:inner@", "~A", "-B"};
   EXPECT_EQ(log, expected);
 }
-
-// A fire-and-forget coroutine: start() runs it to its first suspension; the
-// frame frees itself at the end (final_suspend never suspends).
-struct spawned {
-  struct promise_type {
-    spawned get_return_object() noexcept {
-      return spawned(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  explicit spawned(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
-  spawned(spawned&& other) noexcept : h_(std::exchange(other.h_, {})) {}
-  spawned& operator=(spawned&&) = delete;
-  ~spawned() {
-    if (h_) h_.destroy();
-  }
-  void start() && { std::exchange(h_, {}).resume(); }
-
- private:
-  std::coroutine_handle<promise_type> h_;
-};
 
 // The coroutine's frame owns the context: it resumes inside the run, between
 // enter() and leave(), and ends there - the frame, and the context, die

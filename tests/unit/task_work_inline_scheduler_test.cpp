@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "test_executors.hpp"
+#include "test_coroutines.hpp"
 
 #include <atomic>
 #include <coroutine>
@@ -34,6 +35,8 @@
 #include <vector>
 
 namespace {
+
+using mpscq_test::spawned;
 
 using mpscq::run_result;
 using mpscq::run_state;
@@ -453,28 +456,6 @@ TEST(InlineScheduler, TwoThreadsAddingChainsAtOnce) {
 }
 
 // --- a coroutine that awaits its own target from inside a run --------------------
-
-struct spawned {
-  struct promise_type {
-    spawned get_return_object() noexcept {
-      return spawned(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  explicit spawned(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
-  spawned(spawned&& other) noexcept : h_(std::exchange(other.h_, {})) {}
-  spawned& operator=(spawned&&) = delete;
-  ~spawned() {
-    if (h_) h_.destroy();
-  }
-  void start() && { std::exchange(h_, {}).resume(); }
-
- private:
-  std::coroutine_handle<promise_type> h_;
-};
 
 struct recording_context final : mpscq::task_context {
   int enters = 0, leaves = 0;
