@@ -2,34 +2,7 @@
 // (built twice: MPSCQ_ASIO_USE_BOOST=0 for standalone Asio, =1 for
 // Boost.Asio). No timed checks: every wait is for an event, and a hang is
 // CTest's timeout.
-#include <utility>  // first: Boost 1.74's awaitable.hpp uses std::exchange without it
-
-#if MPSCQ_ASIO_USE_BOOST
-#include <boost/asio.hpp>
-#include <boost/asio/any_io_executor.hpp>
-#if defined(BOOST_ASIO_HAS_CO_AWAIT)
-#define MPSCQ_TEST_CO_AWAIT 1
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#endif
-#else
-#include <asio.hpp>
-#include <asio/any_io_executor.hpp>
-#if defined(ASIO_HAS_CO_AWAIT)
-#define MPSCQ_TEST_CO_AWAIT 1
-#include <asio/awaitable.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/use_awaitable.hpp>
-#endif
-#endif
-// Without co_await support in this Asio + compiler (e.g. clang 14 with
-// libstdc++: Asio looks for <experimental/coroutine>), the co_spawn tests
-// are left out and one test says so.
-
-#include <mpscq/asio.hpp>
+#include "asio_flavour.hpp"
 
 #include <gtest/gtest.h>
 

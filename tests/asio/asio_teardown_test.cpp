@@ -12,27 +12,7 @@
 // of issue 18 (a strand's invoker destroyed by ~local_work after the context
 // destroyed the strand service) is an ASan report here on the old header.
 // No timed checks: every wait is for an event, and a hang is CTest's timeout.
-#include <utility>  // first: Boost 1.74's awaitable.hpp uses std::exchange without it
-
-#if MPSCQ_ASIO_USE_BOOST
-#include <boost/asio.hpp>
-#if defined(BOOST_ASIO_HAS_CO_AWAIT)
-#define MPSCQ_TEST_CO_AWAIT 1
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#endif
-#else
-#include <asio.hpp>
-#if defined(ASIO_HAS_CO_AWAIT)
-#define MPSCQ_TEST_CO_AWAIT 1
-#include <asio/awaitable.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/use_awaitable.hpp>
-#endif
-#endif
-
-#include <mpscq/asio.hpp>
+#include "asio_flavour.hpp"
 
 #include <gtest/gtest.h>
 

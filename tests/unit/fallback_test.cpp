@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_wait.hpp"
+
 #include <pthread.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,15 +74,7 @@ struct blocker {
   }
 };
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using mpscq_test::wait_for;
 
 bool refuse(task_work&) { return false; }
 

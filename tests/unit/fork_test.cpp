@@ -24,6 +24,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_wait.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -58,15 +60,7 @@ using mpscq::work;
 
 constexpr unsigned child_alarm_s = 20;
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using mpscq_test::wait_for;
 
 // Waits for `pid`; returns its exit code, or 128 + signal.
 int wait_child(pid_t pid) {
