@@ -105,15 +105,39 @@ inline detail::atomic<default_fallback*>& default_fallback_created() noexcept {
   return instance;
 }
 
-/// For task_work's destructor in a forked child (see the header comment,
-/// fork()): asks `executor`, if it is the default one, whether `job` is a
-/// job it inherited at a fork (see inherited_job). Any other executor's jobs
-/// are its own business: `none`.
-inline inherited_job take_inherited_fallback_job(fallback_executor& executor, work& job) noexcept {
+/// `executor` if it is the default one (created, whether or not its thread
+/// runs), else nullptr. Creates and starts nothing.
+inline default_fallback* as_default_fallback(fallback_executor& executor) noexcept {
   // [F10] Acquire: pairs with the release store in default_fallback_executor().
   default_fallback* const d = default_fallback_created().load(std::memory_order_acquire);
-  if (d == nullptr || static_cast<fallback_executor*>(d) != &executor) return inherited_job::none;
-  return d->thread().take_inherited(job);
+  return d != nullptr && static_cast<fallback_executor*>(d) == &executor ? d : nullptr;
+}
+
+/// For task_work's destructor in a forked child (see the header comment,
+/// fork()): if `executor` is the default one and `job` was queued on it at a
+/// fork, takes it out of the inherited jobs and returns true: the caller
+/// runs it. Any other executor's jobs are its own business: false.
+inline bool take_inherited_fallback_job(fallback_executor& executor, work& job) noexcept {
+  default_fallback* const d = as_default_fallback(executor);
+  return d != nullptr && d->thread().take_inherited(job);
+}
+
+/// For task_work's destructor in a forked child: `job` was running on the
+/// parent's default fallback thread at the fork, and the child's thread is
+/// not running it now (fallback_thread::lost_at_fork()). False for any
+/// other executor.
+inline bool fallback_job_lost_at_fork(fallback_executor& executor, work& job) noexcept {
+  default_fallback* const d = as_default_fallback(executor);
+  return d != nullptr && d->thread().lost_at_fork(job);
+}
+
+/// For task_work's destructor: true if `executor` is the default one and the
+/// calling thread is its thread (inside a job it runs, or in exit() called
+/// from one). A job queued on it then waits until this thread returns to its
+/// loop - never, once this thread is in exit().
+inline bool on_default_fallback_thread(fallback_executor& executor) noexcept {
+  default_fallback* const d = as_default_fallback(executor);
+  return d != nullptr && d->thread().on_this_thread();
 }
 
 }  // namespace detail
@@ -126,8 +150,8 @@ inline fallback_executor& default_fallback_executor() {
   // Leaked on purpose (see the header comment); reachable, so LSan stays quiet.
   static detail::default_fallback* const instance = [] {
     auto* const d = new detail::default_fallback();
-    // [F10] Release: pairs with the acquire in take_inherited_fallback_job()
-    // and run_inherited_fallback_jobs().
+    // [F10] Release: pairs with the acquire in as_default_fallback() (the
+    // task_work destructor's questions) and run_inherited_fallback_jobs().
     detail::default_fallback_created().store(d, std::memory_order_release);
     return d;
   }();

@@ -88,10 +88,15 @@
 //   that thread while the item and its run()/wait() are still on the stack
 //   (they never resume). A local_work destroyed that way closes as close()
 //   from an item does - the items still queued run cancelled - and exit()
-//   goes on. (On glibc, which runs the thread's thread_local destructors
-//   first in exit(); that is how the destructor tells. Elsewhere it is
-//   reported like any destruction from inside an item: end the process with
-//   quick_exit() or _exit() from items.)
+//   goes on. The destructor tells it by the innermost run()/wait()/close()
+//   of it on the stack having begun before the thread's exit phase, which
+//   has begun now (glibc runs the thread's thread_local destructors first
+//   in exit()). A run() that began during the exit phase - a static
+//   destructor's, also one nested in the run whose item called exit() -
+//   goes on after its item returns: destroying the object from inside it is
+//   reported, as outside exit(). (Elsewhere than glibc every destruction
+//   from inside an item is reported: end the process with quick_exit() or
+//   _exit() from items.)
 //
 // SIGNAL SAFETY
 //   add() is async-signal-safe: the gate's RMWs (its shard comes from the

@@ -108,8 +108,13 @@
 //   destroying it from inside one of its items (except by exit(), see
 //   LIFETIME), close() or destruction from inside its scheduler or fallback
 //   hand-off (including an item the scheduler runs inline: they would wait
-//   for the calling add), an add() that begins after the destructor began,
-//   an item with no func, a scheduler that throws.
+//   for the calling add; except by exit()), destroying it on the default
+//   fallback thread, from a job that thread runs, while its own fallback
+//   job is queued behind that job (it would wait for itself), an add() that
+//   begins after the destructor began, an item with no func, a scheduler
+//   that throws. "Inside" is this thread's chain of frames
+//   (detail/callback_guard.hpp), never a stored thread id: a fork()ed
+//   child's new threads reuse the parent's ids, not its frames.
 //
 // CAPS
 //   run(max_entries, should_yield) runs at most max_entries items per call and
@@ -152,20 +157,48 @@
 //      next run. So call close() first (it waits out scheduler calls in
 //      progress; none start afterwards), then let the target run or drop
 //      every schedule it accepted, then destroy.
-//   exit() called from one of its items (on the target's thread or on the
-//   fallback's) runs the destructors of static objects on that thread while
-//   the item and its run are still on the stack; they never resume. A
-//   task_work destroyed that way waits for the adds inside the gate and for
-//   its fallback jobs that have started (they run on other threads, find the
-//   run slot taken and hand off), then returns without running what is
-//   still queued (those items are not run at all, not even cancelled: the
-//   run below holds the queue, and its context, if any, is still entered),
+//   EXIT FROM INSIDE. exit() called from user code that this task_work
+//   called on this thread - an item (of a target run or of a fallback job,
+//   on the target's thread or the fallback's), the scheduler, a fallback
+//   executor's execute(), or an item that either runs inline - runs the
+//   destructors of static objects on that thread while that code and its
+//   callers are still on the stack; they never resume. The destructor and
+//   close() tell it by this thread's chain of frames
+//   (detail/callback_guard.hpp): a frame of this task_work that was pushed
+//   before the thread's exit phase began, which has begun now. Then:
+//   - they wait for the adds inside the gate except this thread's own below
+//     them (inside their scheduler call or fallback hand-off: those never
+//     leave), and the destructor for its fallback jobs except those that
+//     never finish: a fallback run of it below it, and a job queued on the
+//     default fallback thread when that is the exiting thread (jobs that
+//     started on other threads find the run slot taken and hand off);
+//   - with a run of it below (an item called exit()), the destructor
+//     returns without running what is still queued: those items are not run
+//     at all, not even cancelled (the run below holds the queue, and its
+//     context, if any, is still entered). A run() that the exit reaches (a
+//     static destructor's, or an inline one) hands its turn to that run and
+//     returns handed_off: the turn is dropped with the process;
+//   - without one (the scheduler or execute() called exit()), it takes the
+//     run slot and runs what is queued, cancelled, as for a cycle whose
+//     schedule the target dropped;
 //   and exit() goes on. Reported instead (it cannot know whether to wait): a
-//   fallback job of it queued and not started at that moment - it may be
-//   queued on the exiting thread itself. (The destructor tells exit() by the
+//   fallback job of it queued and not started on an executor other than the
+//   default one - it may be queued on the exiting thread itself. A frame
+//   pushed during the exit phase (a run() that a static destructor calls)
+//   is an ordinary frame, which returns: destroying the task_work from
+//   inside it is reported, as outside exit(). The exit phase is the
 //   thread's thread_local destructors having run, which glibc does first in
-//   exit(); elsewhere the case is reported as a plain destruction from
-//   inside an item: end the process with quick_exit() or _exit() there.)
+//   exit(); it is watched on every thread that constructed a task_work or
+//   ran one, and on the default fallback thread. Elsewhere (another C
+//   library) the case is reported as a plain destruction from inside the
+//   callback: end the process with quick_exit() or _exit() there.
+//   EXIT ON THE DEFAULT FALLBACK THREAD. exit() called there (from a job it
+//   runs) never returns to the thread's loop: a task_work destroyed by that
+//   exit() whose fallback job is queued there, behind the running one, does
+//   not wait for that job (it never runs) but runs its cycle itself,
+//   cancelled: nothing is lost. Without exit(), destroying a task_work from
+//   a job on the default fallback thread while its own job is queued there
+//   would wait for itself: reported.
 //
 // FORK (docs/api.md 6.6; the fallback's handling:
 // detail/fallback_executor_impl.hpp)
@@ -179,7 +212,10 @@
 //   waiting for it. Destroying a copy whose fallback job was RUNNING on the
 //   parent's fallback thread at the fork is reported ("mpscq::task_work:
 //   destroyed in a forked child while its fallback job was running ...":
-//   that run cannot finish there). Not supported: an add or a run in
+//   that run cannot finish there), also when the child handed the job over
+//   again (its new run finds the run slot held by the lost run and hands
+//   off): the destructor reports once no job queued or running in the child
+//   explains the reference it still counts. Not supported: an add or a run in
 //   progress on another thread at the fork (it never finishes in the child;
 //   the destructor would wait for it).
 //
@@ -380,7 +416,9 @@ struct run_result {
 /// exception that escapes it is reported ("mpscq::task_work: the scheduler
 /// threw ...") and aborts, since the add that called it cannot hand its
 /// cycle anywhere. Must not call close() or destroy the task_work (reported
-/// too: they would wait for the calling add itself).
+/// too: they would wait for the calling add itself) - except through
+/// exit(), called by it or by an item it runs inline (LIFETIME, EXIT FROM
+/// INSIDE).
 using task_work_scheduler = std::function<bool(task_work&)>;
 
 /// Work scheduled exactly once onto a target. See the header comment.
@@ -464,9 +502,25 @@ class task_work {
   };
 
   // The add that made the queue non-empty owns it until it hands it over.
-  // Runs inside the adder gate; `state` is what its enter() returned: close()
-  // either saw this add counted (and waits for it) or the add sees the bit.
-  void schedule(detail::adder_gate::state state) noexcept;
+  // Runs inside the adder gate; `ticket` is what its enter() returned: close()
+  // either saw this add counted (and waits for it) or the add sees the bit
+  // (ticket.before); its hand_over frame records the shard (ticket.shard).
+  void schedule(detail::adder_gate::ticket ticket) noexcept;
+
+  // What this thread's callback chain holds of *this (detail/callback_guard.hpp).
+  struct frames_here {
+    const detail::callback_guard* innermost = nullptr;            // our innermost frame
+    const detail::callback_guard* innermost_hand_over = nullptr;  // our innermost hand_over frame
+    bool holds_slot = false;  // a run (or drain) frame: this thread holds the run slot
+    detail::adder_gate::own_adds adds;  // this thread's adds inside the gate: one per hand_over frame
+  };
+  frames_here own_frames() const noexcept;
+
+  // The destructor (`destroying`) or close() found `frame`, a frame of ours,
+  // on this thread's chain: returns if the code in it called exit() (the
+  // frame was pushed before this thread's exit phase began, and it has
+  // begun); reports the misuse otherwise.
+  static void require_exit_below(const detail::callback_guard& frame, bool destroying) noexcept;
 
   bool call_scheduler() noexcept;
 
@@ -475,10 +529,12 @@ class task_work {
   void hand_to_fallback() noexcept;
 
 #if MPSCQ_DETAIL_NATIVE_THREADS
-  // The destructor in a forked child whose fallback job is one the parent
-  // handed over (fork, docs/api.md 6.6): runs it here if it was queued at
-  // the fork; reports it if it was running then (it never finishes here).
-  void run_inherited_fallback_job() noexcept;
+  // The destructor in a forked child (fork, docs/api.md 6.6): true when our
+  // count of fallback jobs holds a reference (above never_finish) that only
+  // a job running on the parent's fallback thread at the fork explains - it
+  // never finishes here; reported by fallback_job_lost().
+  bool lost_at_fork(std::uint32_t never_finish) noexcept;
+  [[noreturn]] static void fallback_job_lost() noexcept;
 #endif
 
   static void run_fallback_job(work& job, run_state) noexcept;
@@ -495,11 +551,11 @@ class task_work {
   static constexpr std::memory_order slot_order =
       detail::mutant::weaken_if(detail::mutant::task_emptied_relaxed, std::memory_order_acq_rel);
 
-  bool enter_run(detail::thread_id me) noexcept;
+  bool enter_run() noexcept;
 
   // Leaves the run slot after a run that no longer owns the queue. Returns
   // true if runs handed us their turns meanwhile: we keep the slot and serve.
-  bool leave_run(detail::thread_id me) noexcept;
+  bool leave_run() noexcept;
 
   // Leaves the run slot after a run that still owns the queue (`more`). Turns
   // handed to us meanwhile are absorbed: our caller's next run() serves them.
@@ -541,8 +597,9 @@ class task_work {
   fallback_job fallback_job_;
 
   // --- the target's side: the run slot and the consumer ---------------------
+  // Which thread holds it is not stored: a thread holds it while a run
+  // frame of ours is on its callback chain (detail/callback_guard.hpp).
   alignas(detail::cache_line) detail::atomic<std::uint32_t> runs_{0};
-  detail::atomic<detail::thread_id> active_thread_{detail::no_thread()};
   runner active_runner_ = runner::target;  // the run slot holder's kind (read by the destructor on its thread)
   consumer consumer_{q_};
   std::uint64_t cycles_ended_ = 0;
@@ -558,68 +615,140 @@ inline task_work::task_work(task_work_scheduler scheduler, fallback_executor& fa
   if (!scheduler_) detail::misuse("task_work", "constructed with an empty scheduler");
   fallback_job_.func = &task_work::run_fallback_job;
   fallback_job_.owner = this;
+  // The destructor tells exit() by the calling thread's exit phase
+  // (EXIT FROM INSIDE, in LIFETIME): watch it on the constructing thread
+  // (a static object's: the main thread), as every run does on its own -
+  // so that also a scheduler that calls exit() on this thread before any
+  // run is seen. One thread_local check after the first call.
+  detail::watch_exit_phase();
 }
 
-inline task_work::~task_work() {
-  const detail::thread_id me = detail::current_thread();
-  // [T16] Relaxed: only our own earlier store can equal our id (see enter_run).
-  // The id cannot be a dead thread's: a runner clears it before it leaves
-  // the run slot, and a thread cannot end inside a run.
-  const bool inside_own_item = active_thread_.load(std::memory_order_relaxed) == me;
-  // From inside one of our own items: legitimate only when the item called
-  // exit(), which runs the destructors of static objects on this thread while
-  // the item and its run are still on the stack (they never resume). The
-  // thread's exit phase has then begun (detail/thread_identity.hpp).
-  if (inside_own_item && !detail::this_thread_exiting())
+inline task_work::frames_here task_work::own_frames() const noexcept {
+  frames_here here;
+  detail::callback_guard::for_each(this, [&here](const detail::callback_guard& g) noexcept {
+    if (here.innermost == nullptr) here.innermost = &g;
+    switch (g.which()) {
+      case detail::callback_guard::kind::hand_over:
+        if (here.innermost_hand_over == nullptr) here.innermost_hand_over = &g;
+        ++here.adds.count[g.shard()];  // the add that pushed this frame is inside the gate
+        break;
+      case detail::callback_guard::kind::run:
+      case detail::callback_guard::kind::drain: here.holds_slot = true; break;
+      case detail::callback_guard::kind::none: break;
+    }
+  });
+  return here;
+}
+
+inline void task_work::require_exit_below(const detail::callback_guard& frame, bool destroying) noexcept {
+  using kind = detail::callback_guard::kind;
+  if (frame.which() == kind::drain)
+    detail::misuse("task_work", "destroyed from inside one of its own items (the destructor's drain is running them)");
+  // The frame was pushed before this thread's exit phase began, and the
+  // phase has begun: the user code in it called exit() (callback_guard.hpp,
+  // THE EXIT PHASE). It never resumes.
+  if (!frame.in_exit_phase() && detail::this_thread_exiting()) return;
+  if (frame.which() == kind::run) {
+    if (frame.in_exit_phase())
+      detail::misuse("task_work",
+                     "destroyed from inside one of its own items, in a run that began after exit() began on this "
+                     "thread (a static or thread_local destructor's run(), which goes on after the item returns): "
+                     "destroy it after that run returned");
     detail::misuse("task_work",
                    "destroyed from inside one of its own items; if an item called exit(), end the process with "
                    "quick_exit() or _exit() there, or return and exit outside the items");
-  if (detail::callback_guard::inside(this))
-    detail::misuse("task_work", "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)");
+  }
+  detail::misuse("task_work", destroying
+                                  ? "destroyed from inside its scheduler or fallback hand-off (it would wait for itself)"
+                                  : "close() called from inside its scheduler or fallback hand-off (it would wait for "
+                                    "itself)");
+}
+
+inline task_work::~task_work() {
+  // Our frames on this thread's callback chain (detail/callback_guard.hpp).
+  // None: the ordinary destruction. Some: we are destroyed from inside user
+  // code we called on this thread - legitimate only when that code called
+  // exit(), which runs the destructors of static objects on this thread
+  // while it, and our frames below it, are still on the stack: they never
+  // resume (EXIT FROM INSIDE, in LIFETIME). Anything else is reported.
+  const frames_here here = own_frames();
+  const bool exit_below = here.innermost != nullptr;
+  if (exit_below) require_exit_below(*here.innermost, true);
   gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);  // [T7]
   detail::backoff wait;
   // 1. Adds still inside (adder_gate.hpp): every add is counted from before
-  //    its push to its last access. MUTANT task_teardown_no_wait_adders
-  //    skips it: an add still returning from its scheduler call / fallback
-  //    hand-off touches freed memory.
-  // [T8]
-  if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
-  if (inside_own_item) {
-    // exit() from one of our items (see above). The run below us holds the
-    // run slot and never returns, and its context (if any) stays entered:
-    // we neither wait for it nor run what is still queued (the items left
-    // are not run at all, not even cancelled). Fallback jobs that have
-    // started run on other threads (this one is here): they find the slot
-    // taken, hand off, and drop their reference; wait for those - all but
-    // our own, when the run below us is one. A job queued and not started
-    // may be queued on this very thread, where it never runs: then we
-    // cannot know whether to wait, and report instead of hanging the exit.
-    // [T21] Acquire: pairs with the add's [T3] exchange (a queued job).
-    if (fallback_queued_.load(std::memory_order_acquire))
-      detail::misuse("task_work",
-                     "destroyed by exit() called from one of its own items while one of its fallback jobs is "
-                     "queued and not started (it may be queued on this thread, which never returns to run it): "
-                     "end the process with quick_exit() or _exit() in that item");
-    const std::uint32_t ours = active_runner_ == runner::fallback ? 1 : 0;
-    // [T9] as below.
-    while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
-                                                         std::memory_order_acquire)) > ours)
-      wait.pause();
-    return;
+  //    its push to its last access. Under exit(), the adds below us on this
+  //    thread (one per hand_over frame of ours: inside their scheduler call
+  //    or fallback hand-off) never leave: wait for every other one.
+  //    MUTANT task_teardown_no_wait_adders skips it: an add still returning
+  //    from its scheduler call / fallback hand-off touches freed memory.
+  if constexpr (!detail::mutant::task_teardown_no_wait_adders) {
+    if (exit_below) {
+      gate_.wait_drained_except(here.adds);  // [T8]
+    } else {
+      gate_.wait_drained();  // [T8]
+    }
   }
   // 2. Fallback jobs handed over.
 #if MPSCQ_DETAIL_NATIVE_THREADS
   //    In a forked child the default fallback holds back the jobs its parent
   //    queued (fallback_executor.hpp, fork()): ours runs when we ask, so ask
-  //    first. [T20] Relaxed: only decides whether to ask; the wait below
-  //    acquires.
-  if (fallback_refs_.load(std::memory_order_relaxed) != 0) run_inherited_fallback_job();
+  //    first, as close() plus the drain would run a cycle whose schedule a
+  //    target dropped: run it, cancelled. It takes the run slot (or hands
+  //    its turn to the run that holds it) and drops its reference.
+  //    [T20] Relaxed: only decides whether to ask; the wait below acquires.
+  if (fallback_refs_.load(std::memory_order_relaxed) != 0 &&
+      detail::take_inherited_fallback_job(*fallback_, fallback_job_))
+    fallback_job_(run_state{true});
 #endif
+  //    Jobs that never finish, so we must not wait for them: the fallback
+  //    run of ours below us on this thread (exit() from one of its items),
+  //    and a job queued on the default fallback thread when that is this
+  //    thread, in exit() (it never returns to its loop: we serve that
+  //    job's cycle ourselves, in the drain below - or, with a run of ours
+  //    below us, leave it to that run, which never resumes).
+  std::uint32_t never_finish = here.holds_slot && active_runner_ == runner::fallback ? 1 : 0;
+  // [T21] Acquire: pairs with the add's [T3] exchange: a job of ours is
+  // queued and has not started. After the gate drained no add hands one
+  // over any more; only the job's start clears the flag.
+  if (fallback_queued_.load(std::memory_order_acquire)) {
+#if MPSCQ_DETAIL_NATIVE_THREADS
+    if (detail::on_default_fallback_thread(*fallback_)) {
+      // It is queued on this very thread, behind the job that runs here.
+      if (!detail::this_thread_exiting())
+        detail::misuse("task_work",
+                       "destroyed on the default fallback thread, by a job it runs, while its own fallback job is "
+                       "queued behind that job (it would wait for itself): destroy it from another thread, or let "
+                       "the job that destroys it return first");
+      ++never_finish;
+    } else
+#endif
+    if (exit_below) {
+      // Any other executor: it may be queued on this thread (a loop below
+      // us that never resumes) or on a thread that will run it (it then
+      // finds the run slot held and hands off): we cannot know whether to
+      // wait, and report rather than risk a hang.
+      detail::misuse("task_work",
+                     "destroyed by exit() called from one of its own items while one of its fallback jobs is "
+                     "queued and not started on a fallback executor other than the default one (it may be queued "
+                     "on this thread, which never returns to run it; exit() from its scheduler or fallback "
+                     "hand-off is the same case): end the process with quick_exit() or _exit() there");
+    }
+  }
   //    [T9] Acquire: pairs with the job's release fetch_sub, its last access
   //    (run_fallback_job()). (MUTANT task_fallback_refs_relaxed: relaxed.)
   while (fallback_refs_.load(detail::mutant::weaken_if(detail::mutant::task_fallback_refs_relaxed,
-                                                       std::memory_order_acquire)) != 0)
+                                                       std::memory_order_acquire)) > never_finish) {
+#if MPSCQ_DETAIL_NATIVE_THREADS
+    if (lost_at_fork(never_finish)) fallback_job_lost();
+#endif
     wait.pause();
+  }
+  // exit() from inside a run of ours on this thread: it holds the run slot
+  // and never resumes. We neither wait for it nor run what is still queued
+  // (those items are not run at all, not even cancelled: the run below
+  // holds the queue, and its context, if any, is still entered).
+  if (here.holds_slot) return;
   // 3. A run still active (a target run on another thread). Take the run
   //    slot for good. [T10] Acquire: pairs with the release in leave_run(), so we
   //    see the consumer cursor it left.
@@ -629,10 +758,12 @@ inline task_work::~task_work() {
     if (runs_.compare_exchange_strong(idle, 1, std::memory_order_acquire, std::memory_order_relaxed)) break;
     wait.pause();
   }
-  // 4. A cycle whose schedule the target dropped: run it, cancelled. Items
-  //    may add() to us from here (see add()): the loop runs those too.
-  //    [T16] Relaxed: read only by this thread (add()'s check, enter_run()).
-  active_thread_.store(me, std::memory_order_relaxed);
+  // 4. A cycle whose schedule was dropped (by the target; or by exit(),
+  //    with the scheduler call below us or with our job queued on this
+  //    exiting fallback thread): run it, cancelled. Items may add() to us
+  //    from here (see add(): the drain frame tells it): the loop runs those
+  //    too.
+  detail::callback_guard draining(this, detail::callback_guard::kind::drain);
   run_result ignored;
   never_yield no;
   while (serve(runner::destructor, unlimited, no, ignored) != stop::drained) {
@@ -650,7 +781,7 @@ inline void task_work::add(work& w) noexcept {
     // then touches freed memory.
     if (!q_.push(&w.hook)) return;
     const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
-    schedule(ticket.before);
+    schedule(ticket);
     gate_.leave(ticket);  // [T2]
   } else {
     // RACE WINDOW (push -> last access): from the push on, the item can run
@@ -659,12 +790,12 @@ inline void task_work::add(work& w) noexcept {
     // gate *before* the push, and the destructor waits for the count.
     const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
     // After the destructor began, only its own items (running cancelled in
-    // its drain, on its thread) may add; the drain runs what they add.
-    // [T16] Relaxed: the destructor stored its own id; see enter_run().
+    // its drain, on its thread: the drain frame) may add; the drain runs
+    // what they add.
     if ((ticket.before & detail::adder_gate::destroying) != 0 &&
-        active_thread_.load(std::memory_order_relaxed) != detail::current_thread())
+        !detail::callback_guard::inside(this, detail::callback_guard::kind::drain))
       detail::misuse("task_work", "add() began after the destructor began (use after free)");
-    if (q_.push(&w.hook)) schedule(ticket.before);  // else: the queue's owner will run it
+    if (q_.push(&w.hook)) schedule(ticket);  // else: the queue's owner will run it
     gate_.leave(ticket);  // [T2]
   }
 }
@@ -683,25 +814,35 @@ inline run_result task_work::run(std::size_t max_entries, ShouldYield&& should_y
 }
 
 inline void task_work::close() noexcept {
-  if (detail::callback_guard::inside(this))
-    detail::misuse("task_work", "close() called from inside its scheduler or fallback hand-off (it would wait for itself)");
+  // From inside our scheduler or fallback hand-off (also from an item they
+  // run inline) close() would wait for the calling add: misuse - unless
+  // that code called exit() (as in ~task_work()): then the adds below us on
+  // this thread never leave, and we wait for every other one.
+  const frames_here here = own_frames();
+  if (here.innermost_hand_over != nullptr) require_exit_below(*here.innermost_hand_over, false);
   // The bit and the adders' count share one word (adder_gate.hpp, G1): an
   // add either entered before this (and we wait for it below) or sees it.
   gate_.close(detail::adder_gate::closed);  // [T5]
   // MUTANT task_teardown_no_wait_adders skips it: a scheduler call can
   // still be in progress (or start) after close() returned.
-  // [T6]
-  if constexpr (!detail::mutant::task_teardown_no_wait_adders) gate_.wait_drained();
+  if constexpr (!detail::mutant::task_teardown_no_wait_adders) {
+    if (here.innermost_hand_over != nullptr) {
+      gate_.wait_drained_except(here.adds);  // [T6]
+    } else {
+      gate_.wait_drained();  // [T6]
+    }
+  }
 }
 
-inline void task_work::schedule(detail::adder_gate::state state) noexcept {
+inline void task_work::schedule(detail::adder_gate::ticket ticket) noexcept {
   // The destructor's own items adding from its drain: the drain owns every
   // cycle now (no scheduler, no fallback job that would outlive us).
-  if ((state & detail::adder_gate::destroying) != 0) return;
-  // close()/~task_work() from in here: misuse; run() from in here, nested in
+  if ((ticket.before & detail::adder_gate::destroying) != 0) return;
+  // close()/~task_work() from in here: misuse (or exit(): they wait for
+  // every add but this one, on its shard); run() from in here, nested in
   // our active run on this thread: the inline hand-off (enter_run()).
-  detail::callback_guard inside_callback(this, detail::callback_guard::kind::hand_over);
-  if ((state & detail::adder_gate::closed) == 0 && call_scheduler()) return;
+  detail::callback_guard inside_callback(this, detail::callback_guard::kind::hand_over, ticket.shard);
+  if ((ticket.before & detail::adder_gate::closed) == 0 && call_scheduler()) return;
   hand_to_fallback();
 }
 
@@ -743,21 +884,33 @@ inline void task_work::hand_to_fallback() noexcept {
 }
 
 #if MPSCQ_DETAIL_NATIVE_THREADS
-inline void task_work::run_inherited_fallback_job() noexcept {
-  // Destruction asks for our own inherited job, as close() plus the drain
-  // would run a cycle whose schedule a target dropped: run it, cancelled.
-  // The job takes the run slot (no run can be active here but one on a
-  // thread the child does not have, see `lost`) and drops its reference.
-  switch (detail::take_inherited_fallback_job(*fallback_, fallback_job_)) {
-    case detail::inherited_job::held: fallback_job_(run_state{true}); break;
-    case detail::inherited_job::lost:
-      detail::misuse("task_work",
-                     "destroyed in a forked child while its fallback job was running on the parent's fallback "
-                     "thread at the fork; that run cannot finish in the child, so the destructor would wait for "
-                     "ever: end the child with _exit() or exec instead of destroying it (see fork() in "
-                     "docs/api.md, Contracts)");
-    case detail::inherited_job::none: break;
-  }
+inline bool task_work::lost_at_fork(std::uint32_t never_finish) noexcept {
+  // Only in a fork()ed child whose parent's default fallback thread was
+  // running our job at the fork (fallback_thread::lost_at_fork(): a relaxed
+  // filter first). The record only names the job, so it may be stale (the
+  // job had made its last access before the copy) or shadowed by a job of
+  // ours handed over in the child. Such a job is counted from before it is
+  // marked queued ([T3], [T4], inside the gate: before our wait above) to
+  // its last access ([T12]), which it makes while it is the child's
+  // thread's running job; it clears the queued mark ([T11]) only after the
+  // thread took it as its running job. So: read "not queued" (acquire,
+  // [T21]: it synchronises with that job's start), then "not running" under
+  // the executor's mutex (the thread clears it there only after the job
+  // returned), then the count (acquire, [T9]): a count still above
+  // never_finish after both is not a job of the child's - it is the lost
+  // job's, which never finishes here.
+  // [T21]
+  if (fallback_queued_.load(std::memory_order_acquire)) return false;
+  if (!detail::fallback_job_lost_at_fork(*fallback_, fallback_job_)) return false;
+  // [T9]
+  return fallback_refs_.load(std::memory_order_acquire) > never_finish;
+}
+
+[[noreturn]] inline void task_work::fallback_job_lost() noexcept {
+  detail::misuse("task_work",
+                 "destroyed in a forked child while its fallback job was running on the parent's fallback thread at "
+                 "the fork; that run cannot finish in the child, so the destructor would wait for ever: end the "
+                 "child with _exit() or exec instead of destroying it (see fork() in docs/api.md, Contracts)");
 }
 #endif
 
@@ -787,14 +940,14 @@ inline void task_work::run_fallback_job(work& job, run_state) noexcept {
 template <class ShouldYield>
 inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldYield& should_yield) noexcept {
   run_result result;
-  const detail::thread_id me = detail::current_thread();
-  if (!enter_run(me)) {
+  if (!enter_run()) {
     result.handed_off = true;
     return result;
   }
-  // This thread is inside a run of ours until we return (enter_run() asks
-  // which of our frames is innermost). Its destructor touches only the
-  // thread's chain, never *this: after leave_run() we may be gone.
+  // This thread is inside a run of ours, and holds the run slot, until we
+  // return (enter_run() and the destructor ask the chain). Its destructor
+  // touches only the thread's chain, never *this: after leave_run() we may
+  // be gone.
   detail::callback_guard inside_run(this, detail::callback_guard::kind::run);
   active_runner_ = who;
   // The destructor tells exit() from an item by this thread's exit phase
@@ -808,31 +961,37 @@ inline run_result task_work::run_as(runner who, std::size_t max_entries, ShouldY
       result.busy = why == stop::busy;
       return result;
     }
-    if (!leave_run(me)) return result;
+    if (!leave_run()) return result;
     // A run entered while we finished and handed us its turn: serve it.
   }
 }
 
-inline bool task_work::enter_run(detail::thread_id me) noexcept {
+inline bool task_work::enter_run() noexcept {
   // [T13] acq_rel. Acquire: pairs with the release of the previous run's
   // leave_run(), so we see its consumer cursor and everything its items
   // did - its last item ran after the emptying pop, and nothing else orders
   // that before our first item. Release: if a run is active, we hand it our
   // turn; it acquires this in leave_run() and so sees everything before our
   // run() call (including the add that scheduled it).
-  if (runs_.fetch_add(1, slot_order) == 0) {
-    active_thread_.store(me, std::memory_order_relaxed);  // [T16]
-    return true;
-  }
-  // [T16] Relaxed: only the active runner stores its id here; a thread only ever
-  // reads its own id if it stored it itself (and then it is still running:
-  // it clears the id before it leaves the slot).
-  if (active_thread_.load(std::memory_order_relaxed) != me) return false;  // hand-off across threads
+  if (runs_.fetch_add(1, slot_order) == 0) return true;
+  // The slot is busy. This thread holds it exactly while a run frame of
+  // ours is on its chain (detail/callback_guard.hpp) - not "while its
+  // std::thread::id is stored": a fork()ed child's new threads get the ids
+  // of the parent's threads (one of which may be the runner there), but
+  // start with an empty chain.
+  using kind = detail::callback_guard::kind;
+  const detail::callback_guard* inner = nullptr;
+  bool holds_slot = false;
+  detail::callback_guard::for_each(this, [&](const detail::callback_guard& g) noexcept {
+    if (inner == nullptr) inner = &g;
+    if (g.which() == kind::run || g.which() == kind::drain) holds_slot = true;
+  });
+  if (!holds_slot) return false;  // hand-off across threads
   // The active run is this thread's, and this call is nested inside it.
   // (MUTANT task_inline_run_reported: the old rule, every such call is
   // misuse - also the inline scheduler's below.)
   if constexpr (!detail::mutant::task_inline_run_reported) {
-    if (detail::callback_guard::innermost(this) == detail::callback_guard::kind::hand_over) {
+    if (inner->which() == kind::hand_over) {
       // THE INLINE HAND-OFF: an add made inside the active run (from one of
       // its items, or a context's enter()/leave()) started a cycle and
       // called our scheduler, or the fallback hand-off, which calls run()
@@ -849,24 +1008,26 @@ inline bool task_work::enter_run(detail::thread_id me) noexcept {
       return false;
     }
   }
+  // exit() called from inside the active run (its frame was pushed before
+  // this thread's exit phase began, which has begun): that run never
+  // resumes. A run() that exit() reaches (a static destructor's, a fallback
+  // job or an inline scheduler run inside it) hands its turn to it, and the
+  // turn is dropped with the process - as the items still queued are.
+  if (inner->which() == kind::run && !inner->in_exit_phase() && detail::this_thread_exiting()) return false;
   detail::misuse("task_work",
                  "run() called from inside one of its own items (or a context's enter()/leave()): the run that called "
                  "the item goes on after it returns, and serves what the item added; return from the item instead "
                  "(a scheduler may call run() inline: called from an add inside an item, it hands its turn to that run)");
 }
 
-inline bool task_work::leave_run(detail::thread_id me) noexcept {
-  active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
+inline bool task_work::leave_run() noexcept {
   // [T14] acq_rel. Release: pairs with the acquire in the next enter_run(): our
   // items' effects and the consumer cursor go with the slot. Acquire: pairs
   // with the release of runs that handed us their turn.
-  if (runs_.fetch_sub(1, slot_order) == 1) return false;
-  active_thread_.store(me, std::memory_order_relaxed);  // [T16]
-  return true;
+  return runs_.fetch_sub(1, slot_order) != 1;
 }
 
 inline void task_work::leave_run_owning() noexcept {
-  active_thread_.store(detail::no_thread(), std::memory_order_relaxed);  // [T16]
   runs_.exchange(0, slot_order);  // [T15] as in leave_run()
 }
 

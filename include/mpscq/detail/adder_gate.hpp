@@ -56,6 +56,7 @@
 //   [A3] close   fetch_or  acq_rel   per shard; release: to adds that see the bit
 //   [A4] wait    load      acquire   per shard; pairs with [A2]
 //   [A5] is_closed, is_destroying, in_flight: relaxed snapshots
+//   [A6] wait_except load acquire   per shard; pairs with [A2], as [A4]
 #ifndef MPSCQ_DETAIL_ADDER_GATE_HPP
 #define MPSCQ_DETAIL_ADDER_GATE_HPP
 
@@ -168,6 +169,31 @@ class adder_gate {
       // reached i: it saw the bits (G1), as with a single word.
       while ((shard_[i].word.load(mutant::weaken_if(mutant::gate_relaxed, std::memory_order_acquire)) &
               count_mask) != 0)
+        wait.pause();
+    }
+  }
+
+  /// Adds of the calling thread that are inside the gate, per shard: what
+  /// wait_drained_except() leaves out.
+  struct own_adds {
+    state count[shards] = {};
+  };
+
+  /// wait_drained(), except for `own`: waits until each shard's count is at
+  /// most own.count[shard]. For a closer that runs, by exit(), under adds of
+  /// its own thread that are inside the gate and never leave (their caller
+  /// called exit() from inside their scheduler call, detail/callback_guard.hpp):
+  /// every other add has then left, and what it did happens-before our next
+  /// step (G3, as in wait_drained(): those adds' leave()s come before our
+  /// read in the shard's modification order, and a count can only be the
+  /// own adds once all of them have left). Call after close().
+  void wait_drained_except(const own_adds& own) noexcept {
+    const unsigned n = mutant::gate_close_one_shard ? 1 : shards;
+    for (unsigned i = 0; i < n; ++i) {
+      backoff wait;
+      // [A6] Acquire: pairs with [A2], as [A4]. (MUTANT gate_relaxed: relaxed.)
+      while ((shard_[i].word.load(mutant::weaken_if(mutant::gate_relaxed, std::memory_order_acquire)) &
+              count_mask) > own.count[i])
         wait.pause();
     }
   }

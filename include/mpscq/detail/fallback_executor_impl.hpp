@@ -65,9 +65,15 @@
 //     destroyed in the child while that job is its own reports it
 //     ("mpscq::task_work: destroyed in a forked child while its fallback job
 //     was running on the parent's fallback thread at the fork ...") instead
-//     of waiting for it forever. (Best effort: only the latest fork's lost
-//     job is remembered, and it is forgotten once a job at the same address
-//     is handed over in the child.)
+//     of waiting for it forever. The record only names the job: the thread
+//     may have been past the job's last access when the process was copied
+//     (returning from it, waiting for the mutex), and a job at that address
+//     may be handed over again in the child (the same task_work's next
+//     cycle). So lost_at_fork() also asks whether this process's thread is
+//     running that job now, and the task_work reports only when its own
+//     count still holds a reference that no job queued or running in the
+//     child explains (task_work.hpp, ~task_work()). Best effort: only the
+//     latest fork's lost job is remembered.
 //   - a producer preempted inside its push (between the exchange and the
 //     link, see queue.hpp) never links its node in the child: that job and
 //     every job queued behind it are dropped there (the add that handed
@@ -96,6 +102,7 @@
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/fork_hooks.hpp>
 #include <mpscq/detail/misuse.hpp>
+#include <mpscq/detail/thread_identity.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
 
@@ -105,12 +112,14 @@ namespace mpscq::detail {
 
 struct fallback_thread_access;  // tests reach the job queue through this
 
-/// What a forked child knows about a job its parent handed over (take_inherited()).
-enum class inherited_job {
-  none,  // not one of the parent's jobs here (or already run)
-  held,  // was queued at the fork: now handed back to the caller, to run
-  lost,  // was running on the parent's thread at the fork: never finishes here
-};
+class fallback_thread;
+
+/// The instance whose jobs the calling thread runs (its loop), or nullptr.
+/// Set by the thread itself when it starts: a thread_local, so it names the
+/// thread exactly, also in a fork()ed child (a new thread there may get a
+/// parent thread's pthread_t, never its thread_locals; a job that forks goes
+/// on being the thread in the child, and keeps the value).
+constinit inline thread_local const fallback_thread* fallback_thread_serving = nullptr;
 
 class fallback_thread final : private fork_hook {
  public:
@@ -153,10 +162,6 @@ class fallback_thread final : private fork_hook {
     if (!started_.load(std::memory_order_acquire)) {  // [F4]
       if (const int rc = try_start(); rc != 0) cannot_start(rc);
     }
-    // [F9] Relaxed: non-null only in a forked child whose parent's thread was
-    // running a job at the fork (see LOST). A job at that address handed
-    // over again is a new job (or the same object's next one): forget it.
-    if (lost_job_.load(std::memory_order_relaxed) == &job) forget_lost(job);
     if (jobs_.push(&job.hook)) {
       // Only the push that found the queue empty signals: the thread runs
       // until it sees the queue empty, so the others are picked up anyway.
@@ -196,11 +201,16 @@ class fallback_thread final : private fork_hook {
     return ran;
   }
 
-  /// In a forked child, for task_work's destructor: is `job` one of the
-  /// parent's jobs? `held`: it was queued at the fork; it is now out of the
-  /// inherited list and the caller must run it (func(job, run_state{true})).
-  /// `lost`: it was running on the parent's thread at the fork. Else `none`.
-  inherited_job take_inherited(work& job) noexcept {
+  /// True if the calling thread is this instance's thread: inside one of
+  /// the jobs it runs (or in exit() called from one). Jobs queued on this
+  /// instance then wait for the caller to return to the loop.
+  bool on_this_thread() const noexcept { return fallback_thread_serving == this; }
+
+  /// In a forked child, for task_work's destructor: was `job` queued here at
+  /// the fork (one of the INHERITED jobs)? Then it is now out of the
+  /// inherited list, the caller must run it (func(job, run_state{true})),
+  /// and the answer is true.
+  bool take_inherited(work& job) noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
     node* prev = nullptr;
     for (node* n = inherited_first_; n != nullptr;) {
@@ -213,13 +223,26 @@ class fallback_thread final : private fork_hook {
         }
         if (inherited_last_ == n) inherited_last_ = prev;
         n->next.store(nullptr, std::memory_order_relaxed);  // [F8]
-        return inherited_job::held;
+        return true;
       }
       prev = n;
       n = next;
     }
-    // [F9] Relaxed: written only under the mutex (or by the child handler).
-    return lost_job_.load(std::memory_order_relaxed) == &job ? inherited_job::lost : inherited_job::none;
+    return false;
+  }
+
+  /// In a forked child, for task_work's destructor: true if `job` was
+  /// running on the parent's thread at the fork (LOST) and this process's
+  /// thread is not running it now (a job at that address handed over in the
+  /// child). The caller still has to tell a stale record (the job had made
+  /// its last access before the copy) from a real one: see FORK.
+  bool lost_at_fork(work& job) noexcept {
+    // [F9] Relaxed: non-null only in a forked child whose parent's thread
+    // was running a job at the fork (a filter; re-read under the mutex).
+    if (lost_job_.load(std::memory_order_relaxed) != &job) return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    // [F9] Relaxed: under the mutex.
+    return lost_job_.load(std::memory_order_relaxed) == &job && running_ != &job.hook;
   }
 
  private:
@@ -253,14 +276,14 @@ class fallback_thread final : private fork_hook {
     misuse("fallback_executor", message);
   }
 
-  void forget_lost(work& job) noexcept {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // [F9] Relaxed: under the mutex.
-    if (lost_job_.load(std::memory_order_relaxed) == &job) lost_job_.store(nullptr, std::memory_order_relaxed);
-  }
-
   static void* thread_main(void* self) noexcept {
-    static_cast<fallback_thread*>(self)->loop();
+    auto* const instance = static_cast<fallback_thread*>(self);
+    fallback_thread_serving = instance;
+    // A job may call exit() on this thread (any job, not only a task_work
+    // run's, which watches it too): task_work's destructor must see it
+    // (detail/thread_identity.hpp, THE EXIT PHASE).
+    watch_exit_phase();
+    instance->loop();
     return nullptr;
   }
 
@@ -357,7 +380,7 @@ class fallback_thread final : private fork_hook {
   // their hooks' next (see FORK), and the one its thread was running.
   node* inherited_first_ = nullptr;
   node* inherited_last_ = nullptr;
-  detail::atomic<work*> lost_job_{nullptr};  // written under mutex_ (and by the child handler)
+  detail::atomic<work*> lost_job_{nullptr};  // written only by the child handler (the next fork overwrites it)
 };
 
 /// Test access to the job queue, to hold a producer inside its push's

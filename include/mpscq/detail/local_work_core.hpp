@@ -253,15 +253,25 @@ class local_work_core {
       // From inside one of our own items. The one way that can be legitimate:
       // an item called exit(), which runs the destructors of static objects
       // on this thread while the item (and the run()/wait() below it) is
-      // still on the stack - they never resume. The thread's exit phase has
-      // then begun (detail/thread_identity.hpp, THE EXIT PHASE): close as
+      // still on the stack - they never resume. Then the innermost of our
+      // frames began before this thread's exit phase began, and the phase
+      // has begun (detail/thread_identity.hpp, THE EXIT PHASE): close as
       // close() from an item does (the remaining items run cancelled) and
-      // let exit() go on.
+      // let exit() go on. A frame that began during the exit phase (a static
+      // destructor's run(), also one nested in a run that did call exit())
+      // goes on after the item returns: the ordinary misuse. (The innermost
+      // frame decides: the phase only begins, so if it began before that
+      // one, it began before every outer one too.)
       if (!this_thread_exiting())
         misuse("local_work",
                "destroyed from inside one of its own items (run, wait or close is still using it); if an item "
                "called exit(), end the process with quick_exit() or _exit() there, or return and exit outside "
                "the items");
+      if (innermost_in_exit_phase_)
+        misuse("local_work",
+               "destroyed from inside one of its own items, in a run(), wait() or close() that began after exit() "
+               "began on this thread (a static or thread_local destructor's, which goes on after the item "
+               "returns): destroy it after that call returned");
     } else if (!closed_ && !mine) {
       // Not closed yet: the owner's job. A thread that is not the owner may
       // do it when the slot is free (never claimed) or its owner's thread
@@ -318,13 +328,24 @@ class local_work_core {
   }
 
   // Counts the owner's run_pass()/drain frames, so that the destructor and
-  // disown() can tell they were called from inside an item.
+  // disown() can tell they were called from inside an item, and records
+  // whether the innermost one began during this thread's exit phase (one
+  // thread_local load per frame), so that the destructor can tell exit()
+  // called from an item from a run that a static destructor began.
   struct depth_scope {
-    explicit depth_scope(int& d) noexcept : depth(d) { ++depth; }
-    ~depth_scope() { --depth; }
+    explicit depth_scope(local_work_core& c) noexcept
+        : core(c), outer_in_exit_phase(c.innermost_in_exit_phase_) {
+      ++core.depth_;
+      core.innermost_in_exit_phase_ = this_thread_exiting();
+    }
+    ~depth_scope() {
+      --core.depth_;
+      core.innermost_in_exit_phase_ = outer_in_exit_phase;
+    }
     depth_scope(const depth_scope&) = delete;
     depth_scope& operator=(const depth_scope&) = delete;
-    int& depth;
+    local_work_core& core;
+    bool outer_in_exit_phase;
   };
 
   int run_pass(int max_events) noexcept {
@@ -341,7 +362,7 @@ class local_work_core {
     }
     int n = 0;
     {
-      depth_scope in_items(depth_);
+      depth_scope in_items(*this);
       n = derived().run_items(max_events, false);
     }
     items_run_.add(static_cast<std::uint64_t>(n));
@@ -393,7 +414,7 @@ class local_work_core {
     // [L14] calls [A4] (acquire: pairs with every [L3]).
     if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
     if (first) {
-      depth_scope in_items(depth_);
+      depth_scope in_items(*this);
       items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
       pending_.store(false, std::memory_order_relaxed);  // [L15] owner only, after the drain
       if (eventfd_.enabled()) eventfd_.drain();
@@ -459,6 +480,7 @@ class local_work_core {
   alignas(cache_line) owner_slot owner_;
   bool closed_ = false;  // owner only
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
+  bool innermost_in_exit_phase_ = false;  // owner only: the innermost of them began in the exit phase
   backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
   // Owner only: the last min_wait that passed in a wait() found nothing (and
   // no item since ended a sleep through min_wait early): wait() then sleeps

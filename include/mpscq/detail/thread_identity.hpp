@@ -42,13 +42,20 @@
 //   A thread_local object with a destructor marks the thread "exiting" when
 //   its C++ thread_local destructors run: at thread end, and - on glibc -
 //   first thing in exit() for the thread that calls it, before the atexit
-//   handlers and the destructors of static objects. So an object destroyed
-//   from inside one of its own items, by a thread whose exit phase has begun,
-//   is being destroyed by exit() called from that item (or by a thread_local
-//   destructor, which cannot run inside an item). local_work and task_work
-//   use it to tell that case apart (docs/api.md 6.3). Elsewhere (a C library
-//   that does not run thread_local destructors in exit()) the flag stays
-//   false and the generic report applies.
+//   handlers and the destructors of static objects. The flag alone does not
+//   say that exit() was called from an item: after exit() began (or main
+//   returned), every static destructor on that thread runs with it set, and
+//   may start a run of its own. What does: a run (or scheduler call) of the
+//   object that began BEFORE the phase began is still on the stack - exit()
+//   was called from inside it, and it never resumes. So the runners record
+//   the flag when each of their frames begins (local_work's depth_scope,
+//   task_work's detail/callback_guard.hpp), and the destructors compare
+//   (docs/api.md 6.3). The marker must be armed before the phase begins
+//   (a destructor registered later does not run in exit()): threads that own
+//   a local_work (their record arms it), run or construct a task_work, and
+//   the default fallback thread are watched. Elsewhere (a C library that
+//   does not run thread_local destructors in exit()) the flag stays false
+//   and the generic report applies.
 //
 // SEVERAL COPIES OF THIS HEADER (shared libraries with hidden visibility)
 //   Each copy has its own thread_locals and key, so one thread can have one

@@ -2,7 +2,7 @@
 # (tests/model/relacy/adder_gate_model.cpp) on the real header. Included by
 # tests/CMakeLists.txt when MPSCQ_BUILD_MODELS is on.
 #
-#   adder_gate_model drain|destroy|all [random N | bound K | full]
+#   adder_gate_model drain|drain_except|destroy|all [random N | bound K | full]
 #
 # One executable for the correct gate and one for its mutant (compile
 # definition, detail/mutants.hpp). The correct build must pass every model;
@@ -26,6 +26,9 @@ mpscq_add_relacy_model(model_adder_gate ${CMAKE_CURRENT_LIST_DIR}/adder_gate_mod
 mpscq_add_model_test(model_adder_gate_drain_random model_adder_gate PASS "${_ok}" drain random 200000)
 mpscq_add_model_test(model_adder_gate_drain_full model_adder_gate PASS "${_ok}" drain full)
 mpscq_add_model_test(model_adder_gate_destroy_full model_adder_gate PASS "${_ok}" destroy full)
+# wait_drained_except(): the closer's own add stays inside (exit() from
+# inside a scheduler call below it, task_work's destructor and close()).
+mpscq_add_model_test(model_adder_gate_drain_except_random model_adder_gate PASS "${_ok}" drain_except random 200000)
 
 # --- mutants: each must be caught ---------------------------------------------
 # GATE_RELAXED (leave()'s release fetch_sub and wait_drained()'s acquire load
@@ -40,6 +43,8 @@ mpscq_add_model_test(model_adder_gate_mutant_gate_relaxed_drain model_adder_gate
                      PASS "${_race}" drain random 200000)
 mpscq_add_model_test(model_adder_gate_mutant_gate_relaxed_destroy model_adder_gate_mutant_gate_relaxed
                      PASS "${_race}" destroy bound 2)
+mpscq_add_model_test(model_adder_gate_mutant_gate_relaxed_drain_except model_adder_gate_mutant_gate_relaxed
+                     PASS "${_race}" drain_except random 200000)
 
 # GATE_CLOSE_ONE_SHARD (close() and wait_drained() reach shard 0 only): the
 # adder on shard 1 neither sees the closed bit nor is waited for, and writes
@@ -49,3 +54,6 @@ mpscq_add_relacy_model(model_adder_gate_mutant_close_one_shard ${CMAKE_CURRENT_L
 mpscq_add_model_test(model_adder_gate_mutant_close_one_shard_drain model_adder_gate_mutant_close_one_shard
                      PASS "USER ASSERT FAILED .assertion: drained while an add that entered before close.. was inside|DATA RACE .data race detected., in read_slots"
                      drain random 200000)
+mpscq_add_model_test(model_adder_gate_mutant_close_one_shard_drain_except model_adder_gate_mutant_close_one_shard
+                     PASS "USER ASSERT FAILED .assertion: drained while an add that entered before close.. was inside|DATA RACE .data race detected., in read_slots"
+                     drain_except random 200000)

@@ -44,6 +44,17 @@
 //    GATE_CLOSE_ONE_SHARD (close() and wait_drained() reach shard 0 only):
 //    the add on shard 1 neither sees the bit nor is waited for - c.
 //
+//  drain_except [2 adders x 2 adds, 1 closer with an add of its own inside]
+//    As drain, but the closer has entered the gate itself before it closes,
+//    and never leaves before its wait: an add of its own thread below it
+//    that called exit() from inside its scheduler call (task_work's
+//    destructor and close() under exit()). It waits with
+//    wait_drained_except(its own count, on its shard) - with two shards,
+//    Relacy thread 2 counts on shard 0, which adder 0 shares - then reads
+//    every slot, and leaves. Checks a-e as in drain, with "inside" counting
+//    everyone but the closer's own add. Catches GATE_RELAXED (a) and
+//    GATE_CLOSE_ONE_SHARD (c) as drain does.
+//
 //  destroy [1 adder x 1 add, 1 owner that closes twice and destroys]
 //    The add enters, "pushes" (a release flag: the owner learns from it that
 //    the add began, as task_work's owner learns it from the item), then still
@@ -175,8 +186,9 @@ struct gate_state {
     return before;
   }
 
-  void drained() {
-    check(inside_before_close == 0, "drained while an add that entered before close() was inside");
+  // `own`: adds of the closer's own thread that are still inside.
+  void drained(int own = 0) {
+    check(inside_before_close == own, "drained while an add that entered before close() was inside");
     read_slots();
   }
 
@@ -217,6 +229,54 @@ struct drain : rl::test_suite<drain, 3> {
     s.close(*g.get(), gate::closed);
     g.get()->wait_drained();
     s.drained();
+  }
+
+  void after() {
+    for (int i = 0; i < adders; ++i)
+      for (int j = 0; j < adds; ++j) check(!s.pushed[i][j] || s.read[i][j], "the closer missed an add's write");
+    check(s.inside == 0, "an add never left");
+    g.destroy();
+  }
+};
+
+// --- drain_except ----------------------------------------------------------
+
+struct drain_except : rl::test_suite<drain_except, 3> {
+  static constexpr int adders = 2;
+  static constexpr int adds = 2;
+
+  gate_state s;
+  gate_slot g;
+
+  void before() {
+    s.init(adders, adds);
+    g.emplace();
+  }
+
+  void thread(unsigned index) {
+    if (index < adders) {
+      for (int j = 0; j < adds; ++j) s.add(*g.get(), static_cast<int>(index), j);
+      return;
+    }
+    gate& gt = *g.get();
+    // The closer's own add, below it on its stack: entered, never left
+    // before the wait.
+    const gate::ticket own = gt.enter();
+    check((own.before & gate::count_mask) == static_cast<gate::state>(s.inside_shard[own.shard]),
+          "enter() returned a wrong count");
+    ++s.inside;
+    ++s.inside_shard[own.shard];
+    ++s.inside_before_close;
+    s.note($) = 1;
+    s.close(gt, gate::closed);
+    gate::own_adds mine;
+    mine.count[own.shard] = 1;
+    gt.wait_drained_except(mine);
+    s.drained(1);
+    gt.leave(own);
+    --s.inside_before_close;
+    --s.inside;
+    --s.inside_shard[own.shard];
   }
 
   void after() {
@@ -272,6 +332,7 @@ struct destroy : rl::test_suite<destroy, 2> {
 };
 
 constexpr model_cli::model models[] = {{"drain", &model_cli::simulate<drain>},
+                                        {"drain_except", &model_cli::simulate<drain_except>},
                                         {"destroy", &model_cli::simulate<destroy>}};
 
 }  // namespace
