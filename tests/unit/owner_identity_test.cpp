@@ -217,6 +217,12 @@ TEST(OwnerIdentityFork, TheChildTakesOverAnOwnerThatWasAnotherParentThread) {
 // has ended, the forking thread takes over in turn. Under the old id check
 // the forking thread was then refused (the slot still named the owner's id).
 TEST(OwnerIdentityFork, AChildThreadWithAParentOwnersIdTakesOverAndDoesNotPassAsIt) {
+#if defined(__SANITIZE_THREAD__)
+  // TSan keeps its own registry of thread ids and stops a forked child
+  // whose new thread reuses one ("dup thread with used id", exit 66): the
+  // reuse this test needs cannot happen under it.
+  GTEST_SKIP() << "TSan refuses a forked child's thread that reuses a parent thread's id";
+#endif
   mpscq::local_work lw;
   std::atomic<bool> release{false};
   std::atomic<bool> owning{false};
