@@ -53,10 +53,12 @@
 //   is matched by std::thread::id until that thread first claims it; if it
 //   ends before, a later thread that gets its id claims the object.
 //   The destructor closes; before close() it must run on the owner thread,
-//   or on any thread once the owner's thread has ended, or while no thread
-//   has claimed it yet (none was set, or options.owner names a thread that
-//   has not called run(), wait() or close(): it may have ended without a
-//   call). add() and interrupt() must not *begin* after the destructor
+//   or on any thread once the owner's thread has ended or if no owner was
+//   ever set. A thread named by options.owner owns it from its first call;
+//   until then the object is reserved for it and every other thread's
+//   owner-only call and destruction is reported (a std::thread::id cannot
+//   tell whether that thread still lives): name only a thread that will
+//   call. add() and interrupt() must not *begin* after the destructor
 //   began; those already inside are waited out.
 //
 // MISUSE (docs/api.md, Contracts: one policy for the library)

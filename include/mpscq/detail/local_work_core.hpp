@@ -277,14 +277,18 @@ class local_work_core {
       // do it when the slot is free (never claimed) or its owner's thread
       // has ended: it claims the slot (owner_slot.hpp S2, S3) and closes as
       // the owner.
-      // A slot that options.owner reserved and nobody claimed is taken too
-      // (owner_slot.hpp S2a): the reserved thread may have ended without a
-      // call, which its std::thread::id cannot tell.
       thread_record* const me = self != nullptr ? self : this_thread_record();
-      if (me == nullptr || owner_.claim(me, /*teardown=*/true) == owner_slot::verdict::other)
+      if (me == nullptr || owner_.claim(me) == owner_slot::verdict::other) {
+        // A reservation by options.owner holds until that thread calls
+        // (owner_slot.hpp S2a): say which case this is.
+        if (owner_.reserved_for_another())
+          misuse("local_work",
+                 "destroyed by a thread that is not its owner before close(): options.owner names another "
+                 "thread, which has not called run(), wait() or close() yet (name only a thread that will)");
         misuse("local_work",
                "destroyed by a thread that is not its owner before close(), while the owner thread is alive: "
                "call close() on the owner thread (or disown()) first");
+      }
     }
     close_owned(adder_gate::destroying);
   }

@@ -18,12 +18,12 @@
 //       (local_work_options::owner naming another thread), or names a record.
 //       A free slot goes to the first claimer; a reserved one to the first
 //       claimer with that id (then it names that claimer's record).
-//   S2a. The destructor claims a slot that is reserved and still free (no
-//       thread ever claimed it) from any thread: nothing of the object has
-//       run on an owner yet, and the reserved thread's id tells nothing
-//       about whether it lives (it may have ended without a call, and a
-//       std::thread::id cannot be asked). A reserved thread that calls after
-//       the destructor began is a use after free, as for any caller.
+//   S2a. A reservation holds until the reserved thread calls: a
+//       std::thread::id cannot tell whether its thread still lives, so a
+//       reserved thread that ended without a call leaves the slot reserved
+//       (every other claimer, the destructor's too, is refused and told so:
+//       reserved_for_another()). Name in options.owner only a thread that
+//       will call.
 //   S3. An owner whose thread has ended has disowned: the next claimer takes
 //       the slot over. Everything the ended owner did happens-before what the
 //       new owner does: the owner's end() is a release store after its last
@@ -145,9 +145,7 @@ class owner_slot {
   }
 
   /// The slow path: makes `self` the owner if it may be (S2, S3, S5).
-  /// `teardown`: the destructor's claim, which also takes a free slot that
-  /// is reserved for another thread (S2a).
-  verdict claim(thread_record* self, bool teardown = false) noexcept {
+  verdict claim(thread_record* self) noexcept {
     thread_record* dropped = nullptr;
     verdict v = verdict::other;
     // (MUTANT owner_takeover_unlocked: no lock around the decision and the
@@ -158,7 +156,7 @@ class owner_slot {
     if (cur == self) {
       v = verdict::owner;
     } else if (cur == nullptr) {
-      if (!reserved_ || *reserved_ == self->os_id() || teardown) {
+      if (!reserved_ || *reserved_ == self->os_id()) {
         self->retain();  // [I3] the slot's reference (S6)
         word_.store(self, std::memory_order_relaxed);  // [O2]
         reserved_.reset();
