@@ -33,10 +33,13 @@
 //       than the forking thread does not exist: it has ended as far as the
 //       child can tell, and the child's first owner-only call (from any of
 //       its threads, the forking one included) takes over as in S3. Its
-//       record names another process (thread_record::process()); the
-//       forking thread keeps its own record, so it is never taken for one.
-//       So a child's thread that got that owner's std::thread::id takes
-//       over; it does not pass as the owner (item 8).
+//       record names another process (thread_record::process()). The
+//       forking thread lives on in the child with its record, which the
+//       child's fork handler moves to the child's process
+//       (thread_identity.hpp, fork_rebind), so an object it owns stays its
+//       own: another thread of the child is refused as by any live owner.
+//       A child's thread that got a gone owner's std::thread::id takes over;
+//       it does not pass as that owner (item 8).
 //   S4. disown() and a take-over hand the slot on under the lock: what the
 //       previous owner did happens-before what the next one does (the lock's
 //       release [O4] and acquire [O3]).
@@ -171,9 +174,9 @@ class owner_slot {
       v = verdict::owner;  // S5 (the mutant: any record with the same id)
     } else if (cur->process() != current_process()) {
       // S3a: the owner is a thread of the process this one was fork()ed
-      // from, and not the calling thread (that is `self`, or S5 above): it
-      // does not exist here, so it has ended, as far as this process can
-      // tell. The caller takes over (and asks for the parent's items: it
+      // from that did not fork (the forking thread's record moved to this
+      // process in the child's fork handler): it does not exist here, so it
+      // has ended, as far as this process can tell. The caller takes over (and asks for the parent's items: it
       // runs or closes them). Only the forking thread exists in the child
       // when the slot's copy is made, so nothing is left to order.
       self->retain();  // [I3]

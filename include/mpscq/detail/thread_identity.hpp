@@ -95,6 +95,8 @@
 #include <new>
 
 #include <mpscq/detail/atomic.hpp>
+#include <mpscq/detail/fork_hooks.hpp>
+#include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
 
 #if MPSCQ_DETAIL_NATIVE_THREADS
@@ -117,11 +119,18 @@ class thread_record {
   /// threads only: compare it only with a record that has not ended.
   thread_id os_id() const noexcept { return os_; }
 
-  /// The process the record was made in (getpid()). In a fork()ed child, a
-  /// record of another process names a thread that does not exist there -
-  /// except the forking thread's own, which keeps its identity (and its
-  /// record). owner_slot.hpp treats such an owner as ended (S3a).
+  /// The process the record's thread lives in (getpid()). In a fork()ed
+  /// child, a record of another process names a thread that does not exist
+  /// there: owner_slot.hpp treats such an owner as ended (S3a). The forking
+  /// thread lives on in the child with its record, which the child's fork
+  /// handler moves to the child's process (rebind_to_process()), so it is
+  /// never taken for one.
   long process() const noexcept { return process_; }
+
+  /// The child's fork handler, on the forking thread's own record (the only
+  /// thread then: nothing to order; the child's later threads are created
+  /// after it). A model calls it to play the forking thread.
+  void rebind_to_process(long process) noexcept { process_ = process; }
 
   /// True once the thread has ended. What it did before happens-before what
   /// the caller does after seeing true.
@@ -163,7 +172,7 @@ class thread_record {
   atomic<bool> ended_{false};
   atomic<std::uint32_t> refs_{1};
   const thread_id os_;
-  const long process_;
+  long process_;  // written only by rebind_to_process(), in a fork()ed child
 };
 
 #if MPSCQ_DETAIL_NATIVE_THREADS
@@ -230,6 +239,38 @@ class end_hook {
   std::atomic<bool> ok_{false};  // plain std::atomic: not a protocol word (written at init and unload)
 };
 
+#if MPSCQ_DETAIL_FORK_HOOKS
+// The forking thread keeps its identity in a fork()ed child: its record
+// moves to the child's process (thread_record::process()). One hook per copy
+// of this header, for that copy's records; registered with the first record.
+class fork_rebind final : private fork_hook {
+ public:
+  static void ensure_registered() noexcept {
+    static fork_rebind* const hook = make();
+    (void)hook;
+  }
+
+ private:
+  // Never destroyed (a fork() may come at any time, also during static
+  // destruction at exit, and the hook stays registered): built once in
+  // static storage.
+  static fork_rebind* make() noexcept {
+    alignas(fork_rebind) static unsigned char storage[sizeof(fork_rebind)];
+    fork_rebind* const instance = new (storage) fork_rebind();
+    fork_lock lock;
+    // ENOMEM from pthread_atfork: the forking thread's record would keep the
+    // parent's process in a child, where another thread could take over an
+    // object it owns (owner_slot.hpp S3a). Reported: no safe fallback.
+    if (lock.add(*instance) != 0)
+      misuse("thread_identity", "cannot register the fork handler (pthread_atfork: out of memory)");
+    return instance;
+  }
+  void after_fork_child() noexcept override {
+    if (self != nullptr) self->rebind_to_process(static_cast<long>(::getpid()));
+  }
+};
+#endif
+
 // Constructs the exit marker on this thread: its destructor then runs at the
 // thread's exit phase.
 [[gnu::noinline]] inline void arm_marker() noexcept {
@@ -241,6 +282,9 @@ class end_hook {
   if (self_ended) return nullptr;
   auto* r = new (std::nothrow) thread_record(current_thread(), static_cast<long>(::getpid()));
   if (r == nullptr) return nullptr;
+#if MPSCQ_DETAIL_FORK_HOOKS
+  fork_rebind::ensure_registered();
+#endif
   if (!marker_armed) arm_marker();
   // False after the key was deleted (unload, exit) or on ENOMEM: the record
   // then never ends, and the thread's reference is never dropped (one small

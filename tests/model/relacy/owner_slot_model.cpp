@@ -41,7 +41,10 @@
 //    slot) takes that slot over (S3a: B does not exist in the child; "a
 //    child's thread passed as the parent's owner" when it is taken for B),
 //    and the forking thread F, which kept its own record, stays the owner of
-//    a slot it owned. Catches OWNER_CHECK_OS_ID.
+//    a slot it owned: its record moved to the child's process (the fork
+//    handler), so another child thread is refused ("a child's thread took
+//    the forking thread's object", the adversarial review's finding when the
+//    record kept the parent's process). Catches OWNER_CHECK_OS_ID.
 //
 //  disown [2 threads]  A owns the slot, writes the payload and disowns; B
 //    claims until it owns it and reads the payload (S4: the lock's
@@ -170,7 +173,9 @@ struct fork_child : rl::test_suite<fork_child, 2> {  // thread 1 idles (Relacy w
     check(own(child_slot, b) == verdict::owner, "B could not claim a free slot");
     check(own(forked_slot, f) == verdict::owner, "F could not claim a free slot");
     mpscq::detail::model_current_process() = 1;
+    f.rebind_to_process(1);  // the child's fork handler, on the forking thread
     check(own(forked_slot, f) == verdict::owner, "the forking thread lost the slot it owned");
+    check(own(forked_slot, child_b) == verdict::other, "a child's thread took the forking thread's object");
     check(own(child_slot, child_b) == verdict::took_over, "a child's thread passed as the parent's owner");
     check(own(child_slot, f) == verdict::other, "a second owner in the child");
     mpscq::detail::model_current_process() = 0;
