@@ -131,6 +131,10 @@ inline bool fallback_job_lost_at_fork(fallback_executor& executor, work& job) no
   return d != nullptr && d->thread().lost_at_fork(job);
 }
 
+/// For task_work's destructor: true if `executor` is the default one (whose
+/// thread runs every job handed to it, unless that thread is the caller).
+inline bool is_default_fallback(fallback_executor& executor) noexcept { return as_default_fallback(executor) != nullptr; }
+
 /// For task_work's destructor: true if `executor` is the default one and the
 /// calling thread is its thread (inside a job it runs, or in exit() called
 /// from one). A job queued on it then waits until this thread returns to its

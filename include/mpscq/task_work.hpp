@@ -721,6 +721,11 @@ inline task_work::~task_work() {
                        "queued behind that job (it would wait for itself): destroy it from another thread, or let "
                        "the job that destroys it return first");
       ++never_finish;
+    } else if (detail::is_default_fallback(*fallback_)) {
+      // Queued on the default fallback thread, which is another thread: it
+      // runs the job, which finds the run slot held (by the run below us,
+      // under exit()) and hands off, or serves the cycle; either way it
+      // drops its reference. Wait for it below.
     } else
 #endif
     if (exit_below) {

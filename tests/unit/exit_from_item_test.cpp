@@ -164,6 +164,30 @@ TEST_F(ExitFromUserCode, ExitFromAFallbackItemWhoseNextJobIsQueuedOnThatThread) 
   EXPECT_EXIT(body(), ::testing::ExitedWithCode(22), "^quit cancelled\n$");
 }
 
+// exit() from an item of a target run whose own fallback job waits on the
+// default fallback thread - another, live thread (the second review's
+// exit_default_queued2.cpp: the scheduler refuses once the program stops).
+// That thread runs the job, which finds the run slot held by the run below
+// us and hands off; the destructor waits for it. It used to abort ("queued
+// ... on a fallback executor other than the default one"). B is left
+// unrun: the run below holds the queue and never resumes.
+std::atomic<bool> stopping{false};
+TEST_F(ExitFromUserCode, ExitFromAnItemWhileItsJobWaitsOnTheLiveDefaultFallbackThread) {
+  auto body = [] {
+    alarm(hang_guard_s);
+    static say_item b("B");
+    static say_item a("A", 27);
+    static task_work tw([](task_work&) { return !stopping.load(); });
+    a.target = &tw;  // A's add of B is refused: a job on the default fallback thread
+    a.then = &b;
+    tw.add(a);
+    stopping.store(true);
+    while (tw.run().more) {
+    }
+  };
+  EXPECT_EXIT(body(), ::testing::ExitedWithCode(27), "^A ran\n$");
+}
+
 // --- F2: exit() under an inline scheduler or fallback executor -------------
 
 // The review's case (exit_inline_sched.cpp), with an item queued behind by
