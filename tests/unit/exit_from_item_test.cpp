@@ -188,6 +188,26 @@ TEST_F(ExitFromUserCode, ExitFromAnItemWhileItsJobWaitsOnTheLiveDefaultFallbackT
   EXPECT_EXIT(body(), ::testing::ExitedWithCode(27), "^A ran\n$");
 }
 
+// exit() from an item that close()'s own drain runs (the second review's
+// exit_in_close.cpp): the drain below never resumes, so the destructor that
+// exit() runs drains what is still queued - B and C run cancelled, as after
+// exit() from an item of a run or wait. They used to be left unrun (the
+// destructor drained only on the first close()).
+TEST_F(ExitFromUserCode, ExitFromAnItemOfCloseDrainsTheRest) {
+  auto body = [] {
+    alarm(hang_guard_s);
+    static say_item c("C");
+    static say_item b("B");
+    static say_item a("A", 28);
+    static mpscq::local_work lw;
+    lw.add(a);
+    lw.add(b);
+    lw.add(c);
+    lw.close();  // A runs cancelled and calls exit()
+  };
+  EXPECT_EXIT(body(), ::testing::ExitedWithCode(28), "^A cancelled\nB cancelled\nC cancelled\n$");
+}
+
 // --- F2: exit() under an inline scheduler or fallback executor -------------
 
 // The review's case (exit_inline_sched.cpp), with an item queued behind by

@@ -290,7 +290,10 @@ class local_work_core {
                "call close() on the owner thread (or disown()) first");
       }
     }
-    close_owned(adder_gate::destroying);
+    // exit() from an item of ours: whatever drained below us (a run, a
+    // wait, or close()'s own drain, whose item called exit()) never resumes,
+    // so drain here what is still queued, also after an earlier close().
+    close_owned(adder_gate::destroying, /*drain_again=*/mine && depth_ != 0);
   }
 
  private:
@@ -405,7 +408,9 @@ class local_work_core {
   // after that are reported as a use after free). The destroying bit goes up
   // only after the drain: an item that runs cancelled there may still add()
   // (to this object too: it then runs inline, cancelled).
-  void close_owned(adder_gate::state bits = adder_gate::closed) noexcept {
+  // `drain_again`: drain also if closed already (the destructor under exit()
+  // from an item of close()'s own drain, which never resumes).
+  void close_owned(adder_gate::state bits = adder_gate::closed, bool drain_again = false) noexcept {
     const bool first = !closed_;
     closed_ = true;
     // [L13] calls [A3]. Adds that come after this in the gate's order run
@@ -417,7 +422,7 @@ class local_work_core {
     // found the closed bit can still be inside (on their way out).
     // [L14] calls [A4] (acquire: pairs with every [L3]).
     if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
-    if (first) {
+    if (first || drain_again) {
       depth_scope in_items(*this);
       items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
       pending_.store(false, std::memory_order_relaxed);  // [L15] owner only, after the drain
