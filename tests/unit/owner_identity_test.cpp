@@ -170,6 +170,37 @@ TYPED_TEST(OwnerIdentity, ARefusalByAReservationSaysSo) {
   [[maybe_unused]] static TypeParam* const parked = lw.release();
 }
 
+// A default std::thread::id names no thread: such a reservation could never
+// be claimed, so the constructor reports it (the second review).
+TYPED_TEST(OwnerIdentity, ADefaultThreadIdAsOwnerIsReported) {
+  mpscq::local_work_options options;
+  options.owner = std::thread::id{};
+  auto make = [&] { TypeParam lw(options); };
+  EXPECT_DEATH(make(), "options.owner is a default-constructed std::thread::id, which names no thread");
+}
+
+// exit() on a thread that is not the owner of a static local_work, while the
+// owner lives: a misuse, and the report says what to do under exit() (the
+// second review: the old advice, "call close() on the owner thread first",
+// cannot be followed from inside exit()).
+TYPED_TEST(OwnerIdentity, ExitOnAThreadThatIsNotTheOwnerIsReportedAsSuch) {
+  auto body = [] {
+    // The exit phase is watched on threads that own a local_work (api.md 6.3).
+    static TypeParam own;
+    own.run(0);
+    static TypeParam lw;
+    static std::atomic<bool> owning{false};
+    std::thread([] {
+      lw.run(1);
+      owning.store(true);
+      for (;;) std::this_thread::sleep_for(1s);
+    }).detach();
+    while (!owning.load()) std::this_thread::yield();
+    std::exit(0);
+  };
+  EXPECT_DEATH(body(), "destroyed by exit\\(\\) on a thread that is not its owner, while the owner thread is alive");
+}
+
 // Items 8 and 9 in a fork()ed child. The parent's owner thread does not
 // exist in the child (only the forking thread does): as far as the child can
 // tell it has ended, so the child's first owner-only call takes over (S3a of

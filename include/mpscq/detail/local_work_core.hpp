@@ -164,6 +164,12 @@ class local_work_core {
   template <class Options>
   explicit local_work_core(const Options& options)
       : owner_(options.owner, options.owner && *options.owner == current_thread() ? this_thread_record() : nullptr) {
+    // A default std::thread::id names no thread: the reservation could never
+    // be claimed (the second adversarial review).
+    if (options.owner && *options.owner == no_thread())
+      misuse("local_work",
+             "options.owner is a default-constructed std::thread::id, which names no thread (leave it unset: the "
+             "first thread that calls run(), wait() or close() becomes the owner)");
     // After a fork, the child's eventfd is readable iff its copy of the
     // pending flag is set (detail/eventfd.hpp, FORK).
     if (options.enable_eventfd) eventfd_.open(&pending_);
@@ -285,6 +291,11 @@ class local_work_core {
           misuse("local_work",
                  "destroyed by a thread that is not its owner before close(): options.owner names another "
                  "thread, which has not called run(), wait() or close() yet (name only a thread that will)");
+        if (this_thread_exiting())
+          misuse("local_work",
+                 "destroyed by exit() on a thread that is not its owner, while the owner thread is alive "
+                 "(a static object): close() it on its owner thread before exit(), or end the process with "
+                 "quick_exit() or _exit()");
         misuse("local_work",
                "destroyed by a thread that is not its owner before close(), while the owner thread is alive: "
                "call close() on the owner thread (or disown()) first");
