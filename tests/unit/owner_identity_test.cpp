@@ -166,8 +166,9 @@ TYPED_TEST(OwnerIdentity, ARefusalByAReservationSaysSo) {
   auto destroy = [&] { lw.reset(); };
   EXPECT_DEATH(destroy(), "destroyed by a thread that is not its owner before close\\(\\): options.owner names another thread");
   // Reserved for a thread that will never call: nothing may destroy it.
-  // Parked where LeakSanitizer sees it reachable.
-  [[maybe_unused]] static TypeParam* const parked = lw.release();
+  // Parked where LeakSanitizer sees it reachable (volatile: the store stays).
+  [[maybe_unused]] static TypeParam* volatile parked = nullptr;
+  parked = lw.release();
 }
 
 // A default std::thread::id names no thread: such a reservation could never
