@@ -747,7 +747,7 @@ class basic_executor {
       life.acquire();
       {
         const ::mpscq::asio::detail::submit_frame submitting;
-        { function_type doomed(std::forward<Function>(f)); }
+        { [[maybe_unused]] function_type doomed(std::forward<Function>(f)); }  // destroyed here
         life.release();
       }
       return;
