@@ -27,13 +27,25 @@
 //   while (msg* m = c.pop()) { use(m->value); delete m; }
 //   // or up to 64 at a time, the cursor kept in a register between them:
 //   while (c.pop_batch(64, [](msg* m) { use(m->value); delete m; }) > 0) {}
+//   // a consumer that polls in a loop: poll(), pop_batch() paced so that
+//   // it does not sit on busy producers' frontier (see CHOOSING A CALL):
+//   for (;;) {
+//     if (c.poll(64, [](msg* m) { use(m->value); delete m; }) == 0) do_other_work_or_back_off();
+//   }
+//
+// CHOOSING A CALL (docs/api.md, "Which consumer", has the measurements)
+//   poll()       a consumer that polls in a loop: the fastest under heavy
+//                traffic (a pause of up to 16 us after it catches up with
+//                busy producers; light traffic never waits).
+//   pop_batch()  exact and never waits: as many as are linked, up to max.
+//   pop()        one node per call, exact and never waits.
 //
 // SYNCHRONIZATION TABLE (may the two calls run at the same time?)
-//                     push/push_batch  empty   consumer::pop/pop_batch/emptied
+//                     push/push_batch  empty   consumer::pop/pop_batch/poll/emptied
 //   push/push_batch   yes              yes     yes
 //   empty             yes              yes     yes
 //   consumer::pop,    yes              yes     no: one consumer object per
-//   pop_batch                                  queue, used by one thread at a
+//   pop_batch, poll                            queue, used by one thread at a
 //                                              time (pop_batch's callback may
 //                                              call back into it: see there)
 //   A consumer may be destroyed and another one created later (on any
@@ -53,8 +65,8 @@
 //   node handed out forever). push() reports it - "mpscq::queue: ..." on
 //   stderr, then abort() - when the node is the current tail, in every build;
 //   with MPSCQ_DEBUG (default when NDEBUG is not defined) also when it is
-//   anywhere in the queue: pop() then clears a node's next pointer before
-//   handing it out, and push() checks it. A node taken from an mpscq::llist
+//   anywhere in the queue: every hand-out clears the node's next pointer
+//   (in every build), and push() checks it. A node taken from an mpscq::llist
 //   keeps its list link: reset it (n->next.store(nullptr)) before pushing it
 //   here in a debug build. A second consumer on one queue is reported too.
 //   Not detected: a node pushed onto a second queue while it is the tail of
@@ -93,6 +105,7 @@
 #include <mpscq/detail/cache_line.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/detail/pacer.hpp>
 #include <mpscq/node.hpp>
 
 // MPSCQ_DEBUG: the checks that cost more than a compare (docs/api.md,
@@ -222,6 +235,43 @@ class consumer {
   template <class F>
   int pop_batch(int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, node*>);
 
+  /// The polling consumer's call: pop_batch(max, f), paced. Use it for a
+  /// consumer that polls the queue in a loop (it is what mpscq-bench
+  /// measures as mpscq::queue); pop() and pop_batch() stay exact and never
+  /// wait.
+  ///
+  /// Hands out what pop_batch(max, f) would, with the same rules for f,
+  /// exceptions, re-entrancy and emptied(), and the same return value - but
+  /// a call that follows one that caught up with busy producers first waits
+  /// a few microseconds, so that a batch builds up behind the producers'
+  /// frontier and the consumer walks lines they have finished with instead
+  /// of taking each node's line from a producer that is still writing it
+  /// (detail/pacer.hpp has the rule and its reasons):
+  ///  - the wait: at most 16 us (pacer::max_pace_ns), spinning on the clock
+  ///    with the CPU's pause instruction, and only what is left of it when
+  ///    the caller did other work since the previous call;
+  ///  - it is armed only by a call that handed out items and stopped before
+  ///    `max` (emptied, or the next push in flight), and only under heavy
+  ///    traffic (at least one item per 512 ns between such calls); an empty
+  ///    poll never arms it, light traffic never waits, and a pause during
+  ///    which no push happened (a thread that posts to itself) switches
+  ///    pausing off for the next 2 ... 1024 such calls;
+  ///  - so items that arrive during a pause wait for it: under heavy traffic
+  ///    the latency of an item grows by up to 16 us, in exchange for
+  ///    throughput (docs/api.md, "Which consumer", has the figures).
+  /// Returns 0 when nothing could be handed out (empty, or a producer inside
+  /// the in-flight window: then back off as after pop_batch(), never spin).
+  /// Never sleeps; no atomic operation beyond pop_batch()'s.
+  template <class F>
+  int poll(int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, node*>) {
+    // [Q19] Relaxed tail snapshots: the pacer only compares them (did any
+    // push happen during the pause?); nothing is read through them.
+    pacer_.wait_turn([this] { return q_.tail_.load(std::memory_order_relaxed); });
+    const int n = pop_batch(max, f);
+    pacer_.after(n, n < max);
+    return n;
+  }
+
   /// True while the stub is the tail as far as this consumer knows: the last
   /// node pop() returned (or pop_batch() handed out) left the queue empty
   /// (its pop put the stub back), so
@@ -240,6 +290,7 @@ class consumer {
   queue& q_;
   node* cursor_;
   bool emptied_;
+  detail::pacer pacer_;  // poll()'s pause; owner-only, not parked with the cursor
 };
 
 /// Typed adaptor over a member hook: pushes and pops T* instead of node*.
@@ -276,6 +327,11 @@ class intrusive_queue {
     template <class F>
     int pop_batch(int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, T*>) {
       return c_.pop_batch(max, [&f](node* n) noexcept(std::is_nothrow_invocable_v<F&, T*>) { f(from_hook(n)); });
+    }
+    /// See mpscq::consumer::poll: calls f(T*) for each item handed out.
+    template <class F>
+    int poll(int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, T*>) {
+      return c_.poll(max, [&f](node* n) noexcept(std::is_nothrow_invocable_v<F&, T*>) { f(from_hook(n)); });
     }
     /// See mpscq::consumer::emptied.
     bool emptied() const noexcept { return c_.emptied(); }
@@ -400,12 +456,17 @@ inline node* consumer::pop() noexcept {
   if (next != nullptr) {
     cursor_ = next;
     emptied_ = false;
-#if MPSCQ_DEBUG
-    // Debug builds: a node that is not queued has next == nullptr, so push()
-    // can tell a re-push of a queued node. [Q13] Relaxed: head is ours now; no
-    // producer writes head->next again (it is linked and not the tail).
+    // [Q13] Clear the handed-out node's link, in every build. Relaxed: head
+    // is ours now; no producer writes head->next again (it is linked and not
+    // the tail), and the hand-out (our return, then the caller's own
+    // ordering) puts this store before any later push of the node.
+    // Why every build: a node that is not queued then has next == nullptr,
+    // so debug builds' push() can tell a re-push of a queued node; and the
+    // store takes the node's line into this core's cache as modified while
+    // we hold it anyway, which is what makes a paced consumer (poll())
+    // beat llist on items reused in order (issue 19: without it the line
+    // is left shared in both caches and the producer's reuse pays for it).
     head->next.store(nullptr, std::memory_order_relaxed);
-#endif
     return head;
   }
   if constexpr (detail::mutant::queue_stub_not_reinserted) {
@@ -480,14 +541,16 @@ inline int consumer::pop_batch(int max, F&& f) noexcept(std::is_nothrow_invocabl
     __builtin_prefetch(next);
 #endif
     cursor_ = next;  // stored before f: f may throw or pop re-entrantly
-#if MPSCQ_DEBUG
-    // As in pop(): a node that is not queued has next == nullptr, so push()
-    // can tell a re-push of a queued node. [Q18] Relaxed: head is ours now;
-    // no producer writes head->next again (it is linked and not the tail).
-    head->next.store(nullptr, std::memory_order_relaxed);
-#endif
+    // [Q18] As in pop() (Q13), in every build: clear the link before f, which
+    // may hand the node back to a producer that pushes it again at once.
+    // Relaxed: head is ours now; no producer writes head->next again (it is
+    // linked and not the tail), and f's hand-back orders it before the next
+    // push. (MUTANT queue_clear_after_handout: after f - the store can then
+    // wipe the link of a producer that re-pushed the node meanwhile.)
+    if constexpr (!detail::mutant::queue_clear_after_handout) head->next.store(nullptr, std::memory_order_relaxed);
     ++n;
     f(head);
+    if constexpr (detail::mutant::queue_clear_after_handout) head->next.store(nullptr, std::memory_order_relaxed);
     if (n == max) return n;
     head = cursor_;                // f may have popped re-entrantly
     if (head == stub) return n;    // ... and left emptied() true: that ends the batch

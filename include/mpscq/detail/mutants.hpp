@@ -32,6 +32,7 @@ inline constexpr bool queue_stub_cas_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(M
 inline constexpr bool queue_stub_not_reinserted = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_STUB_NOT_REINSERTED));  // hand out the last node without the CAS
 inline constexpr bool queue_batch_hands_out_in_flight = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_BATCH_HANDS_OUT_IN_FLIGHT));  // pop_batch: after a first hand-out, the walk's last node handed out without the CAS
 inline constexpr bool queue_batch_emptied_early = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_BATCH_EMPTIED_EARLY));  // pop_batch: a batch that has handed out nodes and ends on an in-flight window reports emptied()
+inline constexpr bool queue_clear_after_handout = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_QUEUE_CLEAR_AFTER_HANDOUT));  // pop_batch/poll: the handed-out node's link cleared after f instead of before
 
 // --- local_work.hpp --------------------------------------------------------
 inline constexpr bool local_eager_wake_cas = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_EAGER_WAKE_CAS));  // countdown_wake::claim() eager [W3]: compare-exchange instead of exchange (the seed's v2, lost wake)
