@@ -332,6 +332,7 @@ void run_mt_case(context& ctx, const std::vector<queue_contender>& qs, const cha
 const char* stall_count_metric = "stalls>100us/run";
 const char* stall_share_metric = "stall share";
 const char* stall_in_flight_metric = "stalls in flight/run";
+const char* consumer_cpu_metric = "consumer CPU share";
 
 // The bare exchange ceiling: `threads` threads (pinned like producers) doing
 // nothing but an exchange on one shared word. Exchanges per second.
@@ -401,6 +402,8 @@ void run_mt_case(context& ctx, const std::vector<queue_contender>& qs, const cha
                 static_cast<double>(st.count), lname);
     ctx.res.add(sc, case_name, c.name, stall_share_metric, "share of the run's wall time in those stalls",
                 better::lower, rep, st.share(), lname);
+    ctx.res.add(sc, case_name, c.name, consumer_cpu_metric, "the consumer thread's CPU time / the run's wall time",
+                better::higher, rep, st.consumer_cpu_share(), lname);
     if (st.knows_in_flight)
       ctx.res.add(sc, case_name, c.name, stall_in_flight_metric,
                   "stalls > 100 us per run that began with a push in flight", better::lower, rep,
@@ -413,11 +416,12 @@ void print_stalls(const context& ctx, const char* sc) {
   ctx.res.print_medians(
       sc,
       {{"stalls/run", stall_count_metric, 1}, {"% of wall", stall_share_metric, 100},
-       {"push in flight", stall_in_flight_metric, 1}},
+       {"push in flight", stall_in_flight_metric, 1}, {"consumer CPU %", consumer_cpu_metric, 100}},
       "  consumer stalls (same runs): idle stretches > 100 us, from the first empty poll (timed from ~2 us in) to "
       "the next item;\n  median per run over repetitions; 'push in flight': of those, begun with a node queued "
       "that the consumer\n  cannot reach yet (a producer between its tail exchange and its link; '-': the "
-      "contender cannot tell)");
+      "contender cannot tell);\n  consumer CPU %: the consumer thread's CPU time over the run's wall time (what "
+      "the scheduler gave it)");
 }
 
 mt_config mt_for(const context& ctx, int producers, bool pin) {

@@ -96,7 +96,9 @@ struct stall_report {
   std::uint64_t in_flight = 0;  // of those, begun with a push in flight (knows_in_flight only)
   bool knows_in_flight = false;
   double wall_ns = 0;           // the run's length (consumer start to end)
+  double consumer_cpu_ns = 0;   // the consumer thread's CPU time in it (what the scheduler gave it)
   double share() const noexcept { return wall_ns > 0 ? static_cast<double>(ns) / wall_ns : std::nan(""); }
+  double consumer_cpu_share() const noexcept { return wall_ns > 0 ? consumer_cpu_ns / wall_ns : std::nan(""); }
 };
 
 struct measured {
@@ -281,6 +283,7 @@ measured mt_run(const mt_config& cfg) {
     typename C::consumer_t k(*q);
     start.arrive_and_wait();
     t_begin = now_ns();
+    const std::uint64_t cpu_begin = thread_cpu_ns();
     backoff b(cfg.own_cpu);
     // One poll: hands out what the contender has now; false: nothing.
     auto poll = [&]() -> bool {
@@ -345,6 +348,7 @@ measured mt_run(const mt_config& cfg) {
       }
     }
     t_end = now_ns();
+    stalls.consumer_cpu_ns = static_cast<double>(thread_cpu_ns() - cpu_begin);
   });
   start.release_when(np + 1);
   sleep_until_or(cfg.ms, [&] { return producers_done.load(std::memory_order_acquire) == np; });
