@@ -172,20 +172,57 @@ bool pin_to(int cpu) noexcept;
 // producers go round-robin over every CPU but the consumer's, where possible.
 int cpu_for(int index) noexcept;
 
-// Spin with a pause `limit` times, then yield each time: every contender's
-// producer (when full) and consumer (when empty) uses the same policy. Threads
-// pinned to their own CPU spin long (a yield is a ~1 us syscall here that only
-// delays the next poll); oversubscribed threads yield soon (the thread they
-// wait for may need their CPU).
+// How every polling loop of the bench waits (each contender's producer when
+// full or out of slots, its consumer when empty): spin with a pause, and give
+// the CPU away only rarely - one sched_yield per `yield_every` pauses, then
+// spin again - as a real polling consumer does. Never a yield per poll: with
+// another runnable thread on the CPU (--load, other builds) each sched_yield
+// hands it a whole time slice, so a loop that yields on every empty poll
+// measures the scheduler, not the queue. Threads pinned to their own CPU
+// yield once per 16384 pauses (~0.4 ms of pauses here, more with the polls
+// between them); oversubscribed threads (S3: more threads than CPUs) once
+// per 64 (~2 us), because the thread they wait for may need their CPU.
+// bench/README.md, "Polling loops", has the reasons and the figures.
 struct backoff {
-  static constexpr unsigned pinned_limit = 1u << 14;
-  static constexpr unsigned shared_limit = 64;
-  unsigned limit = shared_limit;
-  unsigned n = 0;
+  static constexpr unsigned pinned_yield_every = 1u << 14;
+  static constexpr unsigned shared_yield_every = 64;
+  static_assert((pinned_yield_every & (pinned_yield_every - 1)) == 0 &&
+                    (shared_yield_every & (shared_yield_every - 1)) == 0,
+                "powers of two: pause() masks the count");
+  unsigned mask = shared_yield_every - 1;
+  unsigned n = 0;  // pauses since the last reset (wraps; only its low bits matter)
   backoff() = default;
-  explicit backoff(bool pinned) : limit(pinned ? pinned_limit : shared_limit) {}
-  void pause() noexcept;
+  explicit backoff(bool pinned) : mask((pinned ? pinned_yield_every : shared_yield_every) - 1) {}
+  void pause() noexcept;  // one cpu pause, or every yield_every-th call one sched_yield instead
   void reset() noexcept { n = 0; }
+};
+
+// --load N: N busy threads (normal priority, unpinned) burning CPU in a loop
+// that touches no shared memory but its stop flag (read once per ~65k
+// iterations), from start() until stop(). They stand for the other work of
+// a loaded machine (compilers, other services).
+class busy_load {
+ public:
+  busy_load() = default;
+  busy_load(const busy_load&) = delete;
+  busy_load& operator=(const busy_load&) = delete;
+  ~busy_load() { stop(); }
+  void start(int threads);
+  // Stops and joins them (idempotent); returns the CPU seconds they got.
+  double stop();
+  int threads() const noexcept { return static_cast<int>(threads_.size()); }
+  double wall_s() const noexcept { return wall_s_; }
+
+ private:
+  struct alignas(64) slot {
+    std::uint64_t cpu_ns = 0;
+    std::uint64_t sink = 0;
+  };
+  std::vector<std::thread> threads_;
+  std::unique_ptr<slot[]> slots_;
+  alignas(64) std::atomic<bool> stop_{false};
+  std::uint64_t t_start_ = 0;
+  double cpu_s_ = 0, wall_s_ = 0;
 };
 
 // A start line: every thread checks in, then all go at once.
@@ -210,6 +247,11 @@ struct options {
   std::string valgrind;            // "", "callgrind" or "cachegrind": the deterministic mode
   std::uint64_t seed = 0;
   bool inject_fault = false;       // add a deliberately broken contender (checks the checks)
+  int load = 0;                    // --load N: busy threads running during every case
+  std::vector<std::string> contenders;  // --contenders: lower-case name substrings; empty: all
+
+  // Whether the contender named `name` is selected by --contenders.
+  bool wants_contender(const std::string& name) const;
 
   bool wants(const std::string& scenario) const { return only.empty() || only.count(scenario) != 0; }
 };
@@ -271,6 +313,15 @@ class results {
   double ratio_median(const std::string& scenario, const std::string& case_name,
                       const std::string& contender, const std::string& metric,
                       const std::string& reference, const std::string& layout = "") const;
+  // Prints one line per case, layout and contender of `scenario` that has
+  // rows of the first metric: the median over repetitions of each metric
+  // (header, metric, scale: value shown = median * scale; "-" where absent).
+  struct column {
+    std::string header, metric;
+    double scale = 1;
+  };
+  void print_medians(const std::string& scenario, const std::vector<column>& columns, const std::string& title,
+                     int precision = 1) const;
   void set_reference(const std::string& scenario, const std::string& reference) { refs_[scenario] = reference; }
   // Tables list contenders in the order they were declared (registration
   // order), not in the shuffled order they first ran.

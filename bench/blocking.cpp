@@ -300,7 +300,11 @@ void legend_blocking() {
 void scenario_s2_blocking(context& ctx) {
   const char* sc = "S2";
   auto bs = blocking_contenders();
-  const std::string ref = bs.front().name;
+  const std::string ref = bs.front().name;  // the reference even when --contenders leaves it out (ratios: -)
+  bs.erase(std::remove_if(bs.begin(), bs.end(),
+                          [&](const blocking_contender& c) { return !ctx.opt.wants_contender(c.name); }),
+           bs.end());
+  if (bs.empty()) return;
   const std::string case_name = "1P1C sleeping";
   for (const auto& c : bs) ctx.res.declare(c.name);
   mt_config cfg;

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdarg>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -60,11 +61,57 @@ int cpu_for(int index) noexcept {
 }
 
 void backoff::pause() noexcept {
-  if (++n < limit) {
+  if ((++n & mask) != 0) {
     mpscq::detail::cpu_relax();
   } else {
     sched_yield();
   }
+}
+
+void busy_load::start(int threads) {
+  stop();
+  stop_.store(false, std::memory_order_relaxed);
+  slots_ = std::make_unique<slot[]>(static_cast<std::size_t>(std::max(threads, 1)));
+  cpu_s_ = wall_s_ = 0;
+  t_start_ = now_ns();
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, i] {
+      // xorshift64 in a register: no memory traffic at all inside the inner
+      // loop, and a dependency chain the compiler cannot fold away.
+      std::uint64_t x = 0x9e3779b97f4a7c15ull + static_cast<std::uint64_t>(i);
+      while (!stop_.load(std::memory_order_relaxed)) {
+        for (int k = 0; k < (1 << 16); ++k) {
+          x ^= x << 13;
+          x ^= x >> 7;
+          x ^= x << 17;
+          asm volatile("" : "+r"(x));
+        }
+      }
+      slots_[static_cast<std::size_t>(i)].sink = x;
+      slots_[static_cast<std::size_t>(i)].cpu_ns = thread_cpu_ns();
+    });
+  }
+}
+
+double busy_load::stop() {
+  if (threads_.empty()) return cpu_s_;
+  stop_.store(true, std::memory_order_relaxed);
+  for (auto& t : threads_) t.join();
+  wall_s_ = static_cast<double>(now_ns() - t_start_) / 1e9;
+  std::uint64_t cpu = 0;
+  for (std::size_t i = 0; i < threads_.size(); ++i) cpu += slots_[i].cpu_ns;
+  cpu_s_ = static_cast<double>(cpu) / 1e9;
+  threads_.clear();
+  return cpu_s_;
+}
+
+bool options::wants_contender(const std::string& name) const {
+  if (contenders.empty()) return true;
+  std::string lower = name;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const std::string& c : contenders)
+    if (lower.find(c) != std::string::npos) return true;
+  return false;
 }
 
 void start_line::arrive_and_wait() noexcept {
@@ -353,6 +400,51 @@ void results::print_table(const std::string& scenario, const std::string& metric
         else
           std::printf("  %-20s %-34s %12.*f %12.*f %12.*f %8s %5zu\n", first ? c.c_str() : "", k.c_str(),
                       precision, s.median, precision, s.min, precision, s.max, rbuf, v.size());
+        first = false;
+      }
+    }
+  }
+  std::fflush(stdout);
+}
+
+void results::print_medians(const std::string& scenario, const std::vector<column>& columns,
+                            const std::string& title, int precision) const {
+  if (columns.empty()) return;
+  std::vector<std::string> cases, contenders, layouts;
+  for (const row& r : rows_) {
+    if (r.scenario != scenario || r.metric != columns.front().metric) continue;
+    if (std::find(cases.begin(), cases.end(), r.case_name) == cases.end()) cases.push_back(r.case_name);
+    if (std::find(contenders.begin(), contenders.end(), r.contender) == contenders.end())
+      contenders.push_back(r.contender);
+    if (std::find(layouts.begin(), layouts.end(), r.layout) == layouts.end()) layouts.push_back(r.layout);
+  }
+  if (cases.empty()) return;
+  std::stable_sort(contenders.begin(), contenders.end(), [&](const std::string& a, const std::string& b) {
+    auto rank = [&](const std::string& x) {
+      return static_cast<std::size_t>(std::find(order_.begin(), order_.end(), x) - order_.begin());
+    };
+    return rank(a) < rank(b);
+  });
+  std::sort(layouts.begin(), layouts.end());
+  std::printf("%s\n", title.c_str());
+  std::printf("  %-20s %-9s %-34s", "case", "layout", "contender");
+  for (const column& c : columns) std::printf(" %*s", std::max(8, static_cast<int>(c.header.size())), c.header.c_str());
+  std::printf("\n");
+  for (const std::string& c : cases) {
+    bool first = true;
+    for (const std::string& l : layouts) {
+      for (const std::string& k : contenders) {
+        if (std::isnan(median(scenario, c, k, columns.front().metric, l))) continue;
+        std::printf("  %-20s %-9s %-34s", first ? c.c_str() : "", l.c_str(), k.c_str());
+        for (const column& col : columns) {
+          const int w = std::max(8, static_cast<int>(col.header.size()));
+          const double v = median(scenario, c, k, col.metric, l);
+          if (std::isnan(v))
+            std::printf(" %*s", w, "-");
+          else
+            std::printf(" %*.*f", w, precision, v * col.scale);
+        }
+        std::printf("\n");
         first = false;
       }
     }

@@ -33,6 +33,10 @@ struct mpscq_queue_adaptor {
     mpscq::node* n = k.c.pop();
     return n == nullptr ? nullptr : hook_item(n);
   }
+  // The stall diagnostic's hook (scenarios.hpp): after a pop came back
+  // empty, a queue that is not empty holds a push in flight (a producer
+  // between its tail exchange and its link store).
+  bool push_in_flight(consumer_t&) const noexcept { return !q.empty(); }
 };
 
 // mpscq::queue through consumer::pop_batch, called as a batch consumer calls
@@ -74,6 +78,10 @@ struct mpscq_batch_adaptor {
     k.c.pop_batch(1, [&out](mpscq::node* n) noexcept { out = hook_item(n); });
     return out;
   }
+  // The stall diagnostic's hook (scenarios.hpp): after a pop came back
+  // empty, a queue that is not empty holds a push in flight (a producer
+  // between its tail exchange and its link store).
+  bool push_in_flight(consumer_t&) const noexcept { return !q.empty(); }
 };
 
 // The baseline the seed replaces: LIFO list, cmpxchg push; the consumer takes
@@ -133,6 +141,10 @@ struct llist_adaptor {
     k.batch = n;
     return max - left;
   }
+  // The stall diagnostic's hook (scenarios.hpp): never. add() publishes a
+  // node whole with its CAS; there is no state in which the list holds a
+  // node del_all() cannot take.
+  bool push_in_flight(consumer_t&) const noexcept { return false; }
 };
 
 struct mutex_deque_adaptor {

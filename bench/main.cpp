@@ -2,7 +2,8 @@
 // queue scenarios S1-S4 and S7, the tables, the CSV and the plot.
 //
 // Usage: mpscq-bench [--full | --smoke] [--only S1,S4] [--reps N] [--csv FILE]
-//                    [--plot FILE.png] [--producers P] [--seed N]
+//                    [--plot FILE.png] [--producers P] [--seed N] [--load N]
+//                    [--contenders a,b]
 //        mpscq-bench --valgrind callgrind|cachegrind   (used by scripts/callgrind.sh,
 //                                                      scripts/cachegrind.sh)
 #include <sys/utsname.h>
@@ -85,6 +86,12 @@ const char* usage =
     "  --plot FILE.png    plot the results (python3 + matplotlib; writes a CSV next to it if --csv is absent)\n"
     "  --producers P      S7's largest producer count (default: cores - 1, at least 1, at most 15)\n"
     "  --seed N           seed of the shuffles and scattered layouts\n"
+    "  --load N           run N busy threads (unpinned, normal priority, CPU-burning loops touching no shared\n"
+    "                     memory) from before the first case to after the last: figures on a loaded machine\n"
+    "                     (default 0: none; the header and the CSV's meta rows say which)\n"
+    "  --contenders a,b   run only the contenders whose names contain one of these (case-insensitive\n"
+    "                     substrings, e.g. \"mpscq::queue,llist\"); in S1-S4, S7 and S2's sleeping table\n"
+    "                     (S5, S6 always run their own fixed sets); for quick iteration\n"
     "  --inject-fault     add a deliberately broken (LIFO) contender: the run must report violations\n"
     "  --valgrind MODE    deterministic single-thread loops for valgrind (MODE: callgrind or cachegrind);\n"
     "                     run through scripts/callgrind.sh or scripts/cachegrind.sh\n";
@@ -133,6 +140,26 @@ bool parse(int argc, char** argv, options& o) {
       }
     } else if (a == "--seed") {
       o.seed = std::strtoull(value("--seed").c_str(), nullptr, 0);
+    } else if (a == "--load") {
+      const std::string v = value("--load");
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != 0 || n < 0 || n > 256) {
+        std::fprintf(stderr, "mpscq-bench: --load takes a thread count, 0..256\n");
+        return false;
+      }
+      o.load = static_cast<int>(n);
+    } else if (a == "--contenders") {
+      std::stringstream ss(value("--contenders"));
+      std::string s;
+      while (std::getline(ss, s, ',')) {
+        for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (!s.empty()) o.contenders.push_back(s);
+      }
+      if (o.contenders.empty()) {
+        std::fprintf(stderr, "mpscq-bench: --contenders needs at least one name\n");
+        return false;
+      }
     } else if (a == "--valgrind") {
       o.valgrind = value("--valgrind");
       if (o.valgrind != "callgrind" && o.valgrind != "cachegrind") {
@@ -166,6 +193,13 @@ std::vector<queue_contender> all_queue_contenders(bool inject_fault = false) {
   register_atomic_queue(v);
   register_xenium(v);
   if (inject_fault) register_fault(v);
+  return v;
+}
+
+// The contenders --contenders selects (all without it).
+std::vector<queue_contender> selected(std::vector<queue_contender> v, const options& o) {
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const queue_contender& c) { return !o.wants_contender(c.name); }),
+          v.end());
   return v;
 }
 
@@ -295,6 +329,11 @@ std::size_t ring_for(const context& ctx, int producers) {
 void run_mt_case(context& ctx, const std::vector<queue_contender>& qs, const char* sc, const std::string& case_name,
                  mt_config cfg, int rep, bool with_exchange_ceiling);
 
+const char* stall_count_metric = "stalls>100us/run";
+const char* stall_share_metric = "stall share";
+const char* stall_in_flight_metric = "stalls in flight/run";
+const char* consumer_cpu_metric = "consumer CPU share";
+
 // The bare exchange ceiling: `threads` threads (pinned like producers) doing
 // nothing but an exchange on one shared word. Exchanges per second.
 double exchange_ceiling(int threads, double ms, bool pin) {
@@ -358,7 +397,31 @@ void run_mt_case(context& ctx, const std::vector<queue_contender>& qs, const cha
     measured m = c.mt(cfg);
     report_check(ctx, sc, c.name + " " + case_name + " " + lname, m);
     ctx.res.add(sc, case_name, c.name, "M items/s", "M items/s", better::higher, rep, m.value / 1e6, lname);
+    const stall_report& st = m.stalls;
+    ctx.res.add(sc, case_name, c.name, stall_count_metric, "consumer stalls > 100 us per run", better::lower, rep,
+                static_cast<double>(st.count), lname);
+    ctx.res.add(sc, case_name, c.name, stall_share_metric, "share of the run's wall time in those stalls",
+                better::lower, rep, st.share(), lname);
+    ctx.res.add(sc, case_name, c.name, consumer_cpu_metric, "the consumer thread's CPU time / the run's wall time",
+                better::higher, rep, st.consumer_cpu_share(), lname);
+    if (st.knows_in_flight)
+      ctx.res.add(sc, case_name, c.name, stall_in_flight_metric,
+                  "stalls > 100 us per run that began with a push in flight", better::lower, rep,
+                  static_cast<double>(st.in_flight), lname);
   }
+}
+
+// The stall diagnostic of one polling scenario (S2, S3), under its table.
+void print_stalls(const context& ctx, const char* sc) {
+  ctx.res.print_medians(
+      sc,
+      {{"stalls/run", stall_count_metric, 1}, {"% of wall", stall_share_metric, 100},
+       {"push in flight", stall_in_flight_metric, 1}, {"consumer CPU %", consumer_cpu_metric, 100}},
+      "  consumer stalls (same runs): idle stretches > 100 us, from the first empty poll (timed from ~2 us in) to "
+      "the next item;\n  median per run over repetitions; 'push in flight': of those, begun with a node queued "
+      "that the consumer\n  cannot reach yet (a producer between its tail exchange and its link; '-': the "
+      "contender cannot tell);\n  consumer CPU %: the consumer thread's CPU time over the run's wall time (what "
+      "the scheduler gave it)");
 }
 
 mt_config mt_for(const context& ctx, int producers, bool pin) {
@@ -380,8 +443,9 @@ void scenario_s2(context& ctx, const std::vector<queue_contender>& qs) {
     run_mt_case(ctx, qs, sc, "1P1C spin", mt_for(ctx, 1, true), rep, false);
   progress_done();
   ctx.res.print_table(sc, "M items/s", reference,
-                      "S2  1 producer, 1 consumer pinned to different cores, the consumer polls (pause-spins; "
-                      "yields only after ~16k empty polls); items in the ring and the scattered layout");
+                      "S2  1 producer, 1 consumer pinned to different cores, the consumer polls (pause-spins, "
+                      "one yield per 16k pauses); items in the ring and the scattered layout");
+  print_stalls(ctx, sc);
   scenario_s2_blocking(ctx);
 }
 
@@ -398,8 +462,9 @@ void scenario_s3(context& ctx, const std::vector<queue_contender>& qs) {
   }
   progress_done();
   ctx.res.print_table(sc, "M items/s", reference,
-                      "S3  2 and 8 producers, 1 consumer, threads unpinned and oversubscribed; items in the ring "
-                      "and the scattered layout");
+                      "S3  2 and 8 producers, 1 consumer, threads unpinned and oversubscribed (pause-spins, one "
+                      "yield per 64 pauses); items in the ring and the scattered layout");
+  print_stalls(ctx, sc);
 }
 
 void scenario_s7(context& ctx, const std::vector<queue_contender>& qs) {
@@ -481,7 +546,7 @@ int run_valgrind(const options& o) {
   if (!vg::running())
     std::fprintf(stderr, "mpscq-bench: --valgrind is meant to run under valgrind (scripts/%s.sh); running "
                          "the loops natively\n", o.valgrind.c_str());
-  auto qs = all_queue_contenders();
+  auto qs = selected(all_queue_contenders(), o);
   if (o.valgrind == "callgrind") {
     for (const auto& c : qs)
       for (std::size_t n : {std::size_t{8}, std::size_t{1024}, std::size_t{65536}})
@@ -531,16 +596,37 @@ int main(int argc, char** argv) {
     std::printf("build: WARNING: %s\n", build_warning);
   else
     std::printf("build: optimised, MPSCQ_DEBUG off\n");
+  if (ctx.opt.load > 0)
+    std::printf("load: %d busy thread%s (unpinned, normal priority), running from before the first case to after "
+                "the last\n",
+                ctx.opt.load, ctx.opt.load == 1 ? "" : "s");
+  else
+    std::printf("load: none (--load 0)\n");
   std::printf("method: every contender runs in every repetition, in a new shuffled order each time; tables give\n"
               "        median/min/max over repetitions and the median of per-repetition ratios to the reference.\n"
               "        Absolute two-thread numbers drift a lot on shared VMs; the ratios are what holds.\n");
 
-  auto qs = all_queue_contenders(ctx.opt.inject_fault);
+  auto qs = selected(all_queue_contenders(ctx.opt.inject_fault), ctx.opt);
+  if (!ctx.opt.contenders.empty()) {
+    std::printf("contenders: --contenders selects %zu queue contender%s", qs.size(), qs.size() == 1 ? "" : "s");
+    bool has_ref = false;
+    for (const auto& c : qs) has_ref = has_ref || c.name == reference;
+    if (!has_ref) std::printf(" (not the reference %s: the queue tables' ratio columns show -)", reference);
+    std::printf("\n");
+  }
   for (const auto& c : qs) ctx.res.declare(c.name);
   ctx.res.declare("bare exchange (ceiling)");
   legend(qs);
 
   const auto& o = ctx.opt;
+  // The load runs from here (before the probe and the first case) to after
+  // the last case: a machine that stays loaded, as one with other builds on
+  // it; starting it per case would add thread start-up to every case and
+  // leave the cases' first milliseconds unloaded.
+  busy_load load;
+  load.start(o.load);
+  ctx.res.add("meta", "load", "busy threads (unpinned; normal priority)", "threads", "threads", better::lower, 0,
+              o.load);
   if (o.wants("S2") || o.wants("S3") || o.wants("S5") || o.wants("S6") || o.wants("S7")) handoff_probe(ctx);
   if (o.wants("S1")) scenario_s1(ctx, qs);
   if (o.wants("S2")) scenario_s2(ctx, qs);
@@ -550,6 +636,17 @@ int main(int argc, char** argv) {
   if (o.wants("S6")) scenario_s6(ctx);
   if (o.wants("S7")) scenario_s7(ctx, qs);
   progress_done();
+  if (load.threads() > 0) {
+    const double cpu = load.stop();
+    const double wall = load.wall_s();
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "load: %d busy threads got %.1f CPU-s in %.1f s (%.2f CPUs' worth of the %zu allowed)", o.load,
+                  cpu, wall, wall > 0 ? cpu / wall : 0.0, allowed_cpus().size());
+    ctx.res.note(line);
+    ctx.res.add("meta", "load", "busy threads (unpinned; normal priority)", "CPUs' worth", "CPUs", better::lower, 0,
+                wall > 0 ? cpu / wall : 0.0);
+  }
 
   ctx.res.print_summary();
   std::string csv = o.csv;

@@ -76,9 +76,35 @@ struct drain_config {
   std::uint64_t seed = 1;
 };
 
+// Consumer stalls of one threaded polling run (mt_run): idle stretches -
+// from the consumer's first empty poll to the next item it receives - that
+// lasted longer than stall_threshold_ns. Counted on the empty-poll path only:
+// the clock is read once a stretch has lasted stall_probe_pauses pauses
+// (~2 us; shorter stretches cost nothing and are far below the threshold,
+// and a stall is timed from there, so it reads up to that much short) and
+// once when its item arrives. Where the adaptor can tell (push_in_flight,
+// below), `in_flight` counts the stalls that began with a push in flight:
+// the queue holds a node the consumer cannot reach yet, because a producer
+// is between its tail exchange and its link store (descheduled there, under
+// load). The rest are stretches in which no producer pushed at all.
+inline constexpr std::uint64_t stall_threshold_ns = 100'000;
+inline constexpr unsigned stall_probe_pauses = 64;
+
+struct stall_report {
+  std::uint64_t count = 0;      // stalls > stall_threshold_ns
+  std::uint64_t ns = 0;         // their total length
+  std::uint64_t in_flight = 0;  // of those, begun with a push in flight (knows_in_flight only)
+  bool knows_in_flight = false;
+  double wall_ns = 0;           // the run's length (consumer start to end)
+  double consumer_cpu_ns = 0;   // the consumer thread's CPU time in it (what the scheduler gave it)
+  double share() const noexcept { return wall_ns > 0 ? static_cast<double>(ns) / wall_ns : std::nan(""); }
+  double consumer_cpu_share() const noexcept { return wall_ns > 0 ? consumer_cpu_ns / wall_ns : std::nan(""); }
+};
+
 struct measured {
   double value = std::nan("");
   check_report chk;
+  stall_report stalls;  // mt_run only
 };
 
 struct queue_contender {
@@ -118,6 +144,15 @@ inline std::vector<std::unique_ptr<producer_pool>> make_pools(const mt_config& c
 template <class C>
 concept batch_pop_adaptor = requires(C& q, typename C::consumer_t& k, void (*f)(item*)) {
   { q.try_pop_batch(k, 1, f) } -> std::same_as<int>;
+};
+
+// The optional in-flight hook: true when the queue holds a pushed node that
+// the consumer cannot take yet (called only after a pop came back empty, on
+// the stall diagnostic's path). Adaptors whose push has no such window
+// (a CAS or a lock publishes the item whole) or that cannot tell leave it out.
+template <class C>
+concept in_flight_adaptor = requires(C& q, typename C::consumer_t& k) {
+  { q.push_in_flight(k) } -> std::same_as<bool>;
 };
 
 // `max` for try_pop_batch: 64, the figure in queue.hpp's pop_batch example -
@@ -241,60 +276,79 @@ measured mt_run(const mt_config& cfg) {
       producers_done.fetch_add(1, std::memory_order_release);
     });
   }
+  stall_report stalls;
+  stalls.knows_in_flight = in_flight_adaptor<C>;
   threads.emplace_back([&] {
     if (cfg.pin) pin_to(cpu_for(0));
     typename C::consumer_t k(*q);
     start.arrive_and_wait();
     t_begin = now_ns();
+    const std::uint64_t cpu_begin = thread_cpu_ns();
     backoff b(cfg.own_cpu);
-    std::uint64_t idle_since = 0;
-    std::uint64_t last_received = 0;
-    for (;;) {
+    // One poll: hands out what the contender has now; false: nothing.
+    auto poll = [&]() -> bool {
       if constexpr (batch_pop_adaptor<C>) {
         // Per item, inside f, exactly what the try_pop branch does per item:
         // the check, then the hand-back store as the item's last access (the
-        // adaptor does not touch an item after f returns). The backoff
-        // resets once per non-empty batch: the try_pop branch resets after
-        // every item with no pause between them, so it ends the same.
-        const int c = q->try_pop_batch(k, pop_batch_max, [&](item* it) noexcept {
+        // adaptor does not touch an item after f returns).
+        return q->try_pop_batch(k, pop_batch_max, [&](item* it) noexcept {
           chk.on(*it);
           pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
                                                                                 std::memory_order_release);
-        });
-        if (c > 0) {
-          b.reset();
-          continue;
-        }
+        }) > 0;
       } else {
         item* it = q->try_pop(k);
-        if (it != nullptr) {
-          chk.on(*it);
-          // The store hands the slot back: the producer may refill it at once,
-          // so its operands (producer, seq) are the last reads of the item.
-          pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
-                                                                                std::memory_order_release);
-          b.reset();
-          continue;
+        if (it == nullptr) return false;
+        chk.on(*it);
+        // The store hands the slot back: the producer may refill it at once,
+        // so its operands (producer, seq) are the last reads of the item.
+        pools[it->producer < pools.size() ? it->producer : 0]->consumed.store(it->seq + 1,
+                                                                              std::memory_order_release);
+        return true;
+      }
+    };
+    for (;;) {
+      if (poll()) continue;  // the hot path: nothing else per item (or batch)
+      // An idle stretch, from this empty poll to the next item: spin with
+      // the backoff (bench.hpp: pauses, a rare yield), watch for the end of
+      // the run, time the stretch for the stall diagnostic once it has
+      // lasted stall_probe_pauses pauses, and give up after 5 s without an
+      // item (a contender that lost one would otherwise hang the run).
+      b.reset();
+      std::uint64_t t0 = 0;  // clock at the probe (0: the stretch is still short)
+      bool in_flight = false;
+      bool got = false;
+      for (;;) {
+        if (producers_done.load(std::memory_order_acquire) == np) {
+          std::uint64_t total = 0;
+          for (auto& pp : pools) total += pp->produced;
+          if (chk.received >= total) break;
         }
-      }
-      if (producers_done.load(std::memory_order_acquire) == np) {
-        std::uint64_t total = 0;
-        for (auto& pp : pools) total += pp->produced;
-        if (chk.received >= total) break;
-      }
-      b.pause();
-      if ((b.n & 1023) == 0) {
-        const std::uint64_t t = now_ns();
-        if (chk.received != last_received || idle_since == 0) {
-          last_received = chk.received;
-          idle_since = t;
-        } else if (t - idle_since > 5'000'000'000ull) {
+        b.pause();
+        if (b.n == stall_probe_pauses) {
+          t0 = now_ns();
+          if constexpr (in_flight_adaptor<C>) in_flight = q->push_in_flight(k);
+        } else if (t0 != 0 && (b.n & 1023) == 0 && now_ns() - t0 > 5'000'000'000ull) {
           stalled = true;
           break;
+        }
+        if (poll()) {
+          got = true;
+          break;
+        }
+      }
+      if (!got) break;
+      if (t0 != 0) {
+        const std::uint64_t d = now_ns() - t0;
+        if (d > stall_threshold_ns) {
+          ++stalls.count;
+          stalls.ns += d;
+          if (in_flight) ++stalls.in_flight;
         }
       }
     }
     t_end = now_ns();
+    stalls.consumer_cpu_ns = static_cast<double>(thread_cpu_ns() - cpu_begin);
   });
   start.release_when(np + 1);
   sleep_until_or(cfg.ms, [&] { return producers_done.load(std::memory_order_acquire) == np; });
@@ -306,6 +360,8 @@ measured mt_run(const mt_config& cfg) {
   out.chk.take(chk);
   out.chk.stalled = stalled;
   out.value = static_cast<double>(chk.received) / (static_cast<double>(t_end - t_begin) / 1e9);
+  stalls.wall_ns = static_cast<double>(t_end - t_begin);
+  out.stalls = stalls;
   // Anything the contender still holds is a loss the count above shows.
   return out;
 }

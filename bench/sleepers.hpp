@@ -55,16 +55,17 @@ class mpscq_futex_queue {
     }
   }
   // Owner: the next item, sleeping up to timeout_ns when there is none
-  // (nullptr then). in-flight pushes: yield, never sleep on them.
+  // (nullptr then). In-flight pushes: spin on them as every polling loop of
+  // the bench does (backoff: pauses, one yield per 16k), never sleep on
+  // them. (It yielded on every poll after 64 pauses: under load each yield
+  // gave a busy thread a whole time slice.) The owner runs pinned to its
+  // own CPU wherever this contender runs (S2's sleeping table, S6).
   item* pop_wait(long timeout_ns) noexcept {
-    unsigned spins = 0;
+    backoff b(true);
     for (;;) {
       if (mpscq::node* n = c_.pop()) return hook_item(n);
       if (!q_.empty(std::memory_order_acquire)) {
-        if (++spins < 64)
-          mpscq::detail::cpu_relax();
-        else
-          std::this_thread::yield();
+        b.pause();
         continue;
       }
       sleeping_.store(1, std::memory_order_relaxed);

@@ -5,6 +5,9 @@
 # Extra arguments go to mpscq-bench, e.g.:
 #   scripts/bench.sh --full          longer, more samples (run on a quiet machine)
 #   scripts/bench.sh --only S4,S5    a subset of the scenarios
+#   scripts/bench.sh --only S2,S3 --load 2 --reps 9
+#                                    on a loaded machine: 2 busy threads during every case
+#   scripts/bench.sh --contenders "mpscq::queue,llist"   only these contenders (name substrings)
 # Instruction counts and simulated cache misses (repeatable to the unit):
 #   scripts/callgrind.sh, scripts/cachegrind.sh
 set -euo pipefail
