@@ -1,4 +1,4 @@
-// bench/contenders_mpscq.cpp - mpscq::queue (pop and pop_batch), mpscq::llist,
+// bench/contenders_mpscq.cpp - mpscq::queue (poll, pop_batch and pop), mpscq::llist,
 // mutex + std::deque, and the single-thread plain-array floor.
 #include <mpscq/llist.hpp>
 #include <mpscq/queue.hpp>
@@ -12,10 +12,16 @@
 namespace bench {
 namespace {
 
+// mpscq::queue as its polling consumer reads it: consumer::poll() (queue.hpp,
+// CHOOSING A CALL), pop_batch paced off busy producers' frontier
+// (detail/pacer.hpp). This is the row every ratio is taken against. poll
+// hands out through f exactly as pop_batch does (scenarios.hpp's
+// try_pop_batch contract); max is pop_batch_max (64), or fewer when a loop
+// has fewer items left.
 struct mpscq_queue_adaptor {
   static constexpr const char* name = "mpscq::queue";
   static constexpr guarantees traits{"global (exchange order)", "unbounded", true,
-                                     "wait-free push (1 xchg + 1 store); pop never spins"};
+                                     "wait-free push (1 xchg + 1 store); poll: pop_batch paced up to 16 us"};
   mpscq::queue q;
   explicit mpscq_queue_adaptor(std::size_t) {}
   struct producer_t {
@@ -29,13 +35,42 @@ struct mpscq_queue_adaptor {
     q.push(make_hook<mpscq::node>(it));
     return true;
   }
+  template <class F>
+  int try_pop_batch(consumer_t& k, int max, F&& f) noexcept(std::is_nothrow_invocable_v<F&, item*>) {
+    return k.c.poll(max, [&f](mpscq::node* n) noexcept(std::is_nothrow_invocable_v<F&, item*>) {
+      f(hook_item(n));
+    });
+  }
+  item* try_pop(consumer_t& k) noexcept {
+    item* out = nullptr;
+    k.c.poll(1, [&out](mpscq::node* n) noexcept { out = hook_item(n); });
+    return out;
+  }
+  bool push_in_flight(consumer_t&) const noexcept { return !q.empty(); }
+};
+
+// mpscq::queue one node per consumer::pop() call (exact, never waits).
+struct mpscq_pop_adaptor {
+  static constexpr const char* name = "mpscq pop";
+  static constexpr guarantees traits{"global (exchange order)", "unbounded", true,
+                                     "wait-free push (1 xchg + 1 store); pop never spins"};
+  mpscq::queue q;
+  explicit mpscq_pop_adaptor(std::size_t) {}
+  struct producer_t {
+    explicit producer_t(mpscq_pop_adaptor&) {}
+  };
+  struct consumer_t {
+    mpscq::consumer c;
+    explicit consumer_t(mpscq_pop_adaptor& a) : c(a.q) {}
+  };
+  bool try_push(producer_t&, item* it) noexcept {
+    q.push(make_hook<mpscq::node>(it));
+    return true;
+  }
   item* try_pop(consumer_t& k) noexcept {
     mpscq::node* n = k.c.pop();
     return n == nullptr ? nullptr : hook_item(n);
   }
-  // The stall diagnostic's hook (scenarios.hpp): after a pop came back
-  // empty, a queue that is not empty holds a push in flight (a producer
-  // between its tail exchange and its link store).
   bool push_in_flight(consumer_t&) const noexcept { return !q.empty(); }
 };
 
@@ -239,6 +274,7 @@ void register_fault(std::vector<queue_contender>& out) { out.push_back(make_cont
 void register_mpscq(std::vector<queue_contender>& out) {
   out.push_back(make_contender<mpscq_queue_adaptor>());
   out.push_back(make_contender<mpscq_batch_adaptor>());
+  out.push_back(make_contender<mpscq_pop_adaptor>());
   out.push_back(make_contender<llist_adaptor>());
   out.push_back(make_contender<mutex_deque_adaptor>());
   queue_contender floor = make_contender<plain_array_adaptor>();

@@ -401,6 +401,8 @@ class local_work : private detail::local_work_core<local_work> {
 
   // --- the queue variant's part of the core (see local_work_core.hpp) -------
   int run_items(int max, bool cancel) noexcept;
+  // wait()'s passes: run_items(max, false) paced (consumer::poll, detail/pacer.hpp).
+  int run_items_paced(int max) noexcept;
 
   // The consumer's cursor is not on the stub: items (or a push in flight)
   // remain behind the last one we ran.
@@ -449,6 +451,22 @@ inline int local_work::run_items(int max, bool cancel) noexcept {
     const int got =
         consumer_.pop_batch(max - n, [cancel](node* x) noexcept { work::from_hook(x)(run_state{cancel}); });
     if (got == 0) break;  // empty, or a producer in flight
+    n += got;
+  }
+  return n;
+}
+
+inline int local_work::run_items_paced(int max) noexcept {
+  // The first call through consumer::poll(): after a pass that caught up
+  // with busy producers it waits (up to 16 us) so that a batch builds up
+  // behind their frontier, which then runs from lines they have finished
+  // with. The rest as in run_items() (items that added more to this object).
+  auto run_one = [](node* x) noexcept { work::from_hook(x)(run_state{false}); };
+  int n = max > 0 ? consumer_.poll(max, run_one) : 0;
+  if (n == 0) return 0;
+  while (n < max) {
+    const int got = consumer_.pop_batch(max - n, run_one);
+    if (got == 0) break;
     n += got;
   }
   return n;

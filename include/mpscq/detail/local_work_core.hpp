@@ -9,6 +9,9 @@
 // depend on the queue. The two queue variants plug in through CRTP:
 //
 //   int  run_items(int max, bool cancel)     pop and run up to max items
+//   int  run_items_paced(int max)            optional: run_items(max, false)
+//                                            through a paced consumer (wait()'s
+//                                            passes; detail/pacer.hpp)
 //   bool items_left() const                  after run_items: work remains that
 //                                            the owner knows of (capped run,
 //                                            producer in flight)
@@ -366,7 +369,9 @@ class local_work_core {
     bool outer_in_exit_phase;
   };
 
-  int run_pass(int max_events) noexcept {
+  // `paced`: wait()'s passes, which may pace (see the Derived interface at
+  // the top: run_items_paced, where the variant has one).
+  int run_pass(int max_events, bool paced = false) noexcept {
     // [L10] Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
     // pushes after our pops sets it again. Load first so an idle owner does
     // not write the flag's line when there is nothing to clear. acq_rel:
@@ -381,7 +386,11 @@ class local_work_core {
     int n = 0;
     {
       depth_scope in_items(*this);
-      n = derived().run_items(max_events, false);
+      if constexpr (requires(Derived& d) { d.run_items_paced(max_events); }) {
+        n = paced ? derived().run_items_paced(max_events) : derived().run_items(max_events, false);
+      } else {
+        n = derived().run_items(max_events, false);
+      }
     }
     items_run_.add(static_cast<std::uint64_t>(n));
     // Progress resets the in-flight backoff, here and in wait()'s in-flight
@@ -540,6 +549,7 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
   if (has_min_wait) deadline = unbounded ? min_deadline : std::max(deadline, min_deadline);
 
+  const bool may_block = unbounded || has_min_wait || timeout > std::chrono::nanoseconds::zero();
   int ran = 0;
   // The previous sleep's kind, for the idle hint (see min_wait_idle_).
   bool slept_to_min_deadline = false;
@@ -547,7 +557,9 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   for (;;) {
     // At least wait_run_batch per pass, but never past INT_MAX in total.
     const int batch = std::min(std::max(min_events - ran, wait_run_batch), std::numeric_limits<int>::max() - ran);
-    const int n = run_pass(batch);
+    // Pacing (detail/pacer.hpp) only in a wait that may block: wait(n, 0)
+    // without min_wait is run() and never waits.
+    const int n = run_pass(batch, may_block);
     ran += n;
     // An item called close(): "run() and wait() after close() return at
     // once" - also when close() came from inside this wait.
