@@ -2,7 +2,8 @@
 // mpscq::llist, checked against a std::deque model after every operation.
 //
 // Each input byte is one operation on a pool of 64 items:
-//   push one item, push_batch of 2-4 items, pop, pop_batch, detach +
+//   push one item, push_batch of 2-4 items, pop, pop_batch (or poll, at odd
+//   input positions), detach +
 //   re-attach the consumer, hold a push inside its in-flight window (publish
 //   without link) and release it later, llist add / del_all+reverse.
 // pop_batch takes max 1, 2, 4 or 64, and a callback that only checks, or
@@ -149,6 +150,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const int max = maxes[(op >> 3) % 4];
         const int mode = (op >> 5) % 5;  // 0: check only, 1: re-push, 2: push fresh, 3: pop() inside, 4: throw
         const int throw_at = 1 + (op >> 3) % 4;  // which hand-out throws (mode 4)
+        // Odd input positions go through poll() (pop_batch paced): the same
+        // contract, checked by the same model.
+        const bool use_poll = (i % 2) == 1;
         int handed = 0;
         bool last_emptied = false;
         bool threw = false;
@@ -188,13 +192,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         int got = -1;
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
         try {
-          got = c->pop_batch(max, f);
+          got = use_poll ? c->poll(max, f) : c->pop_batch(max, f);
         } catch (int at) {
           check(at == handed && mode == 4, "pop_batch: unexpected exception");
           threw = true;
         }
 #else
-        got = c->pop_batch(max, f);
+        got = use_poll ? c->poll(max, f) : c->pop_batch(max, f);
 #endif
         if (handed > 0) check(c->emptied() == last_emptied, "pop_batch: emptied() afterwards is not its last hand-out's");
         if (threw) break;  // the rest stays queued: later pops check it

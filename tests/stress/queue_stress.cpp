@@ -1,6 +1,9 @@
 // Stress test for mpscq::queue (default) and mpscq::llist (--llist).
 //
-//   queue_stress [--llist] <producers> <items_per_producer> <seconds>
+//   queue_stress [--llist | --poll] <producers> <items_per_producer> <seconds>
+//
+// --poll: the consumer takes items with consumer::poll(64, f) (pop_batch,
+// paced: detail/pacer.hpp) instead of pop().
 //
 // Each producer pushes heap-allocated items numbered 0, 1, 2, ... until it has
 // pushed <items_per_producer> or <seconds> have passed, whichever comes first.
@@ -156,11 +159,12 @@ struct run_result {
   std::uint64_t found_empty = 0;   // pushes / adds that returned true
   std::uint64_t emptied = 0;       // pops that emptied / non-empty takes
   std::uint64_t inflight_waits = 0;  // queue: pop() == nullptr while !empty()
+  std::uint64_t polls = 0;           // queue --poll: poll() calls that handed out items
   bool ends_empty = true;
   bool stalled = false;
 };
 
-run_result run_queue(unsigned producers, std::uint64_t items, double seconds) {
+run_result run_queue(unsigned producers, std::uint64_t items, double seconds, bool poll_mode) {
   mpscq::queue q;
   std::vector<producer_slot> slots(producers);
   std::atomic<unsigned> done{0};
@@ -178,7 +182,19 @@ run_result run_queue(unsigned producers, std::uint64_t items, double seconds) {
     mpscq::consumer c(q);
     auto last_progress = clock_type::now();
     for (;;) {
-      if (mpscq::node* n = c.pop()) {
+      if (poll_mode) {
+        // consumer::poll (pop_batch, paced): emptied() inside f describes
+        // the node being handed out, as after the equivalent pop().
+        const int got = c.poll(64, [&](mpscq::node* n) {
+          if (c.emptied()) ++r.emptied;
+          check.receive(as_item(n));
+        });
+        if (got > 0) {
+          ++r.polls;
+          last_progress = clock_type::now();
+          continue;
+        }
+      } else if (mpscq::node* n = c.pop()) {
         if (c.emptied()) ++r.emptied;
         check.receive(as_item(n));
         last_progress = clock_type::now();
@@ -248,7 +264,7 @@ run_result run_llist(unsigned producers, std::uint64_t items, double seconds) {
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--llist] <producers> <items_per_producer> <seconds>\n", argv0);
+  std::fprintf(stderr, "usage: %s [--llist | --poll] <producers> <items_per_producer> <seconds>\n", argv0);
   return 2;
 }
 
@@ -256,10 +272,13 @@ int usage(const char* argv0) {
 
 int main(int argc, char** argv) {
   bool llist_mode = false;
+  bool poll_mode = false;
   std::vector<const char*> args;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--llist") == 0) {
       llist_mode = true;
+    } else if (std::strcmp(argv[i], "--poll") == 0) {
+      poll_mode = true;
     } else {
       args.push_back(argv[i]);
     }
@@ -275,7 +294,7 @@ int main(int argc, char** argv) {
 
   const auto start = clock_type::now();
   const run_result r = llist_mode ? run_llist(static_cast<unsigned>(producers), items, seconds)
-                                  : run_queue(static_cast<unsigned>(producers), items, seconds);
+                                  : run_queue(static_cast<unsigned>(producers), items, seconds, poll_mode);
   const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
 
   const std::uint64_t lost = r.in > r.t.unique ? r.in - r.t.unique : 0;
@@ -302,12 +321,14 @@ int main(int argc, char** argv) {
   } else {
     std::printf(
         "queue-stress: producers=%lu items_per_producer=%llu seconds=%.2f in=%llu out=%llu duplicates=%llu "
-        "reorders=%llu lost=%llu empty_to_nonempty_pushes=%llu emptied_pops=%llu inflight_waits=%llu %s%s\n",
+        "reorders=%llu lost=%llu empty_to_nonempty_pushes=%llu emptied_pops=%llu inflight_waits=%llu "
+        "consumer=%s polls=%llu %s%s\n",
         producers, items, elapsed, static_cast<unsigned long long>(r.in), static_cast<unsigned long long>(r.t.out),
         static_cast<unsigned long long>(r.t.duplicates), static_cast<unsigned long long>(r.t.reorders),
         static_cast<unsigned long long>(lost), static_cast<unsigned long long>(r.found_empty),
         static_cast<unsigned long long>(r.emptied), static_cast<unsigned long long>(r.inflight_waits),
-        failures.empty() ? "OK" : "FAIL:", failures.c_str());
+        poll_mode ? "poll" : "pop", static_cast<unsigned long long>(r.polls), failures.empty() ? "OK" : "FAIL:",
+        failures.c_str());
   }
   return failures.empty() ? 0 : 1;
 }

@@ -56,7 +56,19 @@
 
 namespace mpscq::detail {
 
-class pacer {
+/// The pacer's clock: steady_clock in nanoseconds.
+struct steady_ns {
+  static std::uint64_t now() noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
+  }
+};
+
+/// The rule above, on a clock with a static now() in nanoseconds (tests
+/// drive it with their own); `pacer` below is the library's.
+template <class Clock>
+class basic_pacer {
  public:
   /// The longest pause: 16 us. Long enough that one contact with the
   /// frontier (~1 us of line transfers) is spread over the batch that builds
@@ -119,11 +131,7 @@ class pacer {
   /// Whether the next call waits (until its time is reached).
   bool armed() const noexcept { return resume_ns_ != 0; }
 
-  static std::uint64_t now_ns() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
-  }
+  static std::uint64_t now_ns() noexcept { return Clock::now(); }
 
  private:
   std::uint64_t resume_ns_ = 0;  // 0: not armed; else the next call waits until then
@@ -134,6 +142,8 @@ class pacer {
   unsigned skip_ = 0;            // frontier calls left before engaging again
   static constexpr unsigned max_misses = 10;  // skip at most 1024 frontier calls
 };
+
+using pacer = basic_pacer<steady_ns>;
 
 }  // namespace mpscq::detail
 

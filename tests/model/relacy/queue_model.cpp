@@ -116,6 +116,12 @@
 #ifndef MODEL_POP_BATCH
 #define MODEL_POP_BATCH 0
 #endif
+// MODEL_POLL=1: the batch consumer calls poll(MODEL_POP_BATCH, f) instead of
+// pop_batch (under the model checker the pacer is inert, so this checks that
+// poll is pop_batch with nothing of its own in the protocol).
+#ifndef MODEL_POLL
+#define MODEL_POLL 0
+#endif
 
 namespace {
 
@@ -124,6 +130,8 @@ constexpr int rounds = MODEL_ROUNDS;
 constexpr int batch = MODEL_BATCH;
 constexpr int pool = MODEL_POOL;
 constexpr int pop_batch_max = MODEL_POP_BATCH;
+constexpr bool use_poll = MODEL_POLL != 0;
+static_assert(!use_poll || pop_batch_max > 0, "MODEL_POLL needs MODEL_POP_BATCH > 0");
 static_assert(pop_batch_max >= 0, "MODEL_POP_BATCH: 0 (pop) or the batch size");
 constexpr int items_per_producer = rounds * batch;
 constexpr int total_items = producers * items_per_producer;
@@ -294,11 +302,12 @@ struct queue_model : rl::test_suite<queue_model, producers + 1> {
         const bool emptied_before = c.emptied();
         bool last_emptied = false;
         int handed = 0;
-        const int got = c.pop_batch(pop_batch_max, [&](mpscq::node* n) {
+        auto f = [&](mpscq::node* n) {
           ++handed;
           last_emptied = c.emptied();
           take(n, last_emptied);
-        });
+        };
+        const int got = use_poll ? c.poll(pop_batch_max, f) : c.pop_batch(pop_batch_max, f);
         RL_ASSERT(got == handed && got <= pop_batch_max && "pop_batch: wrong count");
         if (got == 0) {
           // check 3: a call that handed out nothing is a pop() that returned
