@@ -225,6 +225,10 @@
 //   FUTEX_WAKE syscall. No syscall when nobody waits. (Until 0.3: four RMWs
 //   on one shared line - gate in, tail exchange, fetch_add(0) on wait_nr,
 //   gate out.)
+//   add_batch(chain): the same, once for the whole chain (one exchange, one
+//   read, at most one claim: a lazy chain's fetch_sub subtracts its length,
+//   [W9]), plus the chain's own appends (a store each, on the items' lines;
+//   mpscq/work_chain.hpp). It is async-signal-safe as add() is.
 #ifndef MPSCQ_LOCAL_WORK_HPP
 #define MPSCQ_LOCAL_WORK_HPP
 
