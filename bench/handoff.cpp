@@ -301,8 +301,9 @@ void stop_owners(std::vector<std::unique_ptr<phase_owner>>& owners) {
 
 #if MPSCQ_BENCH_HAVE_LOCAL_WORK
 // Add `batch` items (eager; nobody waits, so no wake) then run them, on one
-// thread: ns per item of the add + run machinery alone.
-template <class LW, class W>
+// thread: ns per item of the add + run machinery alone. Chained: the batch
+// is one work_chain added with one add_batch() (mpscq::local_work only).
+template <class LW, class W, bool Chained = false>
 double add_run_cost(std::size_t items, int batch) {
   LW lw;
   const auto nb = static_cast<std::size_t>(batch);
@@ -312,11 +313,22 @@ double add_run_cost(std::size_t items, int batch) {
     const std::uint64_t sum0 = s6c_sum;
     const std::uint64_t t0 = now_ns();
     for (std::size_t k = 0; k < count; k += nb) {
-      for (std::size_t j = 0; j < nb; ++j) {
-        storage[j].seq = j;
-        ws[j] = make_hook<W>(&storage[j]);
-        ws[j]->func = &s6c_tramp;
-        lw.add(*ws[j], mpscq::wake::eager);
+      if constexpr (Chained) {
+        mpscq::work_chain chain;
+        for (std::size_t j = 0; j < nb; ++j) {
+          storage[j].seq = j;
+          ws[j] = make_hook<W>(&storage[j]);
+          ws[j]->func = &s6c_tramp;
+          chain.append(*ws[j]);
+        }
+        lw.add_batch(chain, mpscq::wake::eager);
+      } else {
+        for (std::size_t j = 0; j < nb; ++j) {
+          storage[j].seq = j;
+          ws[j] = make_hook<W>(&storage[j]);
+          ws[j]->func = &s6c_tramp;
+          lw.add(*ws[j], mpscq::wake::eager);
+        }
       }
       if (lw.run(batch) != batch) return -1.0;  // an item lost: reported by the caller
     }
@@ -490,8 +502,19 @@ void scenario_s6(context& ctx) {
       progress("S6 rep %d/%d task-work cost", rep + 1, ctx.opt.reps);
       const std::size_t items = ctx.opt.smoke ? 4096 : 200000;
       const int batch = 32;
-      for (std::size_t ci : shuffled(3, ctx.rng)) {
-        if (ci == 0) {
+      for (std::size_t ci : shuffled(4, ctx.rng)) {
+        if (ci == 3) {
+#if MPSCQ_BENCH_HAVE_LOCAL_WORK
+          // The batched add (work_chain.hpp): one push and one countdown
+          // step per chain of 32, then run(32).
+          const double ns = add_run_cost<mpscq::local_work, mpscq::work, true>(items, batch);
+          if (ns < 0)
+            ctx.res.violation("S6c", "mpscq::local_work", "chain add + run lost or repeated an item");
+          else
+            ctx.res.add("S6c", "add+run, chain 32", "mpscq::local_work", "ns/item", "ns per item", better::lower, rep,
+                        ns);
+#endif
+        } else if (ci == 0) {
 #if MPSCQ_BENCH_HAVE_LOCAL_WORK
           const double ns = add_run_cost<mpscq::local_work, mpscq::work>(items, batch);
           if (ns < 0)
@@ -544,7 +567,8 @@ void scenario_s6(context& ctx) {
                       "waiting for B; owner sleeps per cycle (1 = one wake per cycle)");
   ctx.res.print_table("S6b", "wake calls/cycle", ref, "    wake calls issued per cycle (where counted)");
   ctx.res.print_table("S6c", "ns/item", ref,
-                      "S6c task-work cost per item, one thread, batches of 32, no wake, an item that only reads its own field: add + run, against the "
+                      "S6c task-work cost per item, one thread, batches of 32, no wake, an item that only reads its own field: add + run "
+                      "(\"chain 32\": the 32 added as one work_chain, one add_batch), against the "
                       "kernel's own task work (IORING_NOP_TW NOP minus plain NOP, DEFER_TASKRUN ring)");
   std::printf("  IORING_NOP_TW: %s\n", pr.nop_tw ? "supported (probe echoed the injected result)"
                                                  : ("UNSUPPORTED: " + pr.nop_tw_why).c_str());

@@ -225,6 +225,10 @@
 //   FUTEX_WAKE syscall. No syscall when nobody waits. (Until 0.3: four RMWs
 //   on one shared line - gate in, tail exchange, fetch_add(0) on wait_nr,
 //   gate out.)
+//   add_batch(chain): the same, once for the whole chain (one exchange, one
+//   read, at most one claim: a lazy chain's fetch_sub subtracts its length,
+//   [W9]), plus the chain's own appends (a store each, on the items' lines;
+//   mpscq/work_chain.hpp). It is async-signal-safe as add() is.
 #ifndef MPSCQ_LOCAL_WORK_HPP
 #define MPSCQ_LOCAL_WORK_HPP
 
@@ -236,6 +240,7 @@
 #include <mpscq/detail/local_work_core.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
+#include <mpscq/work_chain.hpp>
 
 namespace mpscq {
 
@@ -296,6 +301,18 @@ class local_work : private detail::local_work_core<local_work> {
   /// Queues `w` (any thread; `w` must not be queued already) and applies the
   /// wake rule. After close(), runs w with cancel = true on this thread.
   void add(work& w, wake mode = wake::eager) noexcept;
+
+  /// Queues every item of `chain`, in order and contiguous, with ONE push
+  /// (one exchange on the tail: queue::push_batch, the kernel's
+  /// llist_add_batch) and applies the wake rule once for the whole chain:
+  /// lazy, the chain counts chain.size() items towards the owner's
+  /// min_events with one subtraction (and wakes it if that completes the
+  /// count); eager, one wake. Any thread, also from inside an item. Leaves
+  /// `chain` empty; an empty chain does nothing. After close(), runs every
+  /// item of the chain on this thread, in order, with cancel = true (as
+  /// add() does for its one item). Cost: one add()'s, whatever the length
+  /// (work_chain.hpp). Misuse: see work_chain.hpp (appending) and add().
+  void add_batch(work_chain& chain, wake mode = wake::eager) noexcept;
 
   /// True when work may be waiting for run(): set by the add that finds the
   /// queue empty, cleared when run()/wait() start taking work, set again when
@@ -434,6 +451,26 @@ inline void local_work::add(work& w, wake mode) noexcept {
   // [L17] eager claim, [L6] wake.
   detail::countdown_wake& cw = countdown();
   if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
+  leave(ticket);
+}
+
+inline void local_work::add_batch(work_chain& chain, wake mode) noexcept {
+  if (chain.empty()) return;
+  const detail::taken_chain items = detail::work_chain_access::take(chain);
+  detail::adder_gate::ticket ticket;
+  // Closed: every item runs here, cancelled, in order (as admit() does for
+  // one). Counted in stats().cancelled_inline inside the gate.
+  if (!enter(ticket, items.size)) {
+    detail::work_chain_access::run_each(items, run_state{true});
+    return;
+  }
+  // One push for the chain [Q4] [Q5] (queue::push_batch): seq_cst exchange,
+  // the add's half of the push-vs-arm pair, exactly as add().
+  if (queue_.push_batch(items.first, items.last)) signal_non_empty();
+  // One read [W1] and one claim for the chain: [W9] (lazy, fetch_sub of the
+  // chain's length) or [W3] (eager) - row [L27].
+  detail::countdown_wake& cw = countdown();
+  if (cw.claim_batch(cw.read(), items.size, wake_mode_of(mode))) cw.wake();
   leave(ticket);
 }
 

@@ -12,5 +12,6 @@
 #include <mpscq/queue.hpp>
 #include <mpscq/task_work.hpp>
 #include <mpscq/work.hpp>
+#include <mpscq/work_chain.hpp>
 
 #endif  // MPSCQ_MPSCQ_HPP

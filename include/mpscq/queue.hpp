@@ -145,7 +145,11 @@ class alignas(detail::cache_line) queue {
 
   /// Pushes a chain that the caller already linked: first->next ... == last.
   /// One exchange for the whole chain; the chain stays contiguous in the
-  /// queue's order. Returns true if the queue was empty before.
+  /// queue's order. Returns true if the queue was empty before. A chain
+  /// whose first or last node is the queue's tail already is reported, in
+  /// every build (two compares); a node of the chain still queued elsewhere
+  /// in the queue is not (mpscq::work_chain checks its items as they are
+  /// appended, with MPSCQ_DEBUG).
   bool push_batch(node* first, node* last) noexcept;
 
   /// True when no node is queued that pop() has not handed out, and no push
@@ -364,10 +368,13 @@ inline bool queue::push(node* n) noexcept {
 
 inline bool queue::push_batch(node* first, node* last) noexcept {
   node* prev = publish(first, last);
-  // Misuse, every build: `last` was the tail already (pushed twice, the
-  // second time before anything was pushed behind it). Linking it to
-  // itself would make pop() hand it out forever. One compare.
-  if (prev == last) detail::misuse("queue", "push(): the node is already the queue's tail (pushed twice)");
+  // Misuse, every build: `last` (or a chain's `first`) was the tail already
+  // (pushed twice, the second time before anything was pushed behind it; or
+  // a chain built of a node still queued). Linking it to itself, or behind
+  // its own chain, would make pop() hand nodes out forever. One compare for
+  // push() (first == last), two for a chain.
+  if (prev == last || prev == first)
+    detail::misuse("queue", "push(): the node is already the queue's tail (pushed twice, or still queued)");
   link(prev, first);
   return prev == &stub_;
 }

@@ -279,6 +279,7 @@
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
+#include <mpscq/work_chain.hpp>
 
 namespace mpscq {
 
@@ -452,6 +453,17 @@ class task_work {
   /// + store on the producers' line); the scheduling add also the scheduler
   /// call.
   void add(work& w) noexcept;
+
+  /// Adds every item of `chain`, in order and contiguous, with ONE push (one
+  /// exchange on the tail: queue::push_batch, the kernel's llist_add_batch).
+  /// The chain is one add for the protocol: if it finds the queue empty it
+  /// calls the scheduler once (or, refused or closed, hands the queue to the
+  /// fallback, which runs every item cancelled, as for add()); otherwise it
+  /// schedules nothing. Any thread. Leaves `chain` empty; an empty chain does
+  /// nothing. Cost: one add()'s, whatever the length (work_chain.hpp).
+  /// Misuse: see work_chain.hpp (appending) and add(); a context_work with
+  /// no handler is reported here with MPSCQ_DEBUG, else when it runs.
+  void add_batch(work_chain& chain) noexcept;
 
   /// Runs queued items in FIFO order on the calling thread (the target), at
   /// most `max_entries` (>= 1), until a pop empties the queue. Returns what it
@@ -803,6 +815,28 @@ inline void task_work::add(work& w) noexcept {
     if (q_.push(&w.hook)) schedule(ticket);  // else: the queue's owner will run it
     gate_.leave(ticket);  // [T2]
   }
+}
+
+inline void task_work::add_batch(work_chain& chain) noexcept {
+  if (chain.empty()) return;
+  const detail::taken_chain items = detail::work_chain_access::take(chain);
+#if MPSCQ_DEBUG
+  // add()'s context check, per item (a walk: debug builds only). Without
+  // MPSCQ_DEBUG, context_work::dispatch reports it when the item runs.
+  for (node* n = items.first;; n = n->next.load(std::memory_order_relaxed)) {  // [WC2]
+    if (const context_work* cw = context_work::from(work::from_hook(n)); cw != nullptr && cw->handler == nullptr)
+      detail::misuse("task_work", "add_batch(): a context_work item of the chain has no handler");
+    if (n == items.last) break;
+  }
+#endif
+  // As add(): counted in the gate before the push (RACE WINDOW push -> last
+  // access), one push for the chain, and the one scheduling add per cycle.
+  const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
+  if ((ticket.before & detail::adder_gate::destroying) != 0 &&
+      !detail::callback_guard::inside(this, detail::callback_guard::kind::drain))
+    detail::misuse("task_work", "add_batch() began after the destructor began (use after free)");
+  if (q_.push_batch(items.first, items.last)) schedule(ticket);  // else: the queue's owner will run it
+  gate_.leave(ticket);  // [T2]
 }
 
 inline run_result task_work::run(std::size_t max_entries) noexcept {

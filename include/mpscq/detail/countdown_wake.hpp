@@ -19,6 +19,8 @@
 //   The owner's cycle:  seq = snapshot(); arm(k); re-check (disarm() if work);
 //                       sleep(seq, left); disarm().
 //   An add's part:      push; armed = read(); if (claim(armed, mode)) wake();
+//   A chain's add:      push_batch; armed = read();
+//                       if (claim_batch(armed, n, mode)) wake();
 //
 // INVARIANTS
 //   C1. Every write to wait_nr is a read-modify-write (arm, disarm, claims),
@@ -42,9 +44,11 @@
 //       seq_cst load compile to the same instructions as acq_rel / acquire,
 //       so the seq_cst form costs nothing there (MUTANT local_read_acquire:
 //       acquire load and acq_rel arm: lost wake).
-//   C3. At most one wake per arming: only one RMW can see 1 (lazy fetch_sub)
-//       or replace a positive value by NO_WAITER (eager exchange); every
-//       other claim sees a value <= 0.
+//   C3. At most one wake per arming: only one RMW can take the value from
+//       positive to <= 0 - a lazy fetch_sub(1) that sees 1, a lazy chain's
+//       fetch_sub(n) that sees a value in (0, n] (claim_batch), or an eager
+//       exchange that replaces a positive value by NO_WAITER; every other
+//       claim sees a value <= 0 (the value only falls until the next arm).
 //   C4. No lost wake between snapshot and sleep: the owner snapshots the
 //       futex word before arm(); a claimer bumps it after its claim of that
 //       arming (C1: claim after arm), so the snapshot cannot include the
@@ -81,11 +85,13 @@
 //   [W7] disarm    wait_nr exchange(-1)     acq_rel   as C1
 //   [W8] wakes counter fetch_add / load, wait_nr load: relaxed statistic and
 //        snapshots (plain std::atomic for wakes_).
+//   [W9] claim_batch wait_nr fetch_sub(n)   acq_rel   a lazy chain of n items; old in (0, n] wakes (C3)
 #ifndef MPSCQ_DETAIL_COUNTDOWN_WAKE_HPP
 #define MPSCQ_DETAIL_COUNTDOWN_WAKE_HPP
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 #include <mpscq/detail/atomic.hpp>
@@ -141,6 +147,37 @@ class countdown_wake {
       return wait_nr_.exchange(no_waiter, mutant::weaken_if(mutant::local_claim_relaxed,
                                                             std::memory_order_acq_rel)) > 0;
     }
+  }
+
+  /// The wake rule for a chain of `items` adds made by one push
+  /// (local_work::add_batch): the chain counts `items` towards the armed
+  /// count with ONE subtraction (the batched local task-work add io_uring
+  /// prototyped after the mpscq merge), and its add wakes the owner when that
+  /// subtraction takes the count from positive to <= 0 (C3: one such RMW per
+  /// arming). Eager: claim()'s exchange, one wake for the whole chain.
+  /// items >= 1; claim_batch(armed, 1, mode) is claim(armed, mode).
+  bool claim_batch(int armed, std::size_t items, wake_mode mode) noexcept {
+    if (armed <= 0) return false;  // nobody waits, or this arming already fired
+    if (mode == wake_mode::eager) return claim(armed, mode);  // [W3]
+    // At most `armed`: between read() and this RMW the count only falls
+    // (claims) or leaves the arming (disarm, eager claim: then it is <= 0 or
+    // re-armed, R3), so the value this RMW meets is <= armed, and it is in
+    // (0, count] exactly when it is in (0, items]: the clamp changes no
+    // verdict, and keeps any number of stale chain decrements (R3) far from
+    // an int's range. (MUTANT local_chain_counts_one: subtract 1, as if the
+    // chain were one item: the owner sleeps past min_events.)
+    const int count = mutant::local_chain_counts_one               ? 1
+                      : items < static_cast<std::size_t>(armed) ? static_cast<int>(items)
+                                                                  : armed;
+    // [W9] acq_rel, as every write (C1) and as [W2], whose rule this is for
+    // `count` items. (MUTANT local_claim_relaxed: relaxed, as [W2].)
+    const int old = wait_nr_.fetch_sub(count, mutant::weaken_if(mutant::local_claim_relaxed, std::memory_order_acq_rel));
+    // MUTANT local_chain_wake_exact: the single add's "== 1" carried over as
+    // "== count": a lazy decrement that lands between read() and this RMW
+    // makes the chain step over the last needed count without waking: lost
+    // wake.
+    if constexpr (mutant::local_chain_wake_exact) return old == count;
+    return old > 0 && old <= count;
   }
 
   /// Wakes the owner for a claimed wait cycle: wake_unclaimed(), counted in

@@ -196,9 +196,9 @@ class local_work_core {
   }
 
   /// Enters the in-flight adder gate. False once close() has begun (then it
-  /// has left the gate again): the caller must then run its item itself,
-  /// with cancel = true.
-  bool enter(adder_gate::ticket& ticket) noexcept {
+  /// has left the gate again): the caller must then run its `items` items
+  /// itself, with cancel = true (counted in stats().cancelled_inline).
+  bool enter(adder_gate::ticket& ticket, std::uint64_t items = 1) noexcept {
     // [L1] calls [A1]. The gate's invariant G1 (detail/adder_gate.hpp): either
     // our enter comes before close()'s on our shard (close() then waits for
     // our leave(), which publishes our push, G2/G3), or after it (we see the
@@ -207,7 +207,7 @@ class local_work_core {
     if ((ticket.before & adder_gate::closed) == 0) return true;
     // [L2] Relaxed: a statistic. Counted while still inside the gate, so the
     // object is alive.
-    cancelled_inline_.fetch_add(1, std::memory_order_relaxed);
+    cancelled_inline_.fetch_add(items, std::memory_order_relaxed);
     leave(ticket);
     return false;
   }

@@ -45,6 +45,8 @@ inline constexpr bool local_interrupt_outside_gate = is_set(MPSCQ_DETAIL_MUTANT_
 inline constexpr bool local_interrupt_flag_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_INTERRUPT_FLAG_RELAXED));  // interrupt flag: interrupt()'s release store [L24] and take_interrupt()'s acquire exchange [L25] -> relaxed
 inline constexpr bool gate_close_one_shard = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_GATE_CLOSE_ONE_SHARD));  // adder gate: close() and wait_drained() reach only shard 0 (adds on other shards are not waited out: use after free)
 inline constexpr bool gate_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_GATE_RELAXED));  // adder gate (detail/adder_gate.hpp): leave()'s release fetch_sub and wait_drained()'s acquire load -> relaxed
+inline constexpr bool local_chain_counts_one = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_CHAIN_COUNTS_ONE));  // countdown_wake::claim_batch() [W9]: a lazy chain subtracts 1, not its length (owner sleeps past min_events)
+inline constexpr bool local_chain_wake_exact = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_CHAIN_WAKE_EXACT));  // countdown_wake::claim_batch() [W9]: wakes only when it took the count exactly to 0 (old == n), not on crossing it (lost wake)
 // NOT CAUGHT by the models (masked by Relacy's futex; see tests/model/relacy/local_work.cmake).
 inline constexpr bool local_futex_word_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_LOCAL_FUTEX_WORD_RELAXED));  // futex word: countdown_wake::wake()'s release increment [W4] and snapshot()'s acquire load [W5] -> relaxed
 // NOT CAUGHT by the models (the order looks redundant; see tests/model/relacy/local_work.cmake).
