@@ -557,6 +557,7 @@ inline int consumer::pop_batch(int max, F&& f) noexcept(std::is_nothrow_invocabl
     if constexpr (!detail::mutant::queue_clear_after_handout) head->next.store(nullptr, std::memory_order_relaxed);
     ++n;
     f(head);
+    // [Q18] MUTANT queue_clear_after_handout only: the clear after f.
     if constexpr (detail::mutant::queue_clear_after_handout) head->next.store(nullptr, std::memory_order_relaxed);
     if (n == max) return n;
     head = cursor_;                // f may have popped re-entrantly
