@@ -160,7 +160,9 @@
 //     yields, then sleeps that grow to ~1 ms across calls while the push
 //     stays stuck, so a loop on run(), has_work() or the eventfd does not
 //     spin; a pass that ran items resets it). wait() retries with the same
-//     pauses, never busy-spinning and never sleeping on the futex meanwhile.
+//     pauses, never busy-spinning on it and never sleeping on the futex
+//     meanwhile (wait()'s pacing pause, a bounded spin of up to 16 us after a
+//     pass that caught up with heavy traffic, is not a wait for the window).
 //   - the stale decrement: a lazy add reads k > 0, the owner wakes (another
 //     add's claim) and re-arms, then the add's fetch_sub lands on the new
 //     count. The owner may wake early; it re-arms for what it still needs.
@@ -363,6 +365,18 @@ class local_work : private detail::local_work_core<local_work> {
   /// a timeout <= 0 without min_wait does not sleep. Returns at once (after
   /// the item) when an item calls close(), and after the current pass when
   /// interrupt() was called (from any thread; see interrupt()).
+  ///
+  /// Pacing (since 0.3; detail/pacer.hpp, queue.hpp consumer::poll): with
+  /// min_events == 1 and a wait that may block (a timeout > 0, unbounded, or
+  /// min_wait), each pass takes items through the paced consumer. After a
+  /// pass that caught up with heavy traffic (at least one item per 512 ns,
+  /// pauses included), the next pass first spins (the CPU's pause
+  /// instruction, on the clock) for up to 16 us so that a batch builds up
+  /// behind the producers, never past the wait's timeout or min_wait
+  /// deadline; an interrupt() or a close() is seen after it. Light traffic,
+  /// closed loops and an owner that adds to itself drop the pause (see
+  /// poll()). min_events > 1 (the countdown batches already), min_events <=
+  /// 0, wait(n, 0) and run() never pause. Pauses are not counted in stats().
   int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
     return core::wait(min_events, timeout, min_wait);
   }
@@ -419,7 +433,7 @@ class local_work : private detail::local_work_core<local_work> {
   // --- the queue variant's part of the core (see local_work_core.hpp) -------
   int run_items(int max, bool cancel) noexcept;
   // wait()'s passes: run_items(max, false) paced (consumer::poll, detail/pacer.hpp).
-  int run_items_paced(int max) noexcept;
+  int run_items_paced(int max, std::chrono::steady_clock::time_point limit) noexcept;
 
   // The consumer's cursor is not on the stub: items (or a push in flight)
   // remain behind the last one we ran.
@@ -460,7 +474,7 @@ inline void local_work::add_batch(work_chain& chain, wake mode) noexcept {
   detail::adder_gate::ticket ticket;
   // Closed: every item runs here, cancelled, in order (as admit() does for
   // one). Counted in stats().cancelled_inline inside the gate.
-  if (!enter(ticket, items.size)) {
+  if (!enter(ticket, items.size, "add_batch() began after the destructor began (use after free)")) {
     detail::work_chain_access::run_each(items, run_state{true});
     return;
   }
@@ -493,13 +507,13 @@ inline int local_work::run_items(int max, bool cancel) noexcept {
   return n;
 }
 
-inline int local_work::run_items_paced(int max) noexcept {
+inline int local_work::run_items_paced(int max, std::chrono::steady_clock::time_point limit) noexcept {
   // The first call through consumer::poll(): after a pass that caught up
   // with busy producers it waits (up to 16 us) so that a batch builds up
   // behind their frontier, which then runs from lines they have finished
   // with. The rest as in run_items() (items that added more to this object).
   auto run_one = [](node* x) noexcept { work::from_hook(x)(run_state{false}); };
-  int n = max > 0 ? consumer_.poll(max, run_one) : 0;
+  int n = consumer_.poll(max, run_one, limit);
   if (n == 0) return 0;
   while (n < max) {
     const int got = consumer_.pop_batch(max - n, run_one);

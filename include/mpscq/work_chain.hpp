@@ -37,8 +37,14 @@
 //   after add(): work.hpp, LIFETIME) and leaves the chain empty; clear()
 //   gives them back unadded. A chain destroyed while it still holds items is
 //   misuse (their work would be lost without running, not even cancelled):
-//   add_batch() or clear() it first. Movable (the source is left empty), not
-//   copyable.
+//   add_batch() or clear() it first. Every item's func must stay set until
+//   it runs (add_batch() does not re-check it). Movable (the source is left
+//   empty), not copyable.
+//
+// EXCEPTIONS
+//   Nothing here throws. An exception that unwinds past a chain that still
+//   holds items (thrown between append() and add_batch()) does not abort:
+//   the destructor gives the items back (clear()), unadded and untouched.
 //
 // MISUSE (docs/api.md, Contracts: "mpscq::work_chain: <what>", then abort)
 //   Every build (one compare each): append() of an item with no func;
@@ -48,12 +54,16 @@
 //   task_work, or already in this or another chain, not last). At the add,
 //   queue::push_batch reports a chain whose first or last item is the
 //   queue's tail already (every build). Not detected: an item in the middle
-//   of a chain that is the tail of a queue (its link is nullptr there too).
+//   of a chain that is the tail of a queue (its link is nullptr there too);
+//   in release builds, an item appended again later in the same chain
+//   ([x, y, x]: the second append relinks x, so y is cut out and never
+//   runs, while a lazy add still counts 3 towards min_events).
 //   An empty chain is not an error: add_batch() of it does nothing.
 #ifndef MPSCQ_WORK_CHAIN_HPP
 #define MPSCQ_WORK_CHAIN_HPP
 
 #include <cstddef>
+#include <exception>
 
 #include <mpscq/version.hpp>
 #include <mpscq/detail/misuse.hpp>
@@ -81,12 +91,18 @@ class work_chain {
   }
   work_chain& operator=(work_chain&&) = delete;
 
-  /// Misuse if it still holds items (add_batch() or clear() them first).
+  /// Misuse if it still holds items (add_batch() or clear() them first),
+  /// except while an exception unwinds past it: the items were never added,
+  /// so they are given back (clear()) and stay the caller's.
   ~work_chain() {
-    if (size_ != 0)
-      detail::misuse("work_chain",
-                     "destroyed while it still holds items that were never added (their work would be lost): "
-                     "add_batch() it or clear() it first");
+    if (size_ == 0) return;
+    if (std::uncaught_exceptions() > uncaught_at_construction_) {
+      clear();
+      return;
+    }
+    detail::misuse("work_chain",
+                   "destroyed while it still holds items that were never added (their work would be lost): "
+                   "add_batch() it or clear() it first");
   }
 
   /// Appends `w` at the end (O(1)). `w.func` must be set; `w` must not be
@@ -107,6 +123,7 @@ class work_chain {
   node* first_ = nullptr;
   node* last_ = nullptr;
   std::size_t size_ = 0;
+  int uncaught_at_construction_ = std::uncaught_exceptions();  // see ~work_chain()
 };
 
 namespace detail {
@@ -135,8 +152,9 @@ struct work_chain_access {
     node* n = t.first;
     for (;;) {
       // [WC2] Relaxed: our own appends wrote these links (program order).
-      // The last item's link is not read: in release builds it may hold a
-      // stale pointer from an earlier trip through a queue.
+      // The last item's link is not read: `last` ends the walk, whatever the
+      // link holds (an item handed out by a queue has it cleared, but one
+      // that never went through a queue may not).
       node* const next = n == t.last ? nullptr : n->next.load(std::memory_order_relaxed);
       // [WC3] Relaxed, the item is ours: not queued, as after a pop, so that
       // it may be added or appended again (MPSCQ_DEBUG checks the link).

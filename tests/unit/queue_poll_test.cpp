@@ -198,6 +198,22 @@ TEST(QueuePoll, IntrusiveQueuePassesItems) {
   EXPECT_EQ(c.poll(0, [&](item*) { ADD_FAILURE(); }), 0);
 }
 
+// max <= 0 touches nothing: not the queue, and not an armed pause (which
+// the next real call still waits out and judges).
+TEST(QueuePoll, MaxZeroOrNegativeTouchesNothing) {
+  queue q;
+  item it[2];
+  q.push(&it[0].hook);
+  consumer c(q);
+  int calls = 0;
+  EXPECT_EQ(c.poll(0, [&](node*) { ++calls; }), 0);
+  EXPECT_EQ(c.poll(-1, [&](node*) { ++calls; }), 0);
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(c.emptied());  // never stepped off the stub
+  EXPECT_EQ(c.poll(4, [&](node*) { ++calls; }), 1);
+  EXPECT_EQ(calls, 1);
+}
+
 // Real producers, a polling consumer: per-producer order, nothing lost, and
 // the empty -> non-empty rule (pushes that found the queue empty == polls
 // that ended emptied) - pauses included.
@@ -346,9 +362,34 @@ TEST_F(PacerRule, APauseThatGainsNothingBacksOffExponentially) {
   while (!p.armed()) frontier(p, 1, 50);
   int tail = 0;
   p.wait_turn([&] { return tail++; });
-  EXPECT_EQ(p.pace_ns(), 3 * step_ns);
+  EXPECT_EQ(p.pace_ns(), step_ns);  // judged at the frontier call that ends the interval
   frontier(p, 64, 100);
+  EXPECT_EQ(p.pace_ns(), 3 * step_ns);
   EXPECT_TRUE(p.armed());
+}
+
+// A closed loop: 8 clients, each re-adds only after its item ran. Producers
+// do push during a pause (the tail moves), but the interval brings 8 items,
+// below heavy traffic once the pause is counted: the pause must drop before
+// it nears the cap, and stay rare.
+TEST_F(PacerRule, AClosedLoopDropsThePause) {
+  test_pacer p;
+  test_clock::step = 20;
+  int tail = 0, pauses = 0;
+  frontier(p, 8, 0);
+  for (int i = 0; i < 20000; ++i) {
+    if (p.armed()) {
+      ++pauses;
+      p.wait_turn([&] { return tail++; });
+    }
+    frontier(p, 8, 800);  // 8 items, 100 ns each: heavy without a pause
+    // The pause grows only while the interval stays heavy: 8 items cover
+    // at most 8 * heavy_traffic_ns of pause, so it never nears the cap.
+    EXPECT_LE(p.pace_ns(), 2 * 8 * test_pacer::heavy_traffic_ns);
+  }
+  // Each probe pauses a few times (1, 3, 7 us) before it drops; probes come
+  // after 2, 4, ..., then every 1024 frontier calls.
+  EXPECT_LE(pauses, 3 * (10 + 20000 / 1024 + 1));
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -127,6 +128,30 @@ TEST(WorkChain, CountsWhatItLinksAndAnEmptyChainAddsNothing) {
 // one subtraction and one wake. With the chain counted as one item (MUTANT
 // local_chain_counts_one) the owner sleeps on: no wake, the wait ends only
 // at the hang guard's timeout.
+// An exception thrown between append() and add_batch() unwinds past the
+// chain: the items were never added, so the destructor gives them back
+// (unlinked, reusable) instead of reporting misuse. (Aborted before the
+// adversarial review of issue 19.)
+TEST(WorkChain, AnExceptionUnwindingPastAChainGivesItsItemsBack) {
+  std::vector<std::string> log;
+  auto items = make_items(log, 3, "");
+  EXPECT_THROW(
+      {
+        work_chain chain;
+        append_all(chain, items);
+        throw std::runtime_error("building the batch failed");
+      },
+      std::runtime_error);
+  // Every hook is unlinked: the items can be added one by one.
+  local_work lw;
+  for (auto& it : items) {
+    EXPECT_EQ(it->tw.hook.next.load(std::memory_order_relaxed), nullptr);
+    lw.add(it->tw);
+  }
+  EXPECT_EQ(lw.run(8), 3);
+  EXPECT_EQ(log, (std::vector<std::string>{"0", "1", "2"}));
+}
+
 TEST(LocalWorkChain, LazyChainCompletesAMinEventsBatchWithOneWake) {
   local_work lw;
   counted_item items[4];

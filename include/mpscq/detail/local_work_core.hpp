@@ -9,7 +9,7 @@
 // depend on the queue. The two queue variants plug in through CRTP:
 //
 //   int  run_items(int max, bool cancel)     pop and run up to max items
-//   int  run_items_paced(int max)            optional: run_items(max, false)
+//   int  run_items_paced(int max, limit)     optional: run_items(max, false)
 //                                            through a paced consumer (wait()'s
 //                                            passes; detail/pacer.hpp)
 //   bool items_left() const                  after run_items: work remains that
@@ -198,12 +198,15 @@ class local_work_core {
   /// Enters the in-flight adder gate. False once close() has begun (then it
   /// has left the gate again): the caller must then run its `items` items
   /// itself, with cancel = true (counted in stats().cancelled_inline).
-  bool enter(adder_gate::ticket& ticket, std::uint64_t items = 1) noexcept {
+  /// `after_destructor`: the report for a caller that began after the
+  /// destructor began (names the call: add() or add_batch()).
+  bool enter(adder_gate::ticket& ticket, std::uint64_t items = 1,
+             const char* after_destructor = "add() began after the destructor began (use after free)") noexcept {
     // [L1] calls [A1]. The gate's invariant G1 (detail/adder_gate.hpp): either
     // our enter comes before close()'s on our shard (close() then waits for
     // our leave(), which publishes our push, G2/G3), or after it (we see the
     // closed bit and push nothing).
-    ticket = enter_gate("add() began after the destructor began (use after free)");
+    ticket = enter_gate(after_destructor);
     if ((ticket.before & adder_gate::closed) == 0) return true;
     // [L2] Relaxed: a statistic. Counted while still inside the gate, so the
     // object is alive.
@@ -371,7 +374,9 @@ class local_work_core {
 
   // `paced`: wait()'s passes, which may pace (see the Derived interface at
   // the top: run_items_paced, where the variant has one).
-  int run_pass(int max_events, bool paced = false) noexcept {
+  // `pace_limit`: a pause never lasts past it (wait()'s deadlines).
+  int run_pass(int max_events, bool paced = false,
+               std::chrono::steady_clock::time_point pace_limit = std::chrono::steady_clock::time_point::max()) noexcept {
     // [L10] Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
     // pushes after our pops sets it again. Load first so an idle owner does
     // not write the flag's line when there is nothing to clear. acq_rel:
@@ -386,8 +391,8 @@ class local_work_core {
     int n = 0;
     {
       depth_scope in_items(*this);
-      if constexpr (requires(Derived& d) { d.run_items_paced(max_events); }) {
-        n = paced ? derived().run_items_paced(max_events) : derived().run_items(max_events, false);
+      if constexpr (requires(Derived& d) { d.run_items_paced(max_events, pace_limit); }) {
+        n = paced ? derived().run_items_paced(max_events, pace_limit) : derived().run_items(max_events, false);
       } else {
         n = derived().run_items(max_events, false);
       }
@@ -549,7 +554,8 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
   if (has_min_wait) deadline = unbounded ? min_deadline : std::max(deadline, min_deadline);
 
-  const bool may_block = unbounded || has_min_wait || timeout > std::chrono::nanoseconds::zero();
+  const bool paced =
+      min_events == 1 && (unbounded || has_min_wait || timeout > std::chrono::nanoseconds::zero());
   int ran = 0;
   // The previous sleep's kind, for the idle hint (see min_wait_idle_).
   bool slept_to_min_deadline = false;
@@ -557,9 +563,14 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   for (;;) {
     // At least wait_run_batch per pass, but never past INT_MAX in total.
     const int batch = std::min(std::max(min_events - ran, wait_run_batch), std::numeric_limits<int>::max() - ran);
-    // Pacing (detail/pacer.hpp) only in a wait that may block: wait(n, 0)
-    // without min_wait is run() and never waits.
-    const int n = run_pass(batch, may_block);
+    // Pacing (detail/pacer.hpp) only in a wait that may block (wait(n, 0)
+    // without min_wait is run() and never waits) and takes items as they
+    // come (min_events <= 1): with min_events > 1 the countdown does the
+    // batching - the owner sleeps until that many are queued - and a pause
+    // would only lengthen each cycle of a closed loop (mpscq-bench S5); with
+    // min_events 0 the call only runs what is queued. A pause never lasts
+    // past the wait's timeout or min_wait deadline.
+    const int n = run_pass(batch, paced, std::min(deadline, min_deadline));
     ran += n;
     // An item called close(): "run() and wait() after close() return at
     // once" - also when close() came from inside this wait.

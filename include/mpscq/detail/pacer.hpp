@@ -25,15 +25,19 @@
 //     traffic between two frontier calls is heavy: at least one item per
 //     heavy_traffic_ns. Below that the consumer keeps up item by item at a
 //     cost the producers do not feel, and a pause would only add latency.
-//   - Judging. A pause that really waits compares the producers' tail
-//     before and after it (one relaxed load each). If it moved, producers
-//     were pushing meanwhile and the pause built a batch: `pace` doubles
-//     (plus pace_step_ns), up to max_pace_ns. If it did not, the pause
-//     gained nothing (the items were there already, or the consumer thread
-//     is its own producer): `pace` drops to 0 and engaging is skipped for
-//     the next 2, 4, ... 1024 frontier calls (reset by a pause that pays),
-//     so a thread that posts to itself pays one short pause per 1024
-//     catch-ups at most.
+//   - Judging. A pause must pay for itself in items. At the frontier call
+//     that ends a paced interval (pause plus drain), the traffic over that
+//     interval must still be heavy, or `pace` drops to 0: in a closed loop
+//     (a client re-adds only after its item ran) pausing the consumer only
+//     slows the producers, and few items come in during the pause. While it
+//     stays heavy, `pace` doubles (plus pace_step_ns), up to max_pace_ns.
+//     A pause that really waits also compares the producers' tail before
+//     and after it (one relaxed load each): if no push happened during it
+//     (the consumer thread is its own producer, or traffic stopped), `pace`
+//     drops to 0 at once. A drop skips engaging for the next 2, 4, ...,
+//     1024 frontier calls (reset only by an interval that stays heavy with
+//     the longest pause), so a thread that posts to itself, or a closed
+//     loop, pays a few short pauses per 1024 catch-ups at most.
 //   - The wait spins on the clock with the CPU's pause instruction: it is at
 //     most max_pace_ns, far below a scheduler slice, and a sleep that short
 //     would oversleep by the timer slack (50 us by default). A caller that
@@ -93,17 +97,7 @@ class basic_pacer {
     if (now_ns() >= until) return;  // the caller's own work covered it: not judged
     const auto before = tail();
     while (now_ns() < until) cpu_relax();
-    if (tail() != before) {
-      // Producers pushed during the pause: it built a batch.
-      pace_ = pace_ * 2 + pace_step_ns;
-      if (pace_ > max_pace_ns) pace_ = max_pace_ns;
-      misses_ = 0;
-    } else {
-      // Nothing arrived: the pause only added latency.
-      pace_ = 0;
-      if (misses_ < max_misses) ++misses_;
-      skip_ = 1u << misses_;
-    }
+    if (tail() == before) drop();  // nothing arrived: the pause only added latency
   }
 
   /// Called after a paced call: it handed out `n` items and stopped at the
@@ -114,12 +108,25 @@ class basic_pacer {
     since_ += static_cast<std::uint64_t>(n);
     if (!frontier) return;  // more is queued: the next call goes on at once
     const std::uint64_t now = now_ns();
-    if (pace_ == 0) {
-      if (skip_ > 0) {
-        --skip_;
-      } else if (last_ns_ != 0 && since_ * heavy_traffic_ns >= now - last_ns_) {
-        pace_ = pace_step_ns;  // heavy traffic: try a pause
+    const bool heavy = last_ns_ != 0 && since_ * heavy_traffic_ns >= now - last_ns_;
+    if (pace_ != 0) {
+      // The interval since the last frontier call held a pause: did the
+      // traffic over it stay heavy?
+      if (heavy) {
+        // Only an interval that stays heavy with the longest pause proves
+        // open traffic and forgets earlier misses; a closed loop never gets
+        // there (its N outstanding items cover at most N * heavy_traffic_ns
+        // of pause), so its misses add up and its probes grow rare.
+        if (pace_ == max_pace_ns) misses_ = 0;
+        pace_ = pace_ * 2 + pace_step_ns;
+        if (pace_ > max_pace_ns) pace_ = max_pace_ns;
+      } else {
+        drop();
       }
+    } else if (skip_ > 0) {
+      --skip_;
+    } else if (heavy) {
+      pace_ = pace_step_ns;  // heavy traffic: try a pause
     }
     last_ns_ = now;
     since_ = 0;
@@ -133,7 +140,18 @@ class basic_pacer {
 
   static std::uint64_t now_ns() noexcept { return Clock::now(); }
 
+  /// Frontier calls left before pausing may engage again (tests).
+  unsigned skip() const noexcept { return skip_; }
+
  private:
+  // A pause that did not pay: stop pausing, and probe again only after
+  // 2, 4, ..., 1024 frontier calls.
+  void drop() noexcept {
+    pace_ = 0;
+    if (misses_ < max_misses) ++misses_;
+    skip_ = 1u << misses_;
+  }
+
   std::uint64_t resume_ns_ = 0;  // 0: not armed; else the next call waits until then
   std::uint64_t last_ns_ = 0;    // when the previous frontier call ended (0: none yet)
   std::uint64_t since_ = 0;      // items handed out since then
