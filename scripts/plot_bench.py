@@ -252,10 +252,10 @@ def main():
         subtitle = " | core-to-core handoff probe: median %.0f ns (min %.0f, max %.0f)" % (
             statistics.median(probe), min(probe), max(probe))
     # mpscq-bench --load N writes a meta row (absent from older files).
-    load = [int(float(r["value"])) for r in rows if r["scenario"] == "meta" and r["case"] == "load"
+    load_threads = [int(float(r["value"])) for r in rows if r["scenario"] == "meta" and r["case"] == "load"
             and r["metric"] == "threads"]
-    if load and load[0] > 0:
-        subtitle += " | load: %d busy thread%s (unpinned, normal priority)" % (load[0], "" if load[0] == 1 else "s")
+    if load_threads and load_threads[0] > 0:
+        subtitle += " | load: %d busy thread%s (unpinned, normal priority)" % (load_threads[0], "" if load_threads[0] == 1 else "s")
     if all_lines:
         head = ("mpscq-bench: points = median over repetitions, whiskers = min..max; ratios = median of "
                 "per-repetition ratios to the reference")
