@@ -372,8 +372,9 @@ class local_work : private detail::local_work_core<local_work> {
   /// pass that caught up with heavy traffic (at least one item per 512 ns,
   /// pauses included), the next pass first spins (the CPU's pause
   /// instruction, on the clock) for up to 16 us so that a batch builds up
-  /// behind the producers, never past the wait's timeout or min_wait
-  /// deadline; an interrupt() or a close() is seen after it. Light traffic,
+  /// behind the producers, never past the wait's deadline (the timeout, or
+  /// min_wait when that ends later); an interrupt() or a close() is seen
+  /// after it. The in-flight backoff's sleeps are cut at that deadline too. Light traffic,
   /// closed loops and an owner that adds to itself drop the pause (see
   /// poll()). min_events > 1 (the countdown batches already), min_events <=
   /// 0, wait(n, 0) and run() never pause. Pauses are not counted in stats().
@@ -509,18 +510,13 @@ inline int local_work::run_items(int max, bool cancel) noexcept {
 
 inline int local_work::run_items_paced(int max, std::chrono::steady_clock::time_point limit) noexcept {
   // The first call through consumer::poll(): after a pass that caught up
-  // with busy producers it waits (up to 16 us) so that a batch builds up
-  // behind their frontier, which then runs from lines they have finished
-  // with. The rest as in run_items() (items that added more to this object).
-  auto run_one = [](node* x) noexcept { work::from_hook(x)(run_state{false}); };
-  int n = consumer_.poll(max, run_one, limit);
-  if (n == 0) return 0;
-  while (n < max) {
-    const int got = consumer_.pop_batch(max - n, run_one);
-    if (got == 0) break;
-    n += got;
-  }
-  return n;
+  // with busy producers it waits (up to 16 us, never past `limit`) so that a
+  // batch builds up behind their frontier, which then runs from lines they
+  // have finished with. The rest is run_items() (items that added more to
+  // this object).
+  const int n = consumer_.poll(max, [](node* x) noexcept { work::from_hook(x)(run_state{false}); }, limit);
+  if (n == 0 || n >= max) return n;
+  return n + run_items(max - n, false);
 }
 
 inline int local_work::drain_cancelled() noexcept {

@@ -39,6 +39,26 @@ class backoff {
     std::this_thread::sleep_for(std::chrono::microseconds(first_sleep_us << step));
   }
 
+  /// pause(), but a sleep never lasts past `limit` (a caller's deadline, e.g.
+  /// local_work::wait()'s timeout): past it, only a yield.
+  void pause(std::chrono::steady_clock::time_point limit) noexcept {
+    if constexpr (!model_build) {
+      if (limit != std::chrono::steady_clock::time_point::max() && rounds_ >= yield_rounds) {
+        const auto left = limit - std::chrono::steady_clock::now();
+        const auto step = std::chrono::microseconds(first_sleep_us << (rounds_ - yield_rounds));
+        if (left < step) {
+          if (left > std::chrono::steady_clock::duration::zero()) {
+            std::this_thread::sleep_for(left);
+          } else {
+            yield_thread();
+          }
+          return;
+        }
+      }
+    }
+    pause();
+  }
+
   /// Rounds waited so far (for statistics and tests).
   unsigned rounds() const noexcept { return rounds_; }
 

@@ -374,7 +374,8 @@ class local_work_core {
 
   // `paced`: wait()'s passes, which may pace (see the Derived interface at
   // the top: run_items_paced, where the variant has one).
-  // `pace_limit`: a pause never lasts past it (wait()'s deadlines).
+  // `pace_limit`: neither the pacing pause nor the in-flight backoff's sleep
+  // lasts past it (wait()'s deadlines; run() passes none).
   int run_pass(int max_events, bool paced = false,
                std::chrono::steady_clock::time_point pace_limit = std::chrono::steady_clock::time_point::max()) noexcept {
     // [L10] Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
@@ -417,7 +418,7 @@ class local_work_core {
     // shorter pass paused, and the first-push case did not pause in run().)
     if (n == 0 && (left || !derived().queue_empty(std::memory_order_relaxed))) {  // [L18]
       in_flight_backoffs_.add();
-      in_flight_wait_.pause();
+      in_flight_wait_.pause(pace_limit);  // never sleeps past wait()'s deadline
     }
     if (left) {
       // Work left behind (cap reached, or a producer in flight): say so, for
@@ -569,8 +570,9 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     // batching - the owner sleeps until that many are queued - and a pause
     // would only lengthen each cycle of a closed loop (mpscq-bench S5); with
     // min_events 0 the call only runs what is queued. A pause never lasts
-    // past the wait's timeout or min_wait deadline.
-    const int n = run_pass(batch, paced, std::min(deadline, min_deadline));
+    // past the wait's deadline (which is min_wait's when that ends later);
+    // nor does run_pass()'s in-flight backoff sleep past it.
+    const int n = run_pass(batch, paced, deadline);
     ran += n;
     // An item called close(): "run() and wait() after close() return at
     // once" - also when close() came from inside this wait.
