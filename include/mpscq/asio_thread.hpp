@@ -129,10 +129,13 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstdint>
 #include <cstddef>
 #include <mutex>
 #include <optional>
 #include <thread>
+
+#include <unistd.h>
 
 #include <mpscq/local_work.hpp>
 #include <mpscq/detail/misuse.hpp>
@@ -154,10 +157,15 @@ class owner_thread_base {
   std::thread::id get_id() const noexcept { return id_; }
 
  protected:
-  // True for the call that raised the request. Relaxed: the request's
-  // ordering comes from what the caller does next (interrupt(), or a post to
-  // the io_context), which the thread sees before it looks at the flag.
-  bool request_stop() noexcept { return !stop_.exchange(true, std::memory_order_relaxed); }
+  // True for the call that raised the request. The request's wake comes
+  // from what the caller does next - interrupt() (its
+  // happens-before edge to the wait() that takes it), or the eventfd write
+  // (the kernel orders it before the epoll_wait() that reports it) - after
+  // which the owner looks at the flag.
+  // Release/acquire on top: what stop()'s caller did before is visible to
+  // the drain that follows the owner's acquire load of the flag.
+  bool request_stop() noexcept { return !stop_.exchange(true, std::memory_order_acq_rel); }
+  bool stop_requested() const noexcept { return stop_.load(std::memory_order_acquire); }
 
   void start(std::thread t) noexcept {
     id_ = t.get_id();
@@ -232,10 +240,11 @@ class work_thread : private detail::owner_thread_base {
   using owner_thread_base::stopped;
 
  private:
+  using owner_thread_base::stop_requested;
   void main() noexcept {
     // interrupt() after the flag: the wait that takes it returns, and what
     // stop()'s caller did (the flag included) happens-before that return.
-    while (!stopped()) lw_.wait(1, std::chrono::nanoseconds::max());
+    while (!stop_requested()) lw_.wait(1, std::chrono::nanoseconds::max());
     drain_and_close(lw_);
   }
 
@@ -282,11 +291,16 @@ class io_thread : private detail::owner_thread_base {
   /// The local_work, for plain mpscq::work items: work().add(w).
   local_work& work() noexcept { return lw_; }
 
-  /// Asks the thread to end (STOP). Any thread; idempotent; noexcept except
-  /// that the request itself is an io_context post (std::bad_alloc then
-  /// terminates: the one allocation this type cannot avoid).
+  /// Asks the thread to end (STOP). Any thread, also a signal handler (a
+  /// flag store and one eventfd write(2): no allocation, no lock);
+  /// idempotent.
   void stop() noexcept {
-    if (request_stop()) net::post(io_, [this] { finish(); });
+    if (request_stop()) {
+      // The flag first: the pass that this write's edge starts (or the
+      // re-check after an arm that the edge missed) sees it.
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t n = ::write(lw_.event_fd(), &one, sizeof one);
+    }
   }
   /// Waits until the thread has ended. Any thread but its own (reported).
   void join() noexcept { join_thread("asio::io_thread"); }
@@ -295,6 +309,7 @@ class io_thread : private detail::owner_thread_base {
   using owner_thread_base::stopped;
 
  private:
+  using owner_thread_base::stop_requested;
   using descriptor = net::posix::stream_descriptor;
 
   void main() noexcept {
@@ -313,33 +328,43 @@ class io_thread : private detail::owner_thread_base {
   }
 
   // One pass: up to batch_ items, then either a turn for the io_context
-  // (more queued) or the eventfd wait.
+  // (more queued: a post to itself) or the eventfd wait.
   //
-  // THE RE-CHECK (the wait's race window): async_wait() completes on the
-  // next readiness edge of the eventfd (Asio registers it edge-triggered
-  // and does not complete a wait speculatively), and an add writes the
-  // eventfd only when it finds the queue empty (local_work's pending flag,
-  // [L4]: eventfd write, then the flag's release store). An add whose write
-  // came before the arm had its edge consumed by an earlier epoll_wait of
-  // this thread, before this pass began, so its flag store is visible here
-  // (the write returned before that epoll_wait did). So, with the wait armed
-  // first, has_work() after it either sees the add or the add's edge is yet
-  // to come and completes the wait: no lost wake. A stale edge (the eventfd
-  // was drained by a run after the write) only costs an empty pass.
+  // THE RE-CHECK (the wait's race window). async_wait() completes on the
+  // next readiness edge of the eventfd: Asio registers it edge-triggered and
+  // never completes a wait speculatively. An add writes the eventfd only
+  // when its push found the queue empty, after the push and before it raises
+  // the pending flag (local_work_core.hpp, signal_non_empty [L4]). An edge
+  // that came while no wait was armed was consumed by an earlier
+  // epoll_wait() of this thread, with no operation to complete: lost. So,
+  // after arming, the pass runs the queue again - the queue itself, not
+  // has_work(): the add's push and link happened before its write, and the
+  // write before the epoll_wait() that consumed the edge (the kernel's wait
+  // queue lock orders them), so the run pops the item; the pending flag may
+  // still be on its way. An add whose write comes after the arm completes
+  // the wait. A stale edge (written before a run drained the eventfd) costs
+  // one empty pass. The stop request rides on the same edges (stop()).
   void pass() noexcept {
     posted_ = false;
     if (finished_) return;
-    lw_.run(batch_);
-    if (finished_) return;  // an item called stop()? No: stop() only posts; kept for io_context().stop()
-    if (!lw_.has_work()) {
-      if (!armed_) {
-        armed_ = true;
-        ev_->async_wait(descriptor::wait_read, [this](const auto&) {
-          armed_ = false;
-          pass();
-        });
+    if (stop_requested()) {
+      finish();
+      return;
+    }
+    int ran = lw_.run(batch_);
+    if (ran < batch_ && !lw_.has_work()) {
+      if (armed_) return;  // the armed wait covers every add after its arm
+      armed_ = true;
+      ev_->async_wait(descriptor::wait_read, [this](const auto&) {
+        armed_ = false;
+        pass();
+      });
+      if (stop_requested()) {  // its write may have come before the arm
+        finish();
+        return;
       }
-      if (!lw_.has_work()) return;  // the re-check, after the arm
+      ran = lw_.run(batch_);  // THE RE-CHECK
+      if (ran == 0 && !lw_.has_work()) return;
     }
     if (!posted_) {
       posted_ = true;
@@ -351,7 +376,7 @@ class io_thread : private detail::owner_thread_base {
   void finish() noexcept {
     if (finished_) return;
     finished_ = true;
-    request_stop();  // stopped() is true also after io_context().stop()
+    (void)request_stop();  // stopped() is true also after io_context().stop()
     drain_and_close(lw_);
     if (ev_ != nullptr) ev_->cancel();
     io_.stop();
