@@ -330,19 +330,24 @@ class io_thread : private detail::owner_thread_base {
   // One pass: up to batch_ items, then either a turn for the io_context
   // (more queued: a post to itself) or the eventfd wait.
   //
-  // THE RE-CHECK (the wait's race window). async_wait() completes on the
-  // next readiness edge of the eventfd: Asio registers it edge-triggered and
-  // never completes a wait speculatively. An add writes the eventfd only
-  // when its push found the queue empty, after the push and before it raises
+  // THE WAIT'S RACE WINDOW. async_wait() completes on the next readiness
+  // edge of the eventfd: Asio registers it edge-triggered and never
+  // completes a wait speculatively. An add writes the eventfd only when its
+  // push found the queue empty, after the push and link and before it raises
   // the pending flag (local_work_core.hpp, signal_non_empty [L4]). An edge
-  // that came while no wait was armed was consumed by an earlier
-  // epoll_wait() of this thread, with no operation to complete: lost. So,
-  // after arming, the pass runs the queue again - the queue itself, not
-  // has_work(): the add's push and link happened before its write, and the
-  // write before the epoll_wait() that consumed the edge (the kernel's wait
-  // queue lock orders them), so the run pops the item; the pending flag may
-  // still be on its way. An add whose write comes after the arm completes
-  // the wait. A stale edge (written before a run drained the eventfd) costs
+  // that an epoll_wait() of this thread reports while no wait is armed (the
+  // io_context polls its reactor between the handlers of a post chain)
+  // completes nothing: it is lost. The invariant that makes that harmless:
+  // every arm comes after a run() of the queue in the same pass, with no
+  // epoll_wait() between them. An add whose edge was lost had pushed before
+  // its write, and the write came before that epoll_wait() returned (the
+  // kernel's wait-queue lock orders them), so the run, later on this thread,
+  // pops its item (the flag may still be on its way: the run looks at the
+  // queue itself). An add whose write comes after that run leaves its edge
+  // in the epoll ready list until the next epoll_wait(), which comes after
+  // the arm: the wait completes. The run after the arm (THE RE-CHECK) is
+  // belt and braces for the same window: it costs one look at an empty queue
+  // per arm. A stale edge (written before a run drained the eventfd) costs
   // one empty pass. The stop request rides on the same edges (stop()).
   void pass() noexcept {
     posted_ = false;
