@@ -106,6 +106,8 @@ class task_strand {
   explicit task_strand(ExecutionContext& context, std::size_t batch = 64)
       : task_strand(context.get_executor(), batch) {}
 
+  /// Moves the handle's share; a moved-from handle may only be destroyed or
+  /// assigned to (its members dereference nothing else).
   task_strand(task_strand&&) noexcept = default;
   task_strand& operator=(task_strand&&) noexcept = default;
   task_strand(const task_strand&) = delete;
