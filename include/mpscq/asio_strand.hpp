@@ -152,8 +152,8 @@ class task_strand {
 
     ~drain_job() {
       if (!s) return;
-      if (scheduling_here == s.get()) {
-        s->refused = true;  // schedule(): return false, the fallback runs it
+      if (scheduling_here != nullptr && scheduling_here->s == s.get()) {
+        scheduling_here->refused = true;  // schedule(): return false, the fallback runs it
         return;
       }
       s->tw.close();
@@ -169,9 +169,8 @@ class task_strand {
     // The scheduler: one drain job per accepted cycle. Runs inside an add()
     // (any thread); never throws (a throwing scheduler is misuse).
     bool schedule() noexcept {
-      state* const outer = scheduling_here;  // another strand's schedule, further up this stack
-      scheduling_here = this;
-      refused = false;
+      scheduling call{this, false, scheduling_here};  // outer: another strand's schedule, further up this stack
+      scheduling_here = &call;
       bool ok = true;
 #if defined(__cpp_exceptions)
       try {
@@ -182,8 +181,8 @@ class task_strand {
 #else
       net::post(inner, drain_job(this->shared_from_this()));
 #endif
-      scheduling_here = outer;
-      return ok && !refused;
+      scheduling_here = call.outer;
+      return ok && !call.refused;
     }
 
     // A run that ended with `more` posts the next one; if that post throws,
@@ -205,10 +204,6 @@ class task_strand {
 
     Executor inner;
     const std::size_t batch;
-    // A job destroyed inside schedule()'s own post (on that thread) refuses
-    // the schedule through this flag; only that thread touches it then
-    // (schedule() runs once per cycle, inside one add).
-    bool refused = false;
     task_work tw;
     // Declared after tw, so destroyed first: ending the context destroys
     // nothing still queued (the state dies only when no job holds it, i.e.
@@ -216,8 +211,14 @@ class task_strand {
     task_work_context ctx;
   };
 
-  // The state whose schedule() is posting on this thread (innermost).
-  static inline thread_local state* scheduling_here = nullptr;
+  // The schedule() call posting on this thread (innermost), on its stack: a
+  // job destroyed inside that post refuses that call, and only that call.
+  struct scheduling {
+    state* s;
+    bool refused;
+    scheduling* outer;
+  };
+  static inline thread_local scheduling* scheduling_here = nullptr;
 
   std::shared_ptr<state> state_;
 };
