@@ -128,11 +128,12 @@ class receiver {
     std::size_t last;  // the actor that handed it back
   };
 
+  // Notifies under the lock (as Asio's receiver): once main() has the last
+  // token it destroys the receiver, so the condition variable must not be
+  // touched after the unlock.
   void deliver(const token& t, std::size_t last) {
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back({t, last});
-    }
+    const std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back({t, last});
     condition_.notify_one();
   }
 
