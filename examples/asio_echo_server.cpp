@@ -416,11 +416,13 @@ int main(int argc, char** argv) {
     all.unclosed += t.unclosed;
   }
   using ull = unsigned long long;
-  std::printf("%s: %zu clients, %llu round trips, %llu bytes echoed in %.3f s (%.1f us per round trip per client); "
+  // Each client's round trips are one after the other: its mean round trip.
+  const double round_trip_us =
+      all.rounds != 0 ? seconds * 1e6 * static_cast<double>(o.clients) / static_cast<double>(all.rounds) : 0.0;
+  std::printf("%s: %zu clients, %llu round trips, %llu bytes echoed in %.3f s (%.1f us per client round trip); "
               "%llu notes from the worker; stop from %s\n",
               example::program_name.c_str(), o.clients, static_cast<ull>(all.rounds), static_cast<ull>(snap.bytes),
-              seconds, all.rounds != 0 ? seconds * 1e6 * static_cast<double>(o.clients) / static_cast<double>(all.rounds) : 0.0,
-              static_cast<ull>(snap.notes), o.stop_from_main ? "main()" : "the listener");
+              seconds, round_trip_us, static_cast<ull>(snap.notes), o.stop_from_main ? "main()" : "the listener");
   check(all.errors == 0, "no client error", all.errors);
   check(all.rounds == static_cast<std::uint64_t>(o.clients) * o.rounds, "every round completed", all.rounds);
   check(all.mismatches == 0, "every echo came back byte-for-byte", all.mismatches);
