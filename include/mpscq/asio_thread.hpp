@@ -87,7 +87,10 @@
 //   instead makes Asio start its own scheduler thread with a second reactor
 //   for it: every completion then hops from that thread to this one through
 //   the local_work (an add, an eventfd write, a reactor wake) - correct, but
-//   that is the hidden thread and the hop this type exists to avoid. On a
+//   that is the hidden thread and the hop this type exists to avoid. The
+//   trap: Asio's examples create sockets on `co_await this_coro::executor`,
+//   which inside a coroutine co_spawned on get_executor() is that context:
+//   create them on io_context() instead. On a
 //   work_thread, which has no reactor, that is the only way to get I/O, and
 //   it costs that hop.
 //
