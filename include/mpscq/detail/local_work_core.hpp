@@ -233,6 +233,20 @@ class local_work_core {
   /// An add's push found the queue empty: make has_work() true and the
   /// eventfd readable.
   void signal_non_empty() noexcept {
+    // [L26] The owner adding to itself from inside one of its own passes (an
+    // item that posts the next one: io_thread's chained posts) writes
+    // nothing: run_pass(), below it on this stack, either takes the item in
+    // the same pass or, at its end, finds the queue not empty and signals
+    // then ([L11]), once for the whole pass. That saves a write(2) per such
+    // add, and the stale readable eventfd (and spurious has_work()) it left
+    // behind a pass that took the item anyway. The check: the owner slot's
+    // fast path (one thread_local load, one relaxed load, a compare, [O1]);
+    // only the owner can then read its own depth_. Only with the eventfd:
+    // without one the flag store is all there is to save.
+    if (eventfd_.enabled() && owner_.is(this_thread_record_if_any()) && depth_ != 0) {
+      signal_deferred_ = true;
+      return;
+    }
     // The eventfd first: run_pass() drains it only after it saw the flag, so
     // a signal is never drained before its flag is up (which would leave the
     // fd readable over an empty queue forever, or unreadable over work).
@@ -402,10 +416,15 @@ class local_work_core {
     // Progress resets the in-flight backoff, here and in wait()'s in-flight
     // check (a pass that ran items and then found the next push in flight).
     if (n > 0) in_flight_wait_ = backoff{};
+    // [L26] Adds this pass's items made to their own owner, not announced
+    // (signal_non_empty()); the pass's end announces what is still queued.
+    // The owner's own pushes are visible to it (relaxed tail load).
+    const bool deferred = signal_deferred_ && depth_ == 0;
+    if (deferred) signal_deferred_ = false;
     // An item called close(): it drained the queue (cancelled) and cleared
     // the flag; nothing is left to announce.
     if (closed_) return n;
-    const bool left = derived().items_left();
+    const bool left = derived().items_left() || (deferred && !derived().queue_empty(std::memory_order_relaxed));
     // A pass that ran nothing while the queue is not empty met a producer
     // inside its push (the in-flight window): behind a node we could not
     // hand out (`left`), or as the first push of a cycle, the cursor still
@@ -452,6 +471,7 @@ class local_work_core {
       depth_scope in_items(*this);
       items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
       pending_.store(false, std::memory_order_relaxed);  // [L15] owner only, after the drain
+      signal_deferred_ = false;  // [L26]: nothing is queued any more
       if (eventfd_.enabled()) eventfd_.drain();
     }
     if ((bits & adder_gate::destroying) != 0) {
@@ -516,6 +536,7 @@ class local_work_core {
   bool closed_ = false;  // owner only
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
   bool innermost_in_exit_phase_ = false;  // owner only: the innermost of them began in the exit phase
+  bool signal_deferred_ = false;  // owner only: an add of its own, inside a pass, left the signal to the pass [L26]
   backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
   // Owner only: the last min_wait that passed in a wait() found nothing (and
   // no item since ended a sleep through min_wait early): wait() then sleeps
