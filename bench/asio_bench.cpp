@@ -66,6 +66,15 @@ struct opts {
   std::string csv;
   int load = 0;
   std::uint64_t seed = 0;
+  std::vector<std::string> contenders;  // --contenders: lower-case name substrings; empty: all
+  bool wants_contender(const std::string& name) const {
+    if (contenders.empty()) return true;
+    std::string lower = name;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (const std::string& c : contenders)
+      if (lower.find(c) != std::string::npos) return true;
+    return false;
+  }
   bool wants(const std::string& c) const { return only.empty() || only.count(c) != 0; }
 };
 
@@ -95,6 +104,13 @@ struct done_flag {
     while (v.load(std::memory_order_acquire) == 0) v.wait(0, std::memory_order_acquire);
   }
 };
+
+// --contenders: keeps the contenders whose names contain one of the
+// substrings (a table whose reference was filtered out shows "-" for ratios).
+template <class C>
+void filter(const opts& o, std::vector<C>& cs) {
+  cs.erase(std::remove_if(cs.begin(), cs.end(), [&](const C& c) { return !o.wants_contender(c.name); }), cs.end());
+}
 
 // ---------------------------------------------------------------------------
 // A1: post on one thread
@@ -178,14 +194,16 @@ void run_a1(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
     std::string name;
     double (*fn)(bool, std::uint64_t);
   };
-  const std::vector<contender> cs = {
+  std::vector<contender> cs = {
       {"asio::io_context (run here)", a1_io_context},
       {"mpscq local_work (run here)", a1_local_work_here},
       {"mpscq work_thread", a1_owner<mpscq::asio::work_thread>},
       {"mpscq io_thread", a1_owner<mpscq::asio::io_thread>},
   };
+  const std::string ref = cs[0].name;
+  filter(o, cs);
   for (const auto& c : cs) res.declare(c.name);
-  res.set_reference("A1", cs[0].name);
+  res.set_reference("A1", ref);
   for (int rep = 0; rep < o.reps; ++rep) {
     struct job {
       std::size_t c;
@@ -209,7 +227,7 @@ void run_a1(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
               better::lower, rep, v[k]);
   }
   bench::progress_done();
-  res.print_table("A1", "ns/handler", cs[0].name,
+  res.print_table("A1", "ns/handler", ref,
                   "A1: post on one thread (the thread that runs the executor posts " + std::to_string(sz.a1_n) +
                       " handlers to itself)");
 }
@@ -288,14 +306,16 @@ void run_a2(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
     std::string name;
     double (*fn)(int, std::uint64_t, bench::results&, const std::string&);
   };
-  const std::vector<contender> cs = {
+  std::vector<contender> cs = {
       {"asio::io_context (1 thread)", a2_io_context},
       {"asio::thread_pool(1)", a2_thread_pool},
       {"mpscq work_thread", a2_owner<mpscq::asio::work_thread>},
       {"mpscq io_thread", a2_owner<mpscq::asio::io_thread>},
   };
+  const std::string ref = cs[0].name, ref_pool = cs[1].name;
+  filter(o, cs);
   for (const auto& c : cs) res.declare(c.name);
-  res.set_reference("A2", cs[0].name);
+  res.set_reference("A2", ref);
   const int pcounts[] = {1, 2, 8};
   for (int rep = 0; rep < o.reps; ++rep) {
     struct job {
@@ -318,8 +338,8 @@ void run_a2(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
   bench::progress_done();
   const std::string title = "A2: cross-thread post, P producers -> one consumer thread (" + std::to_string(sz.a2_n) +
                             " handlers per run, first post to last handler)";
-  res.print_table("A2", "M handlers/s", cs[0].name, title + ", ratio to io_context");
-  res.print_table("A2", "M handlers/s", cs[1].name, "A2 again, ratio to thread_pool(1)");
+  res.print_table("A2", "M handlers/s", ref, title + ", ratio to io_context");
+  res.print_table("A2", "M handlers/s", ref_pool, "A2 again, ratio to thread_pool(1)");
 }
 
 // ---------------------------------------------------------------------------
@@ -438,14 +458,16 @@ void run_a3(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
     std::string name;
     double (*fn)(std::size_t, std::uint64_t, bench::results&, const std::string&);
   };
-  const std::vector<contender> cs = {
+  std::vector<contender> cs = {
       {"asio pool(1) x16 + asio::strand", a3_asio_strand},
       {"asio pool(1) x16, no strand", a3_asio_direct},
       {"work_thread x16 + task_strand", a3_task_strand},
       {"work_thread x16, no strand", a3_work_thread},
   };
+  const std::string ref = cs[0].name;
+  filter(o, cs);
   for (const auto& c : cs) res.declare(c.name);
-  res.set_reference("A3", cs[0].name);
+  res.set_reference("A3", ref);
   const std::size_t token_counts[] = {1, 16, ring_actors};
   for (int rep = 0; rep < o.reps; ++rep) {
     struct job {
@@ -466,7 +488,7 @@ void run_a3(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
               "ms", better::lower, rep, v[k]);
   }
   bench::progress_done();
-  res.print_table("A3", "ms", cs[0].name,
+  res.print_table("A3", "ms", ref,
                   "A3: threadring, " + std::to_string(ring_actors) + " actors over " + std::to_string(ring_threads) +
                       " single-thread executors, " + std::to_string(sz.a3_hops) +
                       " hops in all (tokens x value), total time");
@@ -607,14 +629,16 @@ void run_a4(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
     std::string name;
     std::vector<double> (*fn)(const run_sizes&, bench::results&, const std::string&);
   };
-  const std::vector<contender> cs = {
+  std::vector<contender> cs = {
       {"asio::io_context (1 thread)", a4_io_context},
       {"io_thread, spawn on get_executor", a4_io_thread<true>},
       {"io_thread, spawn on io_context", a4_io_thread<false>},
       {"work_thread, I/O on context() hop", a4_work_thread_hop},
   };
+  const std::string ref = cs[0].name;
+  filter(o, cs);
   for (const auto& c : cs) res.declare(c.name);
-  res.set_reference("A4", cs[0].name);
+  res.set_reference("A4", ref);
   for (int rep = 0; rep < o.reps; ++rep) {
     std::vector<bench::stats> v(cs.size());
     for (std::size_t k : bench::shuffled(cs.size(), rng)) {
@@ -627,7 +651,7 @@ void run_a4(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
       res.add("A4", "p99", cs[k].name, "round trip us", "us", better::lower, rep, v[k].p99 / 1e3);
   }
   bench::progress_done();
-  res.print_table("A4", "round trip us", cs[0].name,
+  res.print_table("A4", "round trip us", ref,
                   "A4: echo round trip over loopback TCP, " + std::to_string(echo_bytes) + " bytes, " +
                       std::to_string(sz.a4_round_trips) +
                       " round trips per run (blocking client; per run median and p99, then the median over runs)");
@@ -646,6 +670,7 @@ const char* usage =
     "  --csv FILE       one row per contender, case, metric and repetition (mpscq-bench's columns)\n"
     "  --load N         N busy threads (unpinned, normal priority) from before the first case to\n"
     "                   after the last, as mpscq-bench --load\n"
+    "  --contenders a,b only the contenders whose names contain one of these (case-insensitive)\n"
     "  --seed N         the shuffles' seed (default: from the clock)\n";
 
 bool parse(int argc, char** argv, opts& o) {
@@ -682,6 +707,13 @@ bool parse(int argc, char** argv, opts& o) {
           return false;
         }
         o.only.insert(s);
+      }
+    } else if (a == "--contenders") {
+      std::stringstream ss(value("--contenders"));
+      std::string c;
+      while (std::getline(ss, c, ',')) {
+        for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (!c.empty()) o.contenders.push_back(c);
       }
     } else if (a == "--csv") {
       o.csv = value("--csv");
