@@ -75,6 +75,10 @@ struct opts {
       if (lower.find(c) != std::string::npos) return true;
     return false;
   }
+  std::vector<std::string> cases;  // --cases: exact case names (A1-A3); empty: all
+  bool wants_case(const std::string& name) const {
+    return cases.empty() || std::find(cases.begin(), cases.end(), name) != cases.end();
+  }
   bool wants(const std::string& c) const { return only.empty() || only.count(c) != 0; }
 };
 
@@ -211,8 +215,8 @@ void run_a1(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
     };
     std::vector<job> jobs;
     for (std::size_t i = 0; i < cs.size(); ++i) {
-      jobs.push_back({i, true});
-      jobs.push_back({i, false});
+      if (o.wants_case("chained")) jobs.push_back({i, true});
+      if (o.wants_case("burst (post N, run)")) jobs.push_back({i, false});
     }
     // Run in a shuffled order; rows added in the jobs' order (tables and
     // CSV list cases in the order rows first appear).
@@ -334,6 +338,8 @@ double a2_owner(int producers, std::uint64_t n, bench::results& res, const std::
   return a2_run(t.get_executor(), producers, n, res, name);
 }
 
+std::string a2_case(int p) { return std::to_string(p) + " producer" + (p == 1 ? "" : "s"); }
+
 void run_a2(const opts& o, const run_sizes& sz, bench::results& res, std::mt19937_64& rng) {
   struct contender {
     std::string name;
@@ -357,7 +363,8 @@ void run_a2(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
     };
     std::vector<job> jobs;
     for (std::size_t i = 0; i < cs.size(); ++i)
-      for (int p : pcounts) jobs.push_back({i, p});
+      for (int p : pcounts)
+        if (o.wants_case(a2_case(p))) jobs.push_back({i, p});
     std::vector<double> v(jobs.size());
     for (std::size_t k : bench::shuffled(jobs.size(), rng)) {
       const job& j = jobs[k];
@@ -365,7 +372,7 @@ void run_a2(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
       v[k] = cs[j.c].fn(j.p, sz.a2_n, res, cs[j.c].name);
     }
     for (std::size_t k = 0; k < jobs.size(); ++k)
-      res.add("A2", std::to_string(jobs[k].p) + " producer" + (jobs[k].p == 1 ? "" : "s"), cs[jobs[k].c].name,
+      res.add("A2", a2_case(jobs[k].p), cs[jobs[k].c].name,
               "M handlers/s", "M handlers/s", better::higher, rep, v[k]);
   }
   bench::progress_done();
@@ -487,6 +494,8 @@ double a3_work_thread(std::size_t tokens, std::uint64_t hops, bench::results& re
       [&](std::size_t i) { return ts[ring_thread_of(i)].get_executor(); }, tokens, hops, res, name);
 }
 
+std::string a3_case(std::size_t t) { return std::to_string(t) + " token" + (t == 1 ? "" : "s"); }
+
 void run_a3(const opts& o, const run_sizes& sz, bench::results& res, std::mt19937_64& rng) {
   struct contender {
     std::string name;
@@ -510,7 +519,8 @@ void run_a3(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
     };
     std::vector<job> jobs;
     for (std::size_t i = 0; i < cs.size(); ++i)
-      for (std::size_t t : token_counts) jobs.push_back({i, t});
+      for (std::size_t t : token_counts)
+        if (o.wants_case(a3_case(t))) jobs.push_back({i, t});
     std::vector<double> v(jobs.size());
     for (std::size_t k : bench::shuffled(jobs.size(), rng)) {
       const job& j = jobs[k];
@@ -518,8 +528,7 @@ void run_a3(const opts& o, const run_sizes& sz, bench::results& res, std::mt1993
       v[k] = cs[j.c].fn(j.t, sz.a3_hops, res, cs[j.c].name);
     }
     for (std::size_t k = 0; k < jobs.size(); ++k)
-      res.add("A3", std::to_string(jobs[k].t) + " token" + (jobs[k].t == 1 ? "" : "s"), cs[jobs[k].c].name, "ms",
-              "ms", better::lower, rep, v[k]);
+      res.add("A3", a3_case(jobs[k].t), cs[jobs[k].c].name, "ms", "ms", better::lower, rep, v[k]);
   }
   bench::progress_done();
   res.print_table("A3", "ms", ref,
@@ -705,6 +714,8 @@ const char* usage =
     "  --load N         N busy threads (unpinned, normal priority) from before the first case to\n"
     "                   after the last, as mpscq-bench --load\n"
     "  --contenders a,b only the contenders whose names contain one of these (case-insensitive)\n"
+    "  --cases a,b      only these cases of A1-A3, by their table names (\"chained\", \"2 producers\",\n"
+    "                   \"1 token\", ...)\n"
     "  --seed N         the shuffles' seed (default: from the clock)\n";
 
 bool parse(int argc, char** argv, opts& o) {
@@ -749,6 +760,10 @@ bool parse(int argc, char** argv, opts& o) {
         for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         if (!c.empty()) o.contenders.push_back(c);
       }
+    } else if (a == "--cases") {
+      std::stringstream ss(value("--cases"));
+      std::string c;
+      while (std::getline(ss, c, ',')) o.cases.push_back(c);
     } else if (a == "--csv") {
       o.csv = value("--csv");
     } else if (a == "--load") {
