@@ -797,10 +797,14 @@ int main(int argc, char** argv) {
 
   utsname u{};
   uname(&u);
-  std::printf("mpscq-asio-bench: %s %s, %zu CPUs allowed, Asio %d.%d.%d, %s, %d repetitions, seed %llu\n", u.nodename,
-              u.release, bench::allowed_cpus().size(), ASIO_VERSION / 100000, ASIO_VERSION / 100 % 1000,
-              ASIO_VERSION % 100, o.quick ? "--quick sizes (figures meaningless)" : "default sizes", o.reps,
+  std::printf("mpscq-asio-bench: %s %s, %zu CPUs allowed, compiler %s, Asio %d.%d.%d, %s, %d repetitions, seed %llu\n",
+              u.nodename, u.release, bench::allowed_cpus().size(), __VERSION__, ASIO_VERSION / 100000,
+              ASIO_VERSION / 100 % 1000, ASIO_VERSION % 100,
+              o.quick ? "--quick sizes (figures meaningless)" : "default sizes", o.reps,
               static_cast<unsigned long long>(o.seed));
+  std::printf("command:");
+  for (int i = 0; i < argc; ++i) std::printf(" %s", argv[i]);
+  std::printf("\n");
   if (o.load > 0)
     std::printf("load: %d busy thread%s (unpinned, normal priority), running from before the first case to after "
                 "the last\n",
