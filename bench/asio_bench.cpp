@@ -97,15 +97,21 @@ run_sizes sizes_of(const opts& o) {
 
 // Completion signal from the thread that ran the last handler to the
 // thread that waits for it: C++20 atomic wait (a futex), outside every timed
-// stretch (the time is taken by the last handler itself).
+// stretch (the time is taken by the last handler itself). wait() returns
+// only once set() has returned, so the waiter may destroy the flag (and
+// whatever holds it) at once: set()'s notify_all still touches the flag
+// after the store that wait() sees first.
 struct done_flag {
   std::atomic<int> v{0};
+  std::atomic<bool> out{false};
   void set() noexcept {
     v.store(1, std::memory_order_release);  // pairs with wait()'s acquire load
     v.notify_all();
+    out.store(true, std::memory_order_release);  // pairs with wait()'s last acquire load
   }
   void wait() noexcept {
     while (v.load(std::memory_order_acquire) == 0) v.wait(0, std::memory_order_acquire);
+    while (!out.load(std::memory_order_acquire)) std::this_thread::yield();
   }
 };
 
@@ -460,6 +466,16 @@ inline std::size_t ring_thread_of(std::size_t i) {
   return (i / (ring_actors / ring_threads)) % ring_threads;
 }
 
+// After the last token: the thread that passed it on may still be inside
+// its post into the executor that ran it (Asio's scheduler signals its
+// condition variable after the handler could already have run), so every
+// executor's threads end before any executor is destroyed.
+template <class Pool>
+void join_all(Pool* pools) {
+  for (std::size_t i = 0; i < ring_threads; ++i) pools[i].stop();
+  for (std::size_t i = 0; i < ring_threads; ++i) pools[i].join();
+}
+
 struct single_thread_pool : asio::thread_pool {
   single_thread_pool() : asio::thread_pool(1) {}
 };
@@ -467,15 +483,20 @@ struct single_thread_pool : asio::thread_pool {
 double a3_asio_strand(std::size_t tokens, std::uint64_t hops, bench::results& res, const std::string& name) {
   single_thread_pool pools[ring_threads];
   using ex_t = asio::strand<asio::thread_pool::executor_type>;
-  return ring_run<ex_t>([&](std::size_t i) { return asio::make_strand(pools[ring_thread_of(i)].get_executor()); },
-                        tokens, hops, res, name);
+  const double ms = ring_run<ex_t>(
+      [&](std::size_t i) { return asio::make_strand(pools[ring_thread_of(i)].get_executor()); }, tokens, hops, res,
+      name);
+  join_all(pools);
+  return ms;
 }
 
 double a3_asio_direct(std::size_t tokens, std::uint64_t hops, bench::results& res, const std::string& name) {
   single_thread_pool pools[ring_threads];
   using ex_t = asio::thread_pool::executor_type;
-  return ring_run<ex_t>([&](std::size_t i) { return pools[ring_thread_of(i)].get_executor(); }, tokens, hops, res,
-                        name);
+  const double ms =
+      ring_run<ex_t>([&](std::size_t i) { return pools[ring_thread_of(i)].get_executor(); }, tokens, hops, res, name);
+  join_all(pools);
+  return ms;
 }
 
 double a3_task_strand(std::size_t tokens, std::uint64_t hops, bench::results& res, const std::string& name) {
@@ -484,14 +505,18 @@ double a3_task_strand(std::size_t tokens, std::uint64_t hops, bench::results& re
   std::vector<strand_t> strands;
   strands.reserve(ring_actors);
   for (std::size_t i = 0; i < ring_actors; ++i) strands.emplace_back(ts[ring_thread_of(i)].get_executor());
-  return ring_run<mpscq::asio::task_work_executor>([&](std::size_t i) { return strands[i].get_executor(); }, tokens,
-                                                   hops, res, name);
+  const double ms = ring_run<mpscq::asio::task_work_executor>(
+      [&](std::size_t i) { return strands[i].get_executor(); }, tokens, hops, res, name);
+  join_all(ts.get());
+  return ms;
 }
 
 double a3_work_thread(std::size_t tokens, std::uint64_t hops, bench::results& res, const std::string& name) {
   std::unique_ptr<mpscq::asio::work_thread[]> ts(new mpscq::asio::work_thread[ring_threads]);
-  return ring_run<mpscq::asio::local_work_executor>(
+  const double ms = ring_run<mpscq::asio::local_work_executor>(
       [&](std::size_t i) { return ts[ring_thread_of(i)].get_executor(); }, tokens, hops, res, name);
+  join_all(ts.get());
+  return ms;
 }
 
 std::string a3_case(std::size_t t) { return std::to_string(t) + " token" + (t == 1 ? "" : "s"); }
