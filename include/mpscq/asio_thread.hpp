@@ -259,7 +259,7 @@ class work_thread : private detail::owner_thread_base {
 struct io_thread_options {
   /// Items the loop runs from the local_work before the io_context gets a
   /// turn (I/O completions, timers, its own posts). At least 1.
-  int batch = 128;
+  int batch = 512;
 };
 
 /// asio::io_context, the thread that runs it, and a local_work on that same
