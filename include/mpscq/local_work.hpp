@@ -410,7 +410,10 @@ class local_work : private detail::local_work_core<local_work> {
 
   /// -1 unless options.enable_eventfd. Becomes readable when work arrives on
   /// an empty queue (and when run() leaves work behind); run()/wait() drain
-  /// it when they take the work. For owners that sleep in poll/epoll.
+  /// it when they take the work. For owners that sleep in poll/epoll. An add
+  /// by the owner from inside one of its own items writes nothing: the pass
+  /// below it takes the item, or makes the eventfd readable when it ends with
+  /// it still queued (local_work_core.hpp [L26]; one write per pass).
   int event_fd() const noexcept { return core::event_fd(); }
 
   /// Owner only. See CLOSE above. Idempotent.
