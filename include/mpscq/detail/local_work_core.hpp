@@ -416,15 +416,10 @@ class local_work_core {
     // Progress resets the in-flight backoff, here and in wait()'s in-flight
     // check (a pass that ran items and then found the next push in flight).
     if (n > 0) in_flight_wait_ = backoff{};
-    // [L26] Adds this pass's items made to their own owner, not announced
-    // (signal_non_empty()); the pass's end announces what is still queued.
-    // The owner's own pushes are visible to it (relaxed tail load).
-    const bool deferred = signal_deferred_ && depth_ == 0;
-    if (deferred) signal_deferred_ = false;
     // An item called close(): it drained the queue (cancelled) and cleared
     // the flag; nothing is left to announce.
     if (closed_) return n;
-    const bool left = derived().items_left() || (deferred && !derived().queue_empty(std::memory_order_relaxed));
+    const bool left = derived().items_left();
     // A pass that ran nothing while the queue is not empty met a producer
     // inside its push (the in-flight window): behind a node we could not
     // hand out (`left`), or as the first push of a cycle, the cursor still
@@ -445,8 +440,25 @@ class local_work_core {
       // in signal_non_empty() [L4].
       if (eventfd_.enabled()) eventfd_.signal();
       pending_.store(true, std::memory_order_release);  // [L11]
+    } else if (signal_deferred_) [[unlikely]] {
+      settle_deferred();
     }
     return n;
+  }
+
+  // [L26] Adds that this pass's items made to their own owner were not
+  // announced (signal_non_empty()), and the pass left nothing behind that it
+  // knows of (items_left() looks at the last pop, not at pushes after it):
+  // the outermost pass's end announces what is still queued, as [L11] does
+  // (the owner's own pushes are visible to it: a relaxed tail load). A
+  // nested pass leaves it to the pass around it, which goes on popping. Out
+  // of run_pass()'s line, so that the common pass compiles as before.
+  [[gnu::cold, gnu::noinline]] void settle_deferred() noexcept {
+    if (depth_ != 0) return;
+    signal_deferred_ = false;
+    if (derived().queue_empty(std::memory_order_relaxed)) return;
+    if (eventfd_.enabled()) eventfd_.signal();
+    pending_.store(true, std::memory_order_release);  // [L11]
   }
 
   // `bits`: closed, plus destroying from the destructor (adds that begin
