@@ -28,19 +28,23 @@
 //     job runs them, normally, and frees the state after the last one. The
 //     destructor never blocks, so it may run anywhere, also inside one of the
 //     strand's own functions and on the inner executor's threads;
-//   - the inner executor's context may go first (an asio::thread_pool
-//     declared after the strand): a drain job it destroys without running
-//     it closes the task_work and runs what is queued cancelled (functions
-//     destroyed, not invoked - mpscq/asio.hpp CANCEL); later posts through
-//     the strand's executors are cancelled too (the task_work's fallback
-//     runs them, cancelled);
+//   - the inner executor's context may be destroyed first (an
+//     asio::thread_pool declared after the strand), with or without work
+//     queued: a drain job it destroys without running it closes the
+//     task_work and runs what is queued cancelled (functions destroyed, not
+//     invoked - mpscq/asio.hpp CANCEL); and the handle's destruction after
+//     that touches nothing of the pool. Posting through the strand after its
+//     pool is gone is another matter (below);
 //   - if `inner` refuses the job (the post throws: std::bad_alloc, or the
 //     inner executor's execute() throws, or a closed local_work destroys
 //     it inline) the task_work's fallback runs the queue, cancelled.
 //   What stays yours, as with asio::strand: an execute() through an executor
-//   of the strand (or the post to `inner` that a first add makes) only while
-//   the inner executor's context lives and the strand's state does - while
-//   you hold the handle, or from inside one of its functions.
+//   of the strand only while the inner executor's context lives (the first
+//   add of a cycle posts to it; if the context destroyed a queued drain job,
+//   the task_work is closed and later posts are destroyed by its fallback,
+//   but an idle strand cannot know its pool is gone - the adversarial
+//   review's use after free) and the strand's state does - while you hold
+//   the handle, or from inside one of its functions.
 //
 // THREADS
 //   get_executor(), work(), inner_executor(): any thread. The handle itself

@@ -38,9 +38,11 @@
 //   stop() (any thread, also from inside a function the thread runs; any
 //   number of times) asks the thread to end; join() waits until it has; the
 //   destructor does both. When the thread sees the request it
-//     1. runs every function and mpscq::work item in the local_work, until
-//        the queue is empty: everything whose add happened-before stop() was
-//        called runs, normally (run_state::cancel == false);
+//     1. adds a marker to the local_work and runs its items up to the marker
+//        (in batches of 64, so some behind it may run too): everything whose
+//        add happened-before stop() was called runs, normally
+//        (run_state::cancel == false); a function that posts itself again
+//        does not keep the thread alive;
 //     2. closes the local_work: an add after that runs its item at once,
 //        cancelled, on the adding thread (local_work.hpp, CLOSE) - for a
 //        function posted through get_executor(), it is destroyed there
@@ -50,16 +52,18 @@
 //        operations still pending are not run; they are destroyed with the
 //        io_context, in the destructor, on the destroying thread (Asio's own
 //        rule for a stopped io_context).
-//   An add racing with stop() (neither happened-before the other) runs
-//   normally or cancelled, never both, never lost. Producers that never stop
-//   adding keep step 1 going: stop the producers first.
-//   A stopped thread is not restarted.
+//   An add racing with stop() (neither happened-before the other), or made
+//   while step 1 runs, runs normally or cancelled, never both, never lost.
+//   io_context().stop() called by you ends an io_thread the same way (steps
+//   1-3 run). stopped() says the stop was requested, not that the thread has
+//   ended (join() says that). A stopped thread is not restarted.
 //
 // THREADS
 //   get_executor(), work(), context(), io_context(), stop(), stopped(),
-//   get_id(): any thread, any number at once. join() and the destructor:
-//   any thread except this object's own (reported: it would wait for
-//   itself), also several at once. Only this object's thread may run the
+//   get_id(): any thread, any number at once. join(): any thread except this
+//   object's own (reported: it would wait for itself), several at once. The
+//   destructor: once, on any thread but its own (reported), after every
+//   other call on the object has returned. Only this object's thread may run the
 //   local_work (run/wait/close: it is the owner) and, for io_thread, the
 //   io_context (io_context().run() elsewhere is reported by the local_work as
 //   an owner-only call on another thread, as soon as it reaches our pass).
@@ -71,9 +75,10 @@
 //   timers created on io_context() or context() must be destroyed before the
 //   object (or inside functions it runs); the destructor destroys what is
 //   still queued (step 3) before it frees the services. A task_strand
-//   (mpscq/asio_strand.hpp) over get_executor() may outlive nothing else:
-//   it keeps its own state alive until its queue is drained, but its jobs
-//   post to this thread.
+//   (mpscq/asio_strand.hpp) over get_executor() may be destroyed after this
+//   object, but nothing may post through it once this object is destroyed
+//   (its drain jobs post here); between stop() and the destruction, such
+//   posts are destroyed, not invoked (the strand's fallback).
 //
 // WHICH OBJECTS WHERE (io_thread)
 //   Create sockets, acceptors, timers, signal_sets, resolvers on
@@ -131,7 +136,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <climits>
 #include <cstdint>
 #include <cstddef>
 #include <mutex>
@@ -175,8 +179,26 @@ class owner_thread_base {
     thread_ = std::move(t);
   }
 
+  // The object's thread marks itself for its whole life (its main() begins
+  // with this), so join() can tell "called on the object's own thread" by a
+  // thread_local of the caller, not by a std::thread::id: glibc gives an
+  // ended thread's id to the next thread it creates, which may then join or
+  // destroy the object (adversarial review: a false report there).
+  class on_own_thread {
+   public:
+    explicit on_own_thread(const owner_thread_base* self) noexcept : outer_(current_) { current_ = self; }
+    ~on_own_thread() { current_ = outer_; }
+    on_own_thread(const on_own_thread&) = delete;
+    on_own_thread& operator=(const on_own_thread&) = delete;
+    static bool is(const owner_thread_base* self) noexcept { return current_ == self; }
+
+   private:
+    const owner_thread_base* outer_;
+    static inline thread_local const owner_thread_base* current_ = nullptr;
+  };
+
   void join_thread(const char* component) noexcept {
-    if (std::this_thread::get_id() == id_)
+    if (on_own_thread::is(this))
       ::mpscq::detail::misuse(component,
                               "join() or the destructor called on the object's own thread (from a function it runs): "
                               "it would wait for itself; call stop() there, and join or destroy it elsewhere");
@@ -184,10 +206,21 @@ class owner_thread_base {
     if (thread_.joinable()) thread_.join();
   }
 
-  // Steps 1 and 2 of STOP, on the owner thread.
+  // Steps 1 and 2 of STOP, on the owner thread: run up to a marker added
+  // now, then close. Every add that happened-before stop() is ahead of the
+  // marker (FIFO); what comes behind it ran (in the same batches) or is
+  // cancelled by close(). A bound, unlike "until the queue is empty": a
+  // function that posts itself again, or producers faster than the thread,
+  // would keep that going for ever (the tests' review: join() never
+  // returned), which asio::thread_pool's stop() does not do either.
   static void drain_and_close(local_work& lw) noexcept {
-    while (lw.run(INT_MAX) > 0 || lw.has_work()) {
-    }
+    struct marker final : work {
+      bool reached = false;
+      marker() noexcept : work{{}, &marker::run} {}
+      static void run(work& w, run_state) noexcept { static_cast<marker&>(w).reached = true; }
+    } m;
+    lw.add(m, wake::lazy);  // the owner's own add: nobody to wake
+    while (!m.reached) lw.run(64);
     lw.close();
   }
 
@@ -245,6 +278,7 @@ class work_thread : private detail::owner_thread_base {
  private:
   using owner_thread_base::stop_requested;
   void main() noexcept {
+    const on_own_thread mark(this);
     // interrupt() after the flag: the wait that takes it returns, and what
     // stop()'s caller did (the flag included) happens-before that return.
     while (!stop_requested()) lw_.wait(1, std::chrono::nanoseconds::max());
@@ -269,10 +303,11 @@ class io_thread : private detail::owner_thread_base {
   using executor_type = local_work_executor;
 
   /// Creates the io_context (concurrency hint 1), the local_work (with its
-  /// eventfd) and starts the thread. Throws std::system_error (no eventfd, no
+  /// eventfd, and defer_own_signals: this thread's posts to itself announce
+  /// themselves once per pass, local_work_options) and starts the thread. Throws std::system_error (no eventfd, no
   /// thread: ENOSYS off Linux), std::bad_alloc.
   explicit io_thread(io_thread_options options = {})
-      : lw_(local_work_options{true, {}}), ctx_(lw_), io_(1), batch_(options.batch < 1 ? 1 : options.batch) {
+      : lw_(local_work_options{true, {}, true}), ctx_(lw_), io_(1), batch_(options.batch < 1 ? 1 : options.batch) {
     start(std::thread([this] { main(); }));
   }
 
@@ -287,7 +322,8 @@ class io_thread : private detail::owner_thread_base {
   /// (wait-free from any thread; inline for dispatch on this thread).
   executor_type get_executor() noexcept { return ctx_.get_executor(); }
   /// The io_context this thread runs: create I/O objects here (WHICH
-  /// OBJECTS WHERE). Do not run() it elsewhere; stop() it only through stop().
+  /// OBJECTS WHERE). Do not run() it elsewhere; io_context().stop() ends the
+  /// thread as stop() does (STOP steps 1-3 run).
   net::io_context& io_context() noexcept { return io_; }
   /// The execution context of get_executor() (local_work_execution_context).
   local_work_context& context() noexcept { return ctx_; }
@@ -316,6 +352,7 @@ class io_thread : private detail::owner_thread_base {
   using descriptor = net::posix::stream_descriptor;
 
   void main() noexcept {
+    const on_own_thread mark(this);
     // RUNNING IN THIS THREAD for get_executor(): this thread is the owner
     // for as long as it runs, so a completion dispatched to it runs inline.
     const ::mpscq::asio::detail::running_frame owner(&lw_);
@@ -355,11 +392,18 @@ class io_thread : private detail::owner_thread_base {
   void pass() noexcept {
     posted_ = false;
     if (finished_) return;
+    int ran = lw_.run(batch_);
+    // The stop flag after each run: a run that drains the eventfd (an add
+    // raised the pending flag) may swallow stop()'s write too, and epoll
+    // then drops its edge (the fd is no longer readable when the edge is
+    // collected). stop() raised the flag before its write, and the drain's
+    // read came after that write, so the flag is seen here. (Adversarial
+    // review: with the check only before the run, a pass whose wait was
+    // still armed returned, and join() hung until the next post.)
     if (stop_requested()) {
       finish();
       return;
     }
-    int ran = lw_.run(batch_);
     if (ran < batch_ && !lw_.has_work()) {
       if (armed_) return;  // the armed wait covers every add after its arm
       armed_ = true;
@@ -367,11 +411,11 @@ class io_thread : private detail::owner_thread_base {
         armed_ = false;
         pass();
       });
-      if (stop_requested()) {  // its write may have come before the arm
+      ran = lw_.run(batch_);  // THE RE-CHECK
+      if (stop_requested()) {
         finish();
         return;
       }
-      ran = lw_.run(batch_);  // THE RE-CHECK
       if (ran == 0 && !lw_.has_work()) return;
     }
     if (!posted_) {

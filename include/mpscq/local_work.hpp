@@ -258,6 +258,20 @@ struct local_work_options {
   /// wait() or close() (if it ends before, a later thread that gets its id
   /// - glibc reuses them - claims the object; see SYNCHRONIZATION TABLE).
   std::optional<detail::thread_id> owner;
+  /// With enable_eventfd: an add by the owner itself, from inside one of its
+  /// own items (an item that posts the next one), does not write the eventfd
+  /// nor raise has_work(); the run()/wait() pass below it takes the item or,
+  /// ending with it still queued, announces it then - one write per pass
+  /// instead of one per such add, and no stale readable eventfd behind a pass
+  /// that took everything (local_work_core.hpp [L26]; asio::io_thread sets
+  /// it: its chained self-posts went from ~465 to ~26 ns). The price, which
+  /// is why it is opt-in: until that pass ends, has_work() and the eventfd
+  /// do not show such an add, so an item that adds to its own object and
+  /// then waits on the eventfd (a nested loop that polls before it runs)
+  /// waits for nothing; and every add that finds the queue empty reads a
+  /// thread_local (the owner check), so add() is then not async-signal-safe
+  /// in a dlopen()ed library. Ignored without enable_eventfd.
+  bool defer_own_signals = false;
 };
 
 /// Counters for tests and benchmarks (local_work::stats). Each is a relaxed
@@ -410,10 +424,9 @@ class local_work : private detail::local_work_core<local_work> {
 
   /// -1 unless options.enable_eventfd. Becomes readable when work arrives on
   /// an empty queue (and when run() leaves work behind); run()/wait() drain
-  /// it when they take the work. For owners that sleep in poll/epoll. An add
-  /// by the owner from inside one of its own items writes nothing: the pass
-  /// below it takes the item, or makes the eventfd readable when it ends with
-  /// it still queued (local_work_core.hpp [L26]; one write per pass).
+  /// it when they take the work. For owners that sleep in poll/epoll. With
+  /// options.defer_own_signals, an add by the owner from inside one of its
+  /// own items is announced at the end of the pass below it instead.
   int event_fd() const noexcept { return core::event_fd(); }
 
   /// Owner only. See CLOSE above. Idempotent.

@@ -1,5 +1,6 @@
 // local_work: an owner that adds to itself from inside its own pass, with the
-// eventfd enabled (local_work_core.hpp [L26]). Such an add does not write the
+// eventfd enabled and local_work_options::defer_own_signals (local_work_core.hpp
+// [L26]); without the option, such an add still signals at once. Such an add does not write the
 // eventfd: the pass either takes the item or announces it at its end. What
 // must hold, for both variants (mpscq::local_work and the llist baseline):
 //   - a pass that took every item leaves the eventfd unreadable and
@@ -67,6 +68,7 @@ class LocalWorkSelfAdd : public ::testing::Test {
   static mpscq::local_work_options with_eventfd() {
     mpscq::local_work_options o;
     o.enable_eventfd = true;
+    o.defer_own_signals = true;
     return o;
   }
 };
@@ -151,6 +153,33 @@ TYPED_TEST(LocalWorkSelfAdd, CloseAfterADeferredAnnouncementLeavesNothing) {
   lw.close();  // item 1 runs cancelled (adds nothing)
   EXPECT_EQ(c.ran, 2);
   EXPECT_FALSE(lw.has_work());
+}
+
+TYPED_TEST(LocalWorkSelfAdd, WithoutTheOptionAnOwnAddSignalsAtOnce) {
+  mpscq::local_work_options o;
+  o.enable_eventfd = true;
+  TypeParam lw(o);
+  struct probe : mpscq::baseline::llist_work {
+    TypeParam* lw = nullptr;
+    mpscq::baseline::llist_work next;
+    bool saw_work = false, saw_readable = false;
+    probe() {
+      func = &probe::run;
+      next.func = [](mpscq::work&, mpscq::run_state) noexcept {};
+    }
+    static void run(mpscq::work& w, mpscq::run_state) noexcept {
+      auto& self = static_cast<probe&>(w);
+      self.lw->add(self.next);
+      self.saw_work = self.lw->has_work();
+      self.saw_readable = readable(self.lw->event_fd());
+    }
+  } p;
+  p.lw = &lw;
+  lw.add(p);
+  EXPECT_EQ(lw.run(1), 1);
+  EXPECT_TRUE(p.saw_work) << "has_work() shows the owner's own add inside the pass";
+  EXPECT_TRUE(p.saw_readable) << "and the eventfd too (a nested loop may poll it)";
+  EXPECT_EQ(lw.run(10), 1);
 }
 
 }  // namespace

@@ -175,7 +175,10 @@ class local_work_core {
              "first thread that calls run(), wait() or close() becomes the owner)");
     // After a fork, the child's eventfd is readable iff its copy of the
     // pending flag is set (detail/eventfd.hpp, FORK).
-    if (options.enable_eventfd) eventfd_.open(&pending_);
+    if (options.enable_eventfd) {
+      eventfd_.open(&pending_);
+      defer_own_signals_ = options.defer_own_signals;
+    }
   }
   ~local_work_core() = default;
 
@@ -241,9 +244,10 @@ class local_work_core {
     // add, and the stale readable eventfd (and spurious has_work()) it left
     // behind a pass that took the item anyway. The check: the owner slot's
     // fast path (one thread_local load, one relaxed load, a compare, [O1]);
-    // only the owner can then read its own depth_. Only with the eventfd:
-    // without one the flag store is all there is to save.
-    if (eventfd_.enabled() && owner_.is(this_thread_record_if_any()) && depth_ != 0) {
+    // only the owner can then read its own depth_. Opt-in
+    // (local_work_options::defer_own_signals, with the eventfd only): until
+    // the pass ends, has_work() and the eventfd do not show the add.
+    if (defer_own_signals_ && owner_.is(this_thread_record_if_any()) && depth_ != 0) {
       signal_deferred_ = true;
       return;
     }
@@ -549,6 +553,7 @@ class local_work_core {
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
   bool innermost_in_exit_phase_ = false;  // owner only: the innermost of them began in the exit phase
   bool signal_deferred_ = false;  // owner only: an add of its own, inside a pass, left the signal to the pass [L26]
+  bool defer_own_signals_ = false;  // local_work_options::defer_own_signals (with the eventfd); set once, before sharing
   backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
   // Owner only: the last min_wait that passed in a wait() found nothing (and
   // no item since ended a sleep through min_wait early): wait() then sleeps
