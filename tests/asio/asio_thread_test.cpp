@@ -138,10 +138,17 @@ class Guarded : public ::testing::Test {
   HangGuard guard_;
 };
 
-// Waits (yielding) for an event another thread causes.
+// Waits for an event another thread causes: yields at first, then sleeps
+// in short steps, so that on a loaded 2-core machine the thread it waits for
+// gets the CPU (a pure yield loop starved an io_thread for seconds).
 template <class Done>
 void wait_until(Done done) {
-  while (!done()) std::this_thread::yield();
+  for (int spins = 0; !done(); ++spins) {
+    if (spins < 200)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
 }
 
 // --- what a function posted by a test reports ------------------------------------
