@@ -937,6 +937,63 @@ TEST_F(IoThread, DestroyedWithPendingReadAndTimerDestroysTheHandlers) {
   EXPECT_EQ(pairs_destroyed.load(), expected_pairs);
 }
 
+// A work_thread has no reactor: a timer created on context() runs on the
+// scheduler thread Asio starts for it (WHICH OBJECTS WHERE) and its
+// completion hops to the work_thread. It completes there; and a work_thread
+// destroyed while such a timer is pending (owned by its handler, and by a
+// coroutine on get_executor() suspended on another) destroys the handlers,
+// not invoking them, without a hang or a leak (ASan).
+class WorkThreadTimer : public Guarded {};
+
+TEST_F(WorkThreadTimer, ATimerOnItsContextCompletesOnTheThread) {
+  work_thread wt;
+  std::atomic<bool> done{false};
+  std::thread::id ran_on;
+  {
+    net::steady_timer timer(wt.context(), std::chrono::milliseconds(1));
+    timer.async_wait([&](error_code ec) {
+      EXPECT_FALSE(ec);
+      ran_on = std::this_thread::get_id();
+      done.store(true, std::memory_order_release);
+    });
+    wait_until([&] { return done.load(std::memory_order_acquire); });
+  }  // the timer goes before the work_thread (LIFETIME)
+  EXPECT_EQ(ran_on, wt.get_id());
+}
+
+TEST_F(WorkThreadTimer, DestroyedWithPendingTimersDestroysTheHandlers) {
+  tally ta;
+  std::atomic<bool> armed{false};
+  auto wt = std::make_unique<work_thread>();
+  work_thread* w = wt.get();
+  net::post(wt->get_executor(), [&, w] {
+    auto timer = std::make_shared<net::steady_timer>(w->context(), std::chrono::hours(1));
+    timer->async_wait([timer, c = make_counted(ta)](error_code) mutable { c(); });
+    armed.store(true, std::memory_order_release);
+  });
+#if MPSCQ_TEST_CO_AWAIT
+  std::atomic<bool> suspended{false};
+  net::co_spawn(
+      wt->get_executor(),
+      [w, &suspended]() -> net::awaitable<void> {
+        net::steady_timer timer(w->context(), std::chrono::hours(1));
+        suspended.store(true, std::memory_order_release);
+        co_await timer.async_wait(net::use_awaitable);
+      },
+      [c = make_counted(ta)](std::exception_ptr) mutable { c(); });
+  wait_until([&] { return suspended.load(std::memory_order_acquire); });
+  constexpr int expected = 2;
+#else
+  constexpr int expected = 1;
+#endif
+  wait_until([&] { return armed.load(std::memory_order_acquire); });
+  wt.reset();
+  // The context's release (and so the handlers' destruction) may end on
+  // the default fallback thread: wait for it, then check nothing ran.
+  wait_until([&] { return ta.destroyed.load(std::memory_order_acquire) == expected; });
+  EXPECT_EQ(ta.ran.load(), 0);
+}
+
 // ============================================================================
 // task_strand over four inner contexts.
 // ============================================================================
