@@ -18,6 +18,8 @@
 //     get_executor() complete on the thread, a dispatch from an I/O
 //     completion runs inline, io_context().stop() by the user still drains
 //     the local_work, destruction with pending I/O destroys the handlers;
+//   - work_thread: a timer on context() (Asio's own scheduler thread) completes
+//     on the thread; destruction with such timers pending destroys the handlers;
 //   - task_strand over an asio::thread_pool, an io_context run by two
 //     threads, a work_thread and an io_thread: one at a time, FIFO per
 //     producer, each function seeing what the previous one did (plain
