@@ -133,6 +133,12 @@ class task_strand {
  private:
   struct state;
 
+  // DIRECT: over a local_work's own executor (a work_thread's, an
+  // io_thread's, a local_work_context's default one), the drain job is a
+  // plain mpscq::work item embedded in the state and added to that
+  // local_work directly (run_direct). Elsewhere, drain_job through net::post.
+  static constexpr bool direct = std::is_same_v<Executor, local_work_executor>;
+
   // The drain job posted to `inner`: it holds the state. Run: up to `batch`
   // items, then again (a new post) while the run says `more` - the
   // task_work's protocol: whoever holds an accepted schedule runs until
@@ -175,6 +181,20 @@ class task_strand {
     bool schedule() noexcept {
       scheduling call{this, false, scheduling_here};  // outer: another strand's schedule, further up this stack
       scheduling_here = &call;
+      if constexpr (direct) {
+        // DIRECT: the job is direct_item, added to the inner local_work
+        // itself - no allocation, no context reference, no shared_ptr copy
+        // per cycle beyond direct_ref. direct_ref is written here and moved
+        // out by the job (run_direct) before it runs the cycle, so the next
+        // cycle's schedule, which comes only after that cycle's emptying pop
+        // (the queue's stub compare-exchange, acq_rel, orders the two), never
+        // meets it.
+        direct_ref = this->shared_from_this();
+        local_work_execution_context& target = net::query(inner, net::execution::context);
+        target.target().add(direct_item, target.wake_mode());  // closed: runs inline, cancelled (refused)
+        scheduling_here = call.outer;
+        return !call.refused;
+      }
       bool ok = true;
 #if defined(__cpp_exceptions)
       try {
@@ -206,8 +226,43 @@ class task_strand {
       }
     }
 
+    // DIRECT's job: runs the cycle on the inner local_work's owner, as
+    // drain_job does (the inner executor's RUNNING IN THIS THREAD frame
+    // included); cancelled (the local_work closed) as drain_job's destructor.
+    static void run_direct(::mpscq::work& w, ::mpscq::run_state st) noexcept {
+      if constexpr (direct) {
+        state& s = *static_cast<direct_job&>(w).owner;
+        std::shared_ptr<state> self = std::move(s.direct_ref);  // before the cycle: see schedule()
+        if (st.cancel) {
+          if (scheduling_here != nullptr && scheduling_here->s == &s) {
+            scheduling_here->refused = true;  // inline in our own add: the fallback runs it
+            return;                           // `self` is not the last share: the add's caller holds one
+          }
+          s.tw.close();
+          while (s.tw.run().more) {
+          }
+          return;
+        }
+        local_work_execution_context& target = net::query(s.inner, net::execution::context);
+        const ::mpscq::asio::detail::running_frame frame(&target.target());
+        if (s.tw.run(s.batch).more) {
+          s.direct_ref = std::move(self);
+          target.target().add(s.direct_item, target.wake_mode());  // the owner's own add; closed: cancelled inline
+        }
+      } else {
+        (void)w;
+        (void)st;
+      }
+    }
+
     Executor inner;
     const std::size_t batch;
+    struct direct_job : ::mpscq::work {
+      explicit direct_job(state* s) noexcept : ::mpscq::work{{}, &state::run_direct}, owner(s) {}
+      state* owner;
+    };
+    direct_job direct_item{this};
+    std::shared_ptr<state> direct_ref;  // DIRECT: the share the queued direct_item holds
     task_work tw;
     // Declared after tw, so destroyed first: ending the context destroys
     // nothing still queued (the state dies only when no job holds it, i.e.
