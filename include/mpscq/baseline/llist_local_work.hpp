@@ -145,11 +145,32 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
     // item we take (each later add's RMW continues the release sequence).
     node* taken = llist::reverse(first_.exchange(nullptr, std::memory_order_acquire));
     n = run_chain(taken, n, max, cancel);
-    retry_ = taken;
+    // Park what is left of our take ahead of anything a nested run() (from
+    // one of the items above) parked meanwhile: that run took later adds.
+    // (Until 0.3 `retry_ = taken` dropped the nested run's leftover: items
+    // that never ran, not even cancelled - the third adversarial review.)
+    if (taken != nullptr) {
+      node* tail = taken;
+      // [LG5] Relaxed: the parked chain is the owner's alone.
+      while (tail->next.load(std::memory_order_relaxed) != nullptr) tail = tail->next.load(std::memory_order_relaxed);
+      tail->next.store(retry_, std::memory_order_relaxed);
+      retry_ = taken;
+    }
     return n;
   }
 
-  bool items_left() const noexcept { return retry_ != nullptr; }
+  // Work remains: the parked chain, or adds that this run did not take (it
+  // stopped at its cap on the parked chain, or they came after its take).
+  // Their signal may have been consumed by this pass's clear of the flag
+  // [L10], so the pass must announce them [L11]. A relaxed load of first_ is
+  // enough: an add whose signal this pass cleared happened-before the clear
+  // (the flag's release/acquire), so it is seen; a later add found first_
+  // non-empty only behind one that signals after the clear. (Until 0.3 only
+  // the parked chain counted: a capped run left such adds with has_work()
+  // false and the eventfd unreadable - the third adversarial review.)
+  bool items_left() const noexcept {
+    return retry_ != nullptr || first_.load(std::memory_order_relaxed) != nullptr;  // [LG6]
+  }
 
   // [LG6] caller's order: relaxed (in-flight check) or seq_cst (re-check) in
   // wait(), acquire in drain_cancelled().
