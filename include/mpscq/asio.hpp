@@ -300,6 +300,24 @@ class running_frame {
   static inline thread_local running_frame* top_ = nullptr;
 };
 
+/// Marks the step of a work_thread's / io_thread's STOP that runs what was
+/// accepted before the stop (mpscq/asio_thread.hpp): a task_strand job that
+/// runs inside it (mpscq/asio_strand.hpp) runs its own queue up to a marker
+/// of its own instead of reposting itself behind the thread's marker, where
+/// close() would cancel what the strand had accepted before the stop.
+class stopping_frame {
+ public:
+  stopping_frame() noexcept { ++depth_; }
+  ~stopping_frame() { --depth_; }
+  stopping_frame(const stopping_frame&) = delete;
+  stopping_frame& operator=(const stopping_frame&) = delete;
+
+  static bool active() noexcept { return depth_ != 0; }
+
+ private:
+  static inline thread_local unsigned depth_ = 0;
+};
+
 /// Marks execute()'s hand-over of an item to its target on this thread
 /// (RELEASE, in the header comment). An item that the target runs inside
 /// the add - destroyed there when the target is closed, or run by a

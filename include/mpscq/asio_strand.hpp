@@ -157,7 +157,9 @@ class task_strand {
 
     void operator()() {
       std::shared_ptr<state> st = std::move(s);  // ran: the destructor has nothing to do
-      if (st->tw.run(st->batch).more) st->repost(std::move(st));
+      bool more = st->tw.run(st->batch).more;
+      if (more && ::mpscq::asio::detail::stopping_frame::active()) more = st->finish_accepted();
+      if (more) st->repost(std::move(st));
     }
 
     ~drain_job() {
@@ -245,7 +247,9 @@ class task_strand {
         }
         local_work_execution_context& target = net::query(s.inner, net::execution::context);
         const ::mpscq::asio::detail::running_frame frame(&target.target());
-        if (s.tw.run(s.batch).more) {
+        bool more = s.tw.run(s.batch).more;
+        if (more && ::mpscq::asio::detail::stopping_frame::active()) more = s.finish_accepted();
+        if (more) {
           s.direct_ref = std::move(self);
           target.target().add(s.direct_item, target.wake_mode());  // the owner's own add; closed: cancelled inline
         }
@@ -255,8 +259,29 @@ class task_strand {
       }
     }
 
+    // Inside a work_thread's / io_thread's STOP (stopping_frame): a job that
+    // would repost itself with `more` instead runs what the strand accepted
+    // so far - up to a marker added now - so that the repost, which lands
+    // behind the thread's own marker and is cancelled by its close(), carries
+    // only what came after. The marker's add is a bare push: the job owns
+    // the cycle (`more`: the queue is not empty), so nothing is scheduled.
+    // Returns the last run's `more`.
+    bool finish_accepted() noexcept {
+      stop_marker.reached = false;
+      tw.add(stop_marker);
+      bool more = true;
+      while (more && !stop_marker.reached) more = tw.run(batch).more;
+      return more;
+    }
+
     Executor inner;
     const std::size_t batch;
+    struct marker_item : ::mpscq::work {
+      marker_item() noexcept : ::mpscq::work{{}, &marker_item::run} {}
+      static void run(::mpscq::work& w, ::mpscq::run_state) noexcept { static_cast<marker_item&>(w).reached = true; }
+      bool reached = false;
+    };
+    marker_item stop_marker;  // finish_accepted()'s; the job's only
     struct direct_job : ::mpscq::work {
       explicit direct_job(state* s) noexcept : ::mpscq::work{{}, &state::run_direct}, owner(s) {}
       state* owner;

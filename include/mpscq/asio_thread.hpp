@@ -41,8 +41,10 @@
 //     1. adds a marker to the local_work and runs its items up to the marker
 //        (in batches of 64, so some behind it may run too): everything whose
 //        add happened-before stop() was called runs, normally
-//        (run_state::cancel == false); a function that posts itself again
-//        does not keep the thread alive;
+//        (run_state::cancel == false) - also what a task_strand over this
+//        thread had accepted (its drain job, met here, runs its own queue up
+//        to a marker of its own instead of reposting itself); a function
+//        that posts itself again does not keep the thread alive;
 //     2. closes the local_work: an add after that runs its item at once,
 //        cancelled, on the adding thread (local_work.hpp, CLOSE) - for a
 //        function posted through get_executor(), it is destroyed there
@@ -184,16 +186,18 @@ class owner_thread_base {
   // thread_local of the caller, not by a std::thread::id: glibc gives an
   // ended thread's id to the next thread it creates, which may then join or
   // destroy the object (adversarial review: a false report there).
+  // The mark is never cleared: it must still hold while the thread's
+  // thread_local destructors run, after main() returned (one of them
+  // destroying the object is the same self-join; the second review). A
+  // trivially destructible pointer, so it outlives them all.
   class on_own_thread {
    public:
-    explicit on_own_thread(const owner_thread_base* self) noexcept : outer_(current_) { current_ = self; }
-    ~on_own_thread() { current_ = outer_; }
+    explicit on_own_thread(const owner_thread_base* self) noexcept { current_ = self; }
     on_own_thread(const on_own_thread&) = delete;
     on_own_thread& operator=(const on_own_thread&) = delete;
     static bool is(const owner_thread_base* self) noexcept { return current_ == self; }
 
    private:
-    const owner_thread_base* outer_;
     static inline thread_local const owner_thread_base* current_ = nullptr;
   };
 
@@ -220,7 +224,13 @@ class owner_thread_base {
       static void run(work& w, run_state) noexcept { static_cast<marker&>(w).reached = true; }
     } m;
     lw.add(m, wake::lazy);  // the owner's own add: nobody to wake
-    while (!m.reached) lw.run(64);
+    {
+      // A task_strand drain job met here finishes what its strand accepted
+      // before the stop, not just one batch (its repost would land behind
+      // the marker, and close() would cancel it: the second review).
+      const ::mpscq::asio::detail::stopping_frame stopping;
+      while (!m.reached) lw.run(64);
+    }
     lw.close();
   }
 

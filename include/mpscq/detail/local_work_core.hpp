@@ -453,12 +453,13 @@ class local_work_core {
   // [L26] Adds that this pass's items made to their own owner were not
   // announced (signal_non_empty()), and the pass left nothing behind that it
   // knows of (items_left() looks at the last pop, not at pushes after it):
-  // the outermost pass's end announces what is still queued, as [L11] does
-  // (the owner's own pushes are visible to it: a relaxed tail load). A
-  // nested pass leaves it to the pass around it, which goes on popping. Out
-  // of run_pass()'s line, so that the common pass compiles as before.
+  // the pass's end announces what is still queued, as [L11] does (the
+  // owner's own pushes are visible to it: a relaxed tail load). A nested
+  // pass too: the pass around it may be blocked inside an item that polls
+  // the eventfd (second review: it left the follow-up of a chain unannounced
+  // while the item polled). Out of run_pass()'s line, so that the common
+  // pass compiles as before.
   [[gnu::cold, gnu::noinline]] void settle_deferred() noexcept {
-    if (depth_ != 0) return;
     signal_deferred_ = false;
     if (derived().queue_empty(std::memory_order_relaxed)) return;
     if (eventfd_.enabled()) eventfd_.signal();
