@@ -65,6 +65,7 @@
 #ifndef MPSCQ_ASIO_STRAND_HPP
 #define MPSCQ_ASIO_STRAND_HPP
 
+#include <mpscq/version.hpp>
 #include <mpscq/asio.hpp>
 
 #if MPSCQ_DETAIL_ASIO_BOOST

@@ -120,6 +120,7 @@
 #ifndef MPSCQ_ASIO_THREAD_HPP
 #define MPSCQ_ASIO_THREAD_HPP
 
+#include <mpscq/version.hpp>
 #include <mpscq/asio.hpp>
 
 #if MPSCQ_DETAIL_ASIO_BOOST
@@ -162,7 +163,7 @@ class owner_thread_base {
   owner_thread_base(const owner_thread_base&) = delete;
   owner_thread_base& operator=(const owner_thread_base&) = delete;
 
-  bool stopped() const noexcept { return stop_.load(std::memory_order_relaxed); }
+  bool stopped() const noexcept { return stop_.load(std::memory_order_relaxed); }  // [AT3]
   std::thread::id get_id() const noexcept { return id_; }
 
  protected:
@@ -173,8 +174,8 @@ class owner_thread_base {
   // which the owner looks at the flag.
   // Release/acquire on top: what stop()'s caller did before is visible to
   // the drain that follows the owner's acquire load of the flag.
-  bool request_stop() noexcept { return !stop_.exchange(true, std::memory_order_acq_rel); }
-  bool stop_requested() const noexcept { return stop_.load(std::memory_order_acquire); }
+  bool request_stop() noexcept { return !stop_.exchange(true, std::memory_order_acq_rel); }  // [AT1]
+  bool stop_requested() const noexcept { return stop_.load(std::memory_order_acquire); }      // [AT2]
 
   void start(std::thread t) noexcept {
     id_ = t.get_id();

@@ -263,7 +263,7 @@ struct local_work_options {
   /// nor raise has_work(); the run()/wait() pass below it takes the item or,
   /// ending with it still queued, announces it then - one write per pass
   /// instead of one per such add, and no stale readable eventfd behind a pass
-  /// that took everything (local_work_core.hpp [L26]; asio::io_thread sets
+  /// that took everything (local_work_core.hpp [L28]; asio::io_thread sets
   /// it: its chained self-posts went from ~465 to ~26 ns). The price, which
   /// is why it is opt-in: until that pass ends, has_work() and the eventfd
   /// do not show such an add, so an item that adds to its own object and

@@ -1,10 +1,10 @@
 // local_work: an owner that adds to itself from inside its own pass, with the
 // eventfd enabled and local_work_options::defer_own_signals (local_work_core.hpp
-// [L26]); without the option, such an add still signals at once. Such an add does not write the
+// [L28]); without the option, such an add still signals at once. Such an add does not write the
 // eventfd: the pass either takes the item or announces it at its end. What
 // must hold, for both variants (mpscq::local_work and the llist baseline):
 //   - a pass that took every item leaves the eventfd unreadable and
-//     has_work() false (before [L26] the self-add left a stale readable
+//     has_work() false (before [L28] the self-add left a stale readable
 //     eventfd behind: an io_thread then paid a write(2), a wasted read and an
 //     extra pass per chained post);
 //   - a pass that leaves a self-added item behind - cap reached, also when

@@ -152,8 +152,8 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
     if (taken != nullptr) {
       node* tail = taken;
       // [LG5] Relaxed: the parked chain is the owner's alone.
-      while (tail->next.load(std::memory_order_relaxed) != nullptr) tail = tail->next.load(std::memory_order_relaxed);
-      tail->next.store(retry_, std::memory_order_relaxed);
+      while (tail->next.load(std::memory_order_relaxed) != nullptr) tail = tail->next.load(std::memory_order_relaxed);  // [LG5]
+      tail->next.store(retry_, std::memory_order_relaxed);  // [LG5]
       retry_ = taken;
     }
     return n;
@@ -169,7 +169,7 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
   // the parked chain counted: a capped run left such adds with has_work()
   // false and the eventfd unreadable - the third adversarial review.)
   bool items_left() const noexcept {
-    return retry_ != nullptr || first_.load(std::memory_order_relaxed) != nullptr;  // [LG6]
+    return retry_ != nullptr || first_.load(std::memory_order_relaxed) != nullptr;  // [LG7]
   }
 
   // [LG6] caller's order: relaxed (in-flight check) or seq_cst (re-check) in

@@ -236,7 +236,7 @@ class local_work_core {
   /// An add's push found the queue empty: make has_work() true and the
   /// eventfd readable.
   void signal_non_empty() noexcept {
-    // [L26] The owner adding to itself from inside one of its own passes (an
+    // [L28] The owner adding to itself from inside one of its own passes (an
     // item that posts the next one: io_thread's chained posts) writes
     // nothing: run_pass(), below it on this stack, either takes the item in
     // the same pass or, at its end, finds the queue not empty and signals
@@ -450,7 +450,7 @@ class local_work_core {
     return n;
   }
 
-  // [L26] Adds that this pass's items made to their own owner were not
+  // [L28] Adds that this pass's items made to their own owner were not
   // announced (signal_non_empty()), and the pass left nothing behind that it
   // knows of (items_left() looks at the last pop, not at pushes after it):
   // the pass's end announces what is still queued, as [L11] does (the
@@ -461,7 +461,7 @@ class local_work_core {
   // pass compiles as before.
   [[gnu::cold, gnu::noinline]] void settle_deferred() noexcept {
     signal_deferred_ = false;
-    if (derived().queue_empty(std::memory_order_relaxed)) return;
+    if (derived().queue_empty(std::memory_order_relaxed)) return;  // [L28]
     if (eventfd_.enabled()) eventfd_.signal();
     pending_.store(true, std::memory_order_release);  // [L11]
   }
@@ -488,7 +488,7 @@ class local_work_core {
       depth_scope in_items(*this);
       items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
       pending_.store(false, std::memory_order_relaxed);  // [L15] owner only, after the drain
-      signal_deferred_ = false;  // [L26]: nothing is queued any more
+      signal_deferred_ = false;  // [L28]: nothing is queued any more
       if (eventfd_.enabled()) eventfd_.drain();
     }
     if ((bits & adder_gate::destroying) != 0) {
@@ -553,7 +553,7 @@ class local_work_core {
   bool closed_ = false;  // owner only
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
   bool innermost_in_exit_phase_ = false;  // owner only: the innermost of them began in the exit phase
-  bool signal_deferred_ = false;  // owner only: an add of its own, inside a pass, left the signal to the pass [L26]
+  bool signal_deferred_ = false;  // owner only: an add of its own, inside a pass, left the signal to the pass [L28]
   bool defer_own_signals_ = false;  // local_work_options::defer_own_signals (with the eventfd); set once, before sharing
   backoff in_flight_wait_;  // owner only: run_pass()'s pause for a producer in flight
   // Owner only: the last min_wait that passed in a wait() found nothing (and
