@@ -239,7 +239,9 @@
 #include <optional>
 
 #include <mpscq/version.hpp>
+#include <mpscq/bounded.hpp>
 #include <mpscq/detail/local_work_core.hpp>
+#include <mpscq/detail/stop_token.hpp>
 #include <mpscq/queue.hpp>
 #include <mpscq/work.hpp>
 #include <mpscq/work_chain.hpp>
@@ -272,6 +274,15 @@ struct local_work_options {
   /// thread_local (the owner check), so add() is then not async-signal-safe
   /// in a dlopen()ed library. Ignored without enable_eventfd.
   bool defer_own_signals = false;
+  /// Bounded admission (mpscq/bounded.hpp): at most `limit` items accepted
+  /// and not yet run, counting from an add's admission to the end of the
+  /// run()/wait() pass that ran it. 0 (the default): no limit, and add()
+  /// costs exactly what it costs unbounded. With a limit, try_add() refuses
+  /// and try_add_for()/try_add_until() wait when it is reached; add() and
+  /// add_batch() are never refused (they count, and may pass it). Each add
+  /// then costs one more RMW (on the admission line, not the tail), each
+  /// pass one RMW, plus a FUTEX_WAKE per pass while producers wait.
+  std::uint32_t limit = 0;
 };
 
 /// Counters for tests and benchmarks (local_work::stats). Each is a relaxed
@@ -288,6 +299,10 @@ struct local_work_stats {
   std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
   std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
   std::uint64_t interrupts = 0;          // interrupt()s consumed by an outermost wait() (coalesced ones count once)
+  // Bounded admission (options.limit; mpscq/bounded.hpp):
+  std::uint64_t refused = 0;  // try_add* calls that left their item with the caller (full, timed_out, stopped, closed)
+  std::uint64_t limit = 0;    // options.limit (0: none)
+  std::uint64_t depth = 0;    // with a limit: items accepted and not yet run (a snapshot; 0 without a limit)
 };
 
 namespace detail {
@@ -329,6 +344,49 @@ class local_work : private detail::local_work_core<local_work> {
   /// add() does for its one item). Cost: one add()'s, whatever the length
   /// (work_chain.hpp). Misuse: see work_chain.hpp (appending) and add().
   void add_batch(work_chain& chain, wake mode = wake::eager) noexcept;
+
+  // --- bounded admission (options.limit; mpscq/bounded.hpp) ------------------
+  // Any thread, also from inside an item. Each returns what it did with `w`:
+  // add_status::added (queued as add(w, mode) queues it: same order, same
+  // wake rule), or a refusal that leaves `w` untouched with the caller
+  // (nothing pushed, func not called): full, timed_out, stopped, closed.
+  // Without a limit they always add (closed after close()). Unlike add(),
+  // after close() (and from the moment close() begins) they return closed
+  // and do not run the item. Misuse as add() (no func; a call that begins
+  // after the destructor began). Not async-signal-safe when they may wait
+  // (a futex sleep on the interrupted thread; try_add() is signal-safe).
+
+  /// Queues `w` if the limit leaves room for it, else returns full at once.
+  /// Cost with room: add()'s plus a compare-exchange on the admission line.
+  [[nodiscard]] add_status try_add(work& w, wake mode = wake::eager) noexcept;
+
+  /// As try_add(), but waits for room: until `deadline` passes (timed_out;
+  /// time_point::max(): no deadline), close() (closed; also the destructor,
+  /// which closes) or, with the token overloads, a stop request (stopped; a
+  /// token stopped already refuses at once when there is no room). The
+  /// owner does not wait (only its own runs make room): full at once.
+  /// Fairness: none - a producer that arrives later may take room first.
+  /// Sleeps on a futex while it waits (detail/admission.hpp); the owner's
+  /// pass that makes room wakes it.
+  [[nodiscard]] add_status try_add_until(work& w, std::chrono::steady_clock::time_point deadline,
+                                         wake mode = wake::eager) noexcept;
+  /// try_add_until(w, now + timeout): nanoseconds::max() waits without a
+  /// deadline; a timeout <= 0 is try_add().
+  [[nodiscard]] add_status try_add_for(work& w, std::chrono::nanoseconds timeout, wake mode = wake::eager) noexcept {
+    return try_add_until(w, deadline_from(timeout), mode);
+  }
+#if MPSCQ_HAS_STOP_TOKEN
+  /// With a std::stop_token (where the standard library has one,
+  /// MPSCQ_HAS_STOP_TOKEN): a stop request ends the wait with stopped. A
+  /// token without a stop state costs nothing; otherwise a std::stop_callback
+  /// is registered only while the call sleeps for room.
+  [[nodiscard]] add_status try_add_until(work& w, std::chrono::steady_clock::time_point deadline, std::stop_token stop,
+                                         wake mode = wake::eager) noexcept;
+  [[nodiscard]] add_status try_add_for(work& w, std::chrono::nanoseconds timeout, std::stop_token stop,
+                                       wake mode = wake::eager) noexcept {
+    return try_add_until(w, deadline_from(timeout), std::move(stop), mode);
+  }
+#endif
 
   /// True when work may be waiting for run(): set by the add that finds the
   /// queue empty, cleared when run()/wait() start taking work, set again when
@@ -461,6 +519,20 @@ class local_work : private detail::local_work_core<local_work> {
 
   int drain_cancelled() noexcept;
 
+  // try_add*'s push, once admitted (inside the gate).
+  void push_admitted(work& w, wake mode, detail::adder_gate::ticket ticket) noexcept;
+  static add_status status_of(entry e) noexcept;
+  static std::chrono::steady_clock::time_point deadline_from(std::chrono::nanoseconds timeout) noexcept {
+    using clock = std::chrono::steady_clock;
+    const clock::time_point now = clock::now();
+    if (timeout <= std::chrono::nanoseconds::zero()) return now;
+    if (timeout >= clock::time_point::max() - now) return clock::time_point::max();
+    return now + std::chrono::duration_cast<clock::duration>(timeout);
+  }
+  struct no_stop {
+    static bool stop_requested() noexcept { return false; }
+  };
+
   // The producers' tail (its own lines: queue is cache-line aligned), then
   // the owner's cursor.
   queue queue_;
@@ -504,6 +576,67 @@ inline void local_work::add_batch(work_chain& chain, wake mode) noexcept {
   if (cw.claim_batch(cw.read(), items.size, wake_mode_of(mode))) cw.wake();
   leave(ticket);
 }
+
+inline void local_work::push_admitted(work& w, wake mode, detail::adder_gate::ticket ticket) noexcept {
+  // As add(): the push [Q4] (seq_cst: the Dekker half), the wake rule [L5]
+  // [L16] [L17] [L6], then the last access.
+  if (queue_.push(&w.hook)) signal_non_empty();
+  detail::countdown_wake& cw = countdown();
+  if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
+  leave(ticket);
+}
+
+inline add_status local_work::status_of(entry e) noexcept {
+  switch (e) {
+    case entry::admitted: return add_status::added;
+    case entry::full: return add_status::full;
+    case entry::timed_out: return add_status::timed_out;
+    case entry::stopped: return add_status::stopped;
+    case entry::closed: break;
+  }
+  return add_status::closed;
+}
+
+inline add_status local_work::try_add(work& w, wake mode) noexcept {
+  detail::adder_gate::ticket ticket;
+  const entry e = enter_bounded(w, "local_work", ticket, [](detail::admission& a) noexcept {
+    return a.try_acquire(1) ? entry::admitted : entry::full;  // [AD1] [AD2]
+  });
+  if (e != entry::admitted) return status_of(e);
+  push_admitted(w, mode, ticket);
+  return add_status::added;
+}
+
+inline add_status local_work::try_add_until(work& w, std::chrono::steady_clock::time_point deadline,
+                                            wake mode) noexcept {
+  detail::adder_gate::ticket ticket;
+  const entry e = enter_bounded(w, "local_work", ticket, [&](detail::admission& a) noexcept {
+    return take_room_waiting(a, deadline, no_stop{});
+  });
+  if (e != entry::admitted) return status_of(e);
+  push_admitted(w, mode, ticket);
+  return add_status::added;
+}
+
+#if MPSCQ_HAS_STOP_TOKEN
+inline add_status local_work::try_add_until(work& w, std::chrono::steady_clock::time_point deadline,
+                                            std::stop_token stop, wake mode) noexcept {
+  detail::adder_gate::ticket ticket;
+  const entry e = enter_bounded(w, "local_work", ticket, [&](detail::admission& a) noexcept {
+    if (a.try_acquire(1)) return entry::admitted;  // no callback while there is room
+    if (!stop.stop_possible()) return take_room_waiting(a, deadline, no_stop{});
+    // RACE WINDOW (a stop vs the sleep): admission.hpp W4. The callback runs
+    // on the requesting thread after the request is visible, while we are
+    // inside the gate (its destructor, below, waits for a running callback),
+    // so the object is alive for it.
+    const std::stop_callback wake_on_stop(stop, [this]() noexcept { wake_waiting_adders(); });
+    return take_room_waiting(a, deadline, stop);
+  });
+  if (e != entry::admitted) return status_of(e);
+  push_admitted(w, mode, ticket);
+  return add_status::added;
+}
+#endif
 
 inline int local_work::run_items(int max, bool cancel) noexcept {
   // The batch consumer (queue.hpp, consumer::pop_batch), with the cursor

@@ -57,6 +57,7 @@
 //   [A4] wait    load      acquire   per shard; pairs with [A2]
 //   [A5] is_closed, is_destroying, in_flight: relaxed snapshots
 //   [A6] wait_except load acquire   per shard; pairs with [A2], as [A4]
+//   [A7] set_flags fetch_or relaxed   the constructor's, before sharing
 #ifndef MPSCQ_DETAIL_ADDER_GATE_HPP
 #define MPSCQ_DETAIL_ADDER_GATE_HPP
 
@@ -84,8 +85,13 @@ class adder_gate {
   static constexpr state closed = 1u << 31;
   /// The destructor began: no add may begin any more (a use after free).
   static constexpr state destroying = 1u << 30;
+  /// The object is bounded (detail/admission.hpp): every add takes the
+  /// slow path that takes room. Set once, by the constructor (set_flags()),
+  /// so an unbounded object's add tests the same word with the same one
+  /// instruction as before (closed | limited instead of closed).
+  static constexpr state limited = 1u << 29;
   /// The in-flight count: the low bits.
-  static constexpr state count_mask = destroying - 1;
+  static constexpr state count_mask = limited - 1;
   /// Shards per gate.
   static constexpr unsigned shards = MPSCQ_GATE_SHARDS;
   static_assert(shards >= 1 && shards <= 64 && (shards & (shards - 1)) == 0,
@@ -156,6 +162,12 @@ class adder_gate {
       before |= shard_[i].word.fetch_or(bits, std::memory_order_acq_rel) & ~count_mask;
     }
     return before;
+  }
+
+  /// Sets `bits` (limited) in every shard before the object is shared (the
+  /// constructor). [A7] relaxed: the object's publication orders it.
+  void set_flags(state bits) noexcept {
+    for (auto& s : shard_) s.word.fetch_or(bits, std::memory_order_relaxed);  // [A7]
   }
 
   /// Waits (backoff: yields, then short sleeps) until no add is inside any

@@ -36,6 +36,7 @@
 #include <type_traits>
 
 #include <mpscq/detail/adder_gate.hpp>
+#include <mpscq/detail/admission.hpp>
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
@@ -158,6 +159,9 @@ class local_work_core {
     s.items_cancelled = items_cancelled_.get();
     s.cancelled_inline = cancelled_inline_.load(std::memory_order_relaxed);  // [L8]
     s.interrupts = interrupts_.get();
+    s.refused = admission_.refused();  // [AD12]
+    s.limit = admission_.limit();
+    s.depth = admission_.depth();  // [AD12]
     return s;
   }
 
@@ -178,6 +182,13 @@ class local_work_core {
     if (options.enable_eventfd) {
       eventfd_.open(&pending_);
       defer_own_signals_ = options.defer_own_signals;
+    }
+    // Bounded admission (detail/admission.hpp): the gate's `limited` bit
+    // sends every add through enter()'s slow path, which takes room; an
+    // unbounded object's adds test the same word as before. [L29]
+    if (options.limit != 0) {
+      admission_.set_limit(options.limit);
+      gate_.set_flags(adder_gate::limited);  // [L29] calls [A7]
     }
   }
   ~local_work_core() = default;
@@ -210,12 +221,84 @@ class local_work_core {
     // our leave(), which publishes our push, G2/G3), or after it (we see the
     // closed bit and push nothing).
     ticket = enter_gate(after_destructor);
-    if ((ticket.before & adder_gate::closed) == 0) return true;
+    // One test for both bits: an unbounded, open object's add costs what it
+    // did before bounded admission existed.
+    if ((ticket.before & (adder_gate::closed | adder_gate::limited)) == 0) return true;
+    return enter_slow(ticket, items);
+  }
+
+  // enter()'s other cases: closed (the item runs here, cancelled), or
+  // bounded and open (a plain add takes room whatever the depth: it is
+  // never refused; [L29] calls [AD3]).
+  [[gnu::noinline]] bool enter_slow(adder_gate::ticket ticket, std::uint64_t items) noexcept {
+    if ((ticket.before & adder_gate::closed) == 0) {
+      admission_.charge(static_cast<std::uint32_t>(items));  // [L29] [AD3]
+      return true;
+    }
     // [L2] Relaxed: a statistic. Counted while still inside the gate, so the
     // object is alive.
     cancelled_inline_.fetch_add(items, std::memory_order_relaxed);
     leave(ticket);
     return false;
+  }
+
+  /// What a bounded add's entry decided (enter_bounded()).
+  enum class entry { admitted, full, timed_out, stopped, closed };
+
+  /// The start of every try_add* (local_work.hpp): checks the item, enters
+  /// the gate and takes room with `take(admission&) -> entry` (when the
+  /// object is bounded; an unbounded one admits at once). Returns admitted
+  /// (the caller pushes, applies the wake rule, then leave(ticket)s) or why
+  /// not - then it has left the gate and the item is untouched (counted in
+  /// stats().refused). Closed: refused, not run (unlike add()).
+  template <class Item, class Take>
+  entry enter_bounded(Item& w, const char* component, adder_gate::ticket& ticket, Take&& take) noexcept {
+    if (w.func == nullptr) misuse(component, "try_add(): the work item has no func");
+    ticket = enter_gate("try_add() began after the destructor began (use after free)");
+    entry e = entry::admitted;
+    if ((ticket.before & adder_gate::closed) != 0) {
+      e = entry::closed;
+    } else if ((ticket.before & adder_gate::limited) != 0) {
+      // Inside the gate: a producer that sleeps for room here is woken by
+      // close() before close() waits the gate drained (admission.hpp W5).
+      e = take(admission_);
+    }
+    if (e != entry::admitted) {
+      admission_.count_refused();  // [L29] [AD12]
+      leave(ticket);
+    }
+    return e;
+  }
+
+  /// A waiting bounded add's `take`: room now, or wait for it until
+  /// `deadline` / a stop on `stop` / close(). The owner never waits for
+  /// room (only its own runs make room: it would wait for itself): it is
+  /// refused with `full` at once. A stop requester must call
+  /// wake_waiting_adders() after its request (std::stop_callback).
+  template <class Stop>
+  entry take_room_waiting(admission& a, std::chrono::steady_clock::time_point deadline, const Stop& stop) noexcept {
+    if (a.try_acquire(1)) return entry::admitted;
+    if (caller_is_owner()) return entry::full;
+    switch (a.acquire_wait(1, deadline, stop)) {
+      case admission::outcome::admitted: return entry::admitted;
+      case admission::outcome::timed_out: return entry::timed_out;
+      case admission::outcome::stopped: return entry::stopped;
+      case admission::outcome::closed: break;
+    }
+    return entry::closed;
+  }
+
+  /// Any thread, inside the gate (a stop callback of a waiting add): wakes
+  /// the adds waiting for room, which look at their stop tokens again.
+  void wake_waiting_adders() noexcept { admission_.wake_all(); }
+
+  /// The calling thread is the owner (the owner slot's fast check, [O1]).
+  bool caller_is_owner() const noexcept {
+    if constexpr (model_build) {
+      return false;  // the model's threads share one OS thread's thread_locals
+    } else {
+      return owner_.is(this_thread_record_if_any());
+    }
   }
 
   /// Enters the in-flight adder gate (add() and interrupt()) and reports a
@@ -417,6 +500,9 @@ class local_work_core {
       }
     }
     items_run_.add(static_cast<std::uint64_t>(n));
+    // Bounded: the pass's items give their room back, and producers waiting
+    // for it are woken (admission.hpp W1, W3: after the room). [L30]
+    if (admission_.limit() != 0) admission_.release(static_cast<std::uint32_t>(n));  // [L30] calls [AD5] [AD9]
     // Progress resets the in-flight backoff, here and in wait()'s in-flight
     // check (a pass that ran items and then found the next push in flight).
     if (n > 0) in_flight_wait_ = backoff{};
@@ -478,6 +564,10 @@ class local_work_core {
     // [L13] calls [A3]. Adds that come after this in the gate's order run
     // their item themselves.
     gate_.close(adder_gate::closed);
+    // Bounded: adds waiting for room inside the gate give up with "closed"
+    // (admission.hpp W4, W5) - before the gate is waited drained, which
+    // they would otherwise hold up forever. [L31]
+    if (admission_.limit() != 0) admission_.close();  // [L31] calls [AD11] [AD10]
     // The upstream use-after-free: an add touches the countdown (wait_nr and
     // the futex word) after its push, so an owner that has run every item may
     // still not free the object. Also after an earlier close(): adds that
@@ -486,7 +576,9 @@ class local_work_core {
     if constexpr (!mutant::local_teardown_no_wait_adders) gate_.wait_drained();
     if (first || drain_again) {
       depth_scope in_items(*this);
-      items_cancelled_.add(static_cast<std::uint64_t>(derived().drain_cancelled()));
+      const int drained = derived().drain_cancelled();
+      items_cancelled_.add(static_cast<std::uint64_t>(drained));
+      if (admission_.limit() != 0) admission_.release(static_cast<std::uint32_t>(drained));  // [L30]
       pending_.store(false, std::memory_order_relaxed);  // [L15] owner only, after the drain
       signal_deferred_ = false;  // [L28]: nothing is queued any more
       if (eventfd_.enabled()) eventfd_.drain();
@@ -538,6 +630,10 @@ class local_work_core {
   // owner's arming does not take the adds' gate lines away from them.
   alignas(cache_line) countdown_wake countdown_;
   std::atomic<std::uint64_t> cancelled_inline_{0};
+
+  // --- bounded admission (detail/admission.hpp): its own line, written by
+  // bounded adds and once per pass by the owner; untouched when unbounded.
+  admission admission_;
 
   // --- the pending flag: its own line, so has_work() does not read the lines
   // every add writes, and the owner's clears do not invalidate them.

@@ -75,6 +75,11 @@ inline constexpr bool task_gate_after_push = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPS
 inline constexpr bool task_fallback_refs_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_FALLBACK_REFS_RELAXED));  // fallback_refs_: the job's release fetch_sub and the destructor's acquire load -> relaxed
 inline constexpr bool task_fallback_queued_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_TASK_FALLBACK_QUEUED_RELAXED));  // fallback_queued_: both acq_rel exchanges -> relaxed
 
+// --- detail/admission.hpp (bounded admission: producers waiting for room) -
+inline constexpr bool admission_no_recheck = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_NO_RECHECK));  // a producer announces itself and sleeps without re-checking the room [AD4] (lost wake)
+inline constexpr bool admission_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_RELAXED));  // the release-vs-announce pair [AD4] [AD5] [AD7] [AD9]: seq_cst -> relaxed (store buffering, lost wake)
+inline constexpr bool admission_wake_before_release = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_WAKE_BEFORE_RELEASE));  // the consumer wakes waiters before it gives the room back (lost wake)
+
 // --- detail/split_ref.hpp (mpscq/asio.hpp's context lifetime) ------------
 inline constexpr bool split_ref_put_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_SPLIT_REF_PUT_RELAXED));  // put()'s release (shard [SR3], central [SR4]) and kill()'s acquire fetch_or [SR5] -> relaxed
 inline constexpr bool split_ref_no_bias = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_SPLIT_REF_NO_BIAS));  // the owner's reference is a plain 1 in the central word, not the bias (a put on a killed shard reaches zero before kill() added the sum)
