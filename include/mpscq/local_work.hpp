@@ -371,7 +371,8 @@ class local_work : private detail::local_work_core<local_work> {
   [[nodiscard]] add_status try_add_until(work& w, std::chrono::steady_clock::time_point deadline,
                                          wake mode = wake::eager) noexcept;
   /// try_add_until(w, now + timeout): nanoseconds::max() waits without a
-  /// deadline; a timeout <= 0 is try_add().
+  /// deadline; a timeout <= 0 (as a past deadline) does not wait: timed_out
+  /// when there is no room.
   [[nodiscard]] add_status try_add_for(work& w, std::chrono::nanoseconds timeout, wake mode = wake::eager) noexcept {
     return try_add_until(w, deadline_from(timeout), mode);
   }
