@@ -348,6 +348,7 @@ class results {
   std::vector<std::string> violations_;
   std::vector<std::string> notes_;
   std::map<std::string, std::string> refs_;
+  static int name_width(const std::vector<std::string>& names);
   std::vector<std::string> order_;
   mutable std::mutex m_;
   friend struct results_access;

@@ -357,6 +357,7 @@ void results::print_table(const std::string& scenario, const std::string& metric
   // "" (no layout), then "ring", then "scattered": the order they sort in.
   std::sort(layouts.begin(), layouts.end());
   const bool with_layout = layouts.size() > 1 || !layouts.front().empty();
+  const int nw = name_width(contenders);
   const bool with_vs_ring =
       std::find(layouts.begin(), layouts.end(), layout_name(item_layout::ring)) != layouts.end() && layouts.size() > 1;
   std::printf("\n%s\n", title.c_str());
@@ -367,10 +368,10 @@ void results::print_table(const std::string& scenario, const std::string& metric
     std::printf("  vs ring = the same contender's scattered / ring value in the same repetition, median over "
                 "repetitions\n");
   if (with_layout)
-    std::printf("  %-20s %-9s %-34s %12s %12s %12s %8s %8s %5s\n", "case", "layout", "contender", "median", "min",
+    std::printf("  %-20s %-9s %-*s %12s %12s %12s %8s %8s %5s\n", "case", "layout", nw, "contender", "median", "min",
                 "max", "ratio", with_vs_ring ? "vs ring" : "", "reps");
   else
-    std::printf("  %-20s %-34s %12s %12s %12s %8s %5s\n", "case", "contender", "median", "min", "max", "ratio",
+    std::printf("  %-20s %-*s %12s %12s %12s %8s %5s\n", "case", nw, "contender", "median", "min", "max", "ratio",
                 "reps");
   auto fmt_ratio = [](double x, char* buf, std::size_t n) {
     if (std::isnan(x))
@@ -395,10 +396,10 @@ void results::print_table(const std::string& scenario, const std::string& metric
           fmt_ratio(ratio_median_of(scenario, c, k, metric, l, k, layout_name(item_layout::ring)), vbuf,
                     sizeof vbuf);
         if (with_layout)
-          std::printf("  %-20s %-9s %-34s %12.*f %12.*f %12.*f %8s %8s %5zu\n", first ? c.c_str() : "", l.c_str(),
-                      k.c_str(), precision, s.median, precision, s.min, precision, s.max, rbuf, vbuf, v.size());
+          std::printf("  %-20s %-9s %-*s %12.*f %12.*f %12.*f %8s %8s %5zu\n", first ? c.c_str() : "", l.c_str(),
+                      nw, k.c_str(), precision, s.median, precision, s.min, precision, s.max, rbuf, vbuf, v.size());
         else
-          std::printf("  %-20s %-34s %12.*f %12.*f %12.*f %8s %5zu\n", first ? c.c_str() : "", k.c_str(),
+          std::printf("  %-20s %-*s %12.*f %12.*f %12.*f %8s %5zu\n", first ? c.c_str() : "", nw, k.c_str(),
                       precision, s.median, precision, s.min, precision, s.max, rbuf, v.size());
         first = false;
       }
@@ -427,7 +428,8 @@ void results::print_medians(const std::string& scenario, const std::vector<colum
   });
   std::sort(layouts.begin(), layouts.end());
   std::printf("%s\n", title.c_str());
-  std::printf("  %-20s %-9s %-34s", "case", "layout", "contender");
+  const int nw = name_width(contenders);
+  std::printf("  %-20s %-9s %-*s", "case", "layout", nw, "contender");
   for (const column& c : columns) std::printf(" %*s", std::max(8, static_cast<int>(c.header.size())), c.header.c_str());
   std::printf("\n");
   for (const std::string& c : cases) {
@@ -435,7 +437,7 @@ void results::print_medians(const std::string& scenario, const std::vector<colum
     for (const std::string& l : layouts) {
       for (const std::string& k : contenders) {
         if (std::isnan(median(scenario, c, k, columns.front().metric, l))) continue;
-        std::printf("  %-20s %-9s %-34s", first ? c.c_str() : "", l.c_str(), k.c_str());
+        std::printf("  %-20s %-9s %-*s", first ? c.c_str() : "", l.c_str(), nw, k.c_str());
         for (const column& col : columns) {
           const int w = std::max(8, static_cast<int>(col.header.size()));
           const double v = median(scenario, c, k, col.metric, l);
@@ -450,6 +452,14 @@ void results::print_medians(const std::string& scenario, const std::vector<colum
     }
   }
   std::fflush(stdout);
+}
+
+// The contender column's width: 34, or the longest name in the table (the
+// polled local_work rows' names are longer).
+int results::name_width(const std::vector<std::string>& names) {
+  std::size_t w = 34;
+  for (const std::string& n : names) w = std::max(w, n.size());
+  return static_cast<int>(w);
 }
 
 bool results::write_csv(const std::string& path) const {

@@ -196,6 +196,17 @@ std::vector<queue_contender> all_queue_contenders(bool inject_fault = false) {
   return v;
 }
 
+// The polled local_work contenders (S2, S3): only when --contenders names
+// them, so that a default run's tables stay as they were.
+std::vector<queue_contender> local_work_contenders(const options& o) {
+  std::vector<queue_contender> v;
+  if (o.contenders.empty()) return v;
+  register_local_work(v);
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const queue_contender& c) { return !o.wants_contender(c.name); }),
+          v.end());
+  return v;
+}
+
 // The contenders --contenders selects (all without it).
 std::vector<queue_contender> selected(std::vector<queue_contender> v, const options& o) {
   v.erase(std::remove_if(v.begin(), v.end(), [&](const queue_contender& c) { return !o.wants_contender(c.name); }),
@@ -333,6 +344,7 @@ const char* stall_count_metric = "stalls>100us/run";
 const char* stall_share_metric = "stall share";
 const char* stall_in_flight_metric = "stalls in flight/run";
 const char* consumer_cpu_metric = "consumer CPU share";
+const char* refused_metric = "refused/1k items";
 
 // The bare exchange ceiling: `threads` threads (pinned like producers) doing
 // nothing but an exchange on one shared word. Exchanges per second.
@@ -408,7 +420,21 @@ void run_mt_case(context& ctx, const std::vector<queue_contender>& qs, const cha
       ctx.res.add(sc, case_name, c.name, stall_in_flight_metric,
                   "stalls > 100 us per run that began with a push in flight", better::lower, rep,
                   static_cast<double>(st.in_flight), lname);
+    if (!std::isnan(m.refused_per_k))
+      ctx.res.add(sc, case_name, c.name, refused_metric, "try_add calls refused (full) per 1000 items",
+                  better::lower, rep, m.refused_per_k, lname);
   }
+}
+
+// The polled local_work rows' own ratios (contenders_local_work.cpp): the
+// same runs again, each row over mpscq::local_work (no limit) in the same
+// repetition and layout - what a limit costs. Only when that row ran.
+const char* lw_reference = "mpscq::local_work (no limit)";
+void print_local_work_ratios(const context& ctx, const std::vector<queue_contender>& qs, const char* sc) {
+  if (std::none_of(qs.begin(), qs.end(), [](const queue_contender& c) { return c.name == lw_reference; })) return;
+  ctx.res.print_table(sc, "M items/s", lw_reference,
+                      std::string(sc) + "  the same runs, ratios to " + lw_reference +
+                          " (the cost of a limit: add() on a bounded object, try_add, try_add + try_add_for)");
 }
 
 // The stall diagnostic of one polling scenario (S2, S3), under its table.
@@ -422,6 +448,11 @@ void print_stalls(const context& ctx, const char* sc) {
       "that the consumer\n  cannot reach yet (a producer between its tail exchange and its link; '-': the "
       "contender cannot tell);\n  consumer CPU %: the consumer thread's CPU time over the run's wall time (what "
       "the scheduler gave it)");
+  // The bounded local_work rows (contenders_local_work.cpp), when selected.
+  ctx.res.print_medians(sc, {{"refused/1k", refused_metric, 1}},
+                        "  limit reached (same runs; bounded local_work try_add rows): try_add calls refused (full) "
+                        "per 1000 items, median per run;\n  the producer then retried (try_add) or slept for room "
+                        "(try_add_for)");
 }
 
 mt_config mt_for(const context& ctx, int producers, bool pin) {
@@ -445,6 +476,7 @@ void scenario_s2(context& ctx, const std::vector<queue_contender>& qs) {
   ctx.res.print_table(sc, "M items/s", reference,
                       "S2  1 producer, 1 consumer pinned to different cores, the consumer polls (pause-spins, "
                       "one yield per 16k pauses); items in the ring and the scattered layout");
+  print_local_work_ratios(ctx, qs, sc);
   print_stalls(ctx, sc);
   scenario_s2_blocking(ctx);
 }
@@ -464,6 +496,7 @@ void scenario_s3(context& ctx, const std::vector<queue_contender>& qs) {
   ctx.res.print_table(sc, "M items/s", reference,
                       "S3  2 and 8 producers, 1 consumer, threads unpinned and oversubscribed (pause-spins, one "
                       "yield per 64 pauses); items in the ring and the scattered layout");
+  print_local_work_ratios(ctx, qs, sc);
   print_stalls(ctx, sc);
 }
 
@@ -547,6 +580,10 @@ int run_valgrind(const options& o) {
     std::fprintf(stderr, "mpscq-bench: --valgrind is meant to run under valgrind (scripts/%s.sh); running "
                          "the loops natively\n", o.valgrind.c_str());
   auto qs = selected(all_queue_contenders(), o);
+  // local_work's add path (L1, contenders_local_work.cpp): with S1, unless
+  // --contenders leaves it out.
+  if (o.valgrind == "callgrind" && o.wants("S1") && (o.contenders.empty() || o.wants_contender("mpscq::local_work")))
+    valgrind_local_work();
   if (o.valgrind == "callgrind") {
     for (const auto& c : qs)
       for (std::size_t n : {std::size_t{8}, std::size_t{1024}, std::size_t{65536}})
@@ -607,16 +644,21 @@ int main(int argc, char** argv) {
               "        Absolute two-thread numbers drift a lot on shared VMs; the ratios are what holds.\n");
 
   auto qs = selected(all_queue_contenders(ctx.opt.inject_fault), ctx.opt);
+  // S2 and S3 also run the polled local_work rows that --contenders selects.
+  auto mt_qs = qs;
+  for (auto& c : local_work_contenders(ctx.opt)) mt_qs.push_back(c);
   if (!ctx.opt.contenders.empty()) {
     std::printf("contenders: --contenders selects %zu queue contender%s", qs.size(), qs.size() == 1 ? "" : "s");
+    const std::size_t lw_rows = mt_qs.size() - qs.size();
+    if (lw_rows > 0) std::printf(" and %zu polled local_work row%s (S2, S3 only)", lw_rows, lw_rows == 1 ? "" : "s");
     bool has_ref = false;
     for (const auto& c : qs) has_ref = has_ref || c.name == reference;
     if (!has_ref) std::printf(" (not the reference %s: the queue tables' ratio columns show -)", reference);
     std::printf("\n");
   }
-  for (const auto& c : qs) ctx.res.declare(c.name);
+  for (const auto& c : mt_qs) ctx.res.declare(c.name);
   ctx.res.declare("bare exchange (ceiling)");
-  legend(qs);
+  legend(mt_qs);
 
   const auto& o = ctx.opt;
   // The load runs from here (before the probe and the first case) to after
@@ -629,8 +671,8 @@ int main(int argc, char** argv) {
               o.load);
   if (o.wants("S2") || o.wants("S3") || o.wants("S5") || o.wants("S6") || o.wants("S7")) handoff_probe(ctx);
   if (o.wants("S1")) scenario_s1(ctx, qs);
-  if (o.wants("S2")) scenario_s2(ctx, qs);
-  if (o.wants("S3")) scenario_s3(ctx, qs);
+  if (o.wants("S2")) scenario_s2(ctx, mt_qs);
+  if (o.wants("S3")) scenario_s3(ctx, mt_qs);
   if (o.wants("S4")) scenario_s4(ctx, qs);
   if (o.wants("S5")) scenario_s5(ctx);
   if (o.wants("S6")) scenario_s6(ctx);

@@ -10,7 +10,7 @@
 //   item* try_pop(consumer_t&);              // nullptr: nothing to pop now
 //   static constexpr const char* name;
 //   static constexpr guarantees traits;
-// and may provide (batch_pop_adaptor below):
+// and may provide (batch_pop_adaptor, in_flight_adaptor, refusal_adaptor below):
 //   template <class F> int try_pop_batch(consumer_t&, int max, F&& f);
 //     hands out up to `max` items (max >= 1), oldest first, calling f(item*)
 //     for each, and returns how many; 0: nothing to pop now (as try_pop's
@@ -105,6 +105,7 @@ struct measured {
   double value = std::nan("");
   check_report chk;
   stall_report stalls;  // mt_run only
+  double refused_per_k = std::nan("");  // mt_run, refusal_adaptor only: refused adds per 1000 items
 };
 
 struct queue_contender {
@@ -153,6 +154,14 @@ concept batch_pop_adaptor = requires(C& q, typename C::consumer_t& k, void (*f)(
 template <class C>
 concept in_flight_adaptor = requires(C& q, typename C::consumer_t& k) {
   { q.push_in_flight(k) } -> std::same_as<bool>;
+};
+
+// The optional refusal hook: how many try_push calls the contender refused
+// since it was built (a bounded local_work's stats().refused: the limit was
+// reached and the producer retried or waited). Read once, after the run.
+template <class C>
+concept refusal_adaptor = requires(const C& q) {
+  { q.refused() } -> std::convertible_to<std::uint64_t>;
 };
 
 // `max` for try_pop_batch: 64, the figure in queue.hpp's pop_batch example -
@@ -360,6 +369,9 @@ measured mt_run(const mt_config& cfg) {
   out.chk.take(chk);
   out.chk.stalled = stalled;
   out.value = static_cast<double>(chk.received) / (static_cast<double>(t_end - t_begin) / 1e9);
+  if constexpr (refusal_adaptor<C>)
+    out.refused_per_k =
+        static_cast<double>(q->refused()) * 1000.0 / static_cast<double>(std::max<std::uint64_t>(1, chk.received));
   stalls.wall_ns = static_cast<double>(t_end - t_begin);
   out.stalls = stalls;
   // Anything the contender still holds is a loss the count above shows.
@@ -585,6 +597,11 @@ void register_urcu(std::vector<queue_contender>& out);
 void register_atomic_queue(std::vector<queue_contender>& out);
 void register_xenium(std::vector<queue_contender>& out);
 void register_fault(std::vector<queue_contender>& out);
+// mpscq::local_work polled, unbounded and bounded (contenders_local_work.cpp):
+// S2 and S3 only, and only when --contenders selects them.
+void register_local_work(std::vector<queue_contender>& out);
+// The L1 callgrind loops of local_work's add path (--valgrind callgrind).
+void valgrind_local_work();
 
 }  // namespace bench
 

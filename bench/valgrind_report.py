@@ -4,7 +4,9 @@
 Usage: bench/valgrind_report.py callgrind|cachegrind DIR
 
 Each dump is one measured region; its trigger names it, e.g.
-"S1 mpscq::queue N=1024 items=1024" or "S4 mpscq::queue K=8 scattered items=32".
+"S1 mpscq::queue N=1024 items=1024" or "S4 mpscq::queue K=8 scattered items=32";
+L1 regions are local_work's add path alone ("L1 mpscq::local_work add(lazy) N=1024
+items=1024": per add; "... add_batch(lazy) K=8 items=128": per add_batch call).
 callgrind: instructions (Ir) per item, and the excess over the plain-array
 floor of the same case. cachegrind: Ir, D1 misses (read + write) and
 last-level misses (read + write) per item, from valgrind's cache simulator.
@@ -47,7 +49,7 @@ def main():
         if not got:
             continue
         label, counts = got
-        m = re.match(r"(S\d) (.*) ((?:N|K)=\d+(?: \w+)?) items=(\d+)$", label)
+        m = re.match(r"([SL]\d) (.*) ((?:N|K)=\d+(?: \w+)?) items=(\d+)$", label)
         if not m:
             continue
         scenario, contender, case, items = m.group(1), m.group(2), m.group(3), int(m.group(4))
@@ -58,8 +60,10 @@ def main():
 
     if mode == "callgrind":
         print("\nInstructions per item (callgrind; repeatable to the instruction). S1: one push + one pop;"
-              " S4: the consumer's drain of one item.")
-        print("  %-20s %-34s %12s %14s %10s" % ("case", "contender", "Ir/item", "above floor", "vs queue"))
+              " S4: the consumer's drain of one item; L1: local_work's add path alone, per add()/try_add() (N=)"
+              " or per add_batch() call of K items (K=), the owner adding to an idle queue.")
+        w = max([34] + [len(k) for rows in groups.values() for k in rows])
+        print("  %-20s %-*s %12s %14s %10s" % ("case", w, "contender", "Ir/item", "above floor", "vs queue"))
         for (scenario, case), rows in groups.items():
             floor = rows.get(FLOOR)
             ref = rows.get(REF)
@@ -68,8 +72,8 @@ def main():
                 ir = c.get("Ir", 0) / items
                 above = "%+.1f" % (ir - floor[1]["Ir"] / floor[0]) if floor else "-"
                 vs = "%.2f" % (ir / (ref[1]["Ir"] / ref[0])) if ref and ref[1]["Ir"] else "-"
-                print("  %-20s %-34s %12.1f %14s %10s" % (scenario + " " + case if first else "", contender, ir,
-                                                         above, vs))
+                print("  %-20s %-*s %12.1f %14s %10s" % (scenario + " " + case if first else "", w, contender, ir,
+                                                        above, vs))
                 first = False
     else:
         print("\nSimulated cache misses per item (valgrind's cache simulator, the one cachegrind uses;"
