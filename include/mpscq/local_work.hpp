@@ -282,6 +282,11 @@ struct local_work_options {
   /// add_batch() are never refused (they count, and may pass it). Each add
   /// then costs one more RMW (on the admission line, not the tail), each
   /// pass one RMW, plus a FUTEX_WAKE per pass while producers wait.
+  /// Room comes back once per pass, not per item: an owner that waits for
+  /// more items than the limit (wait(min_events > limit, ...)) while only
+  /// bounded adds come in sleeps until its min_wait or timeout - keep
+  /// min_events at most the limit (at most half of it keeps producers
+  /// moving while the owner sleeps).
   std::uint32_t limit = 0;
 };
 
