@@ -36,10 +36,6 @@ struct counted : mpscq::baseline::llist_work {
   }
 };
 
-void spin_until(const std::atomic<bool>& flag) {
-  while (!flag.load(std::memory_order_acquire)) std::this_thread::yield();
-}
-
 template <class LW>
 class WaitDeadline : public ::testing::Test {};
 using variants = ::testing::Types<mpscq::local_work, mpscq::baseline::llist_local_work>;
@@ -114,6 +110,10 @@ TYPED_TEST(WaitDeadline, TimePointMaxIsNoTimeoutAndMinWaitIsThenTheTimeout) {
 #if MPSCQ_HAS_STOP_TOKEN
 
 // --- the stop token ---------------------------------------------------------
+
+void spin_until(const std::atomic<bool>& flag) {
+  while (!flag.load(std::memory_order_acquire)) std::this_thread::yield();
+}
 
 TYPED_TEST(WaitDeadline, AStopBeforeTheWaitRunsOnePassAndReturns) {
   TypeParam lw;
