@@ -203,6 +203,7 @@
 #include <coroutine>
 #include <utility>
 
+#include <mpscq/detail/stop_token.hpp>  // MPSCQ_HAS_STOP_TOKEN: resume_on()'s stop-token overloads
 #include <mpscq/local_work.hpp>
 #include <mpscq/task_work.hpp>
 #include <mpscq/work.hpp>

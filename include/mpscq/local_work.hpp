@@ -176,10 +176,16 @@
 //     futex word, and wait() reads the flag after its futex snapshot, so an
 //     interrupt either is seen before the owner arms or makes its futex wait
 //     return (detail/local_work_core.hpp, interrupt()).
+//   - a stop request vs sleep (wait(..., std::stop_token)): the same, with
+//     the token's state as the flag and a std::stop_callback, registered
+//     before the futex snapshot, as the bump (detail/local_work_core.hpp,
+//     wait_loop(); design.md 4.9a).
 //
 // STOPPING AN OWNER FROM ANOTHER THREAD
 //   interrupt() ends the owner's current (or next) wait(); the owner then
-//   looks at its own stop condition. See interrupt() below.
+//   looks at its own stop condition. See interrupt() below. Or give wait() a
+//   std::stop_token: a stop request ends that wait (and no other), with no
+//   flag left behind. See wait() below.
 //
 // THE GUARANTEE
 //   An eager add is never left waiting behind a sleeping owner: the owner

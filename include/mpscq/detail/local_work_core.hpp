@@ -34,7 +34,6 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
-#include <version>
 
 #include <mpscq/detail/adder_gate.hpp>
 #include <mpscq/detail/admission.hpp>
@@ -46,17 +45,8 @@
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
 #include <mpscq/detail/owner_slot.hpp>
+#include <mpscq/detail/stop_token.hpp>  // MPSCQ_HAS_STOP_TOKEN: wait()'s stop-token overloads
 #include <mpscq/detail/thread_identity.hpp>
-
-// std::stop_token is C++20 but not in every standard library this project
-// builds with (libc++ 14 has no <stop_token>): wait()'s and resume_on()'s
-// stop-token overloads exist where the library has it (__cpp_lib_jthread).
-#if defined(__cpp_lib_jthread)
-#include <stop_token>
-#define MPSCQ_HAS_STOP_TOKEN 1
-#else
-#define MPSCQ_HAS_STOP_TOKEN 0
-#endif
 
 namespace mpscq {
 
