@@ -36,6 +36,10 @@
 //                         whichever thread ran the item (see WHERE IT
 //                         RESUMES), not on the target: release, fail, or
 //                         await somewhere else.
+//     resumed::stopped    only resume_on(..., std::stop_token): a stop was
+//                         requested before the await began. Nothing was
+//                         queued: the coroutine never suspended and goes on
+//                         on the awaiting thread (see STOP TOKENS).
 //   Why resume rather than destroy the coroutine when the target is gone:
 //   this is what the library does for every item (work.hpp: a cancelled item
 //   runs so that nothing is lost, and completes with an error), and what
@@ -84,6 +88,26 @@
 //   run()/wait() nested, close(); not disown() or destroy lw; task_work.hpp:
 //   it may add - and so await tw again - and close(); not call run() or
 //   destroy tw). Every outcome is a resumption exactly once per await.
+//
+// STOP TOKENS (resume_on(lw, stop[, mode]), resume_on(tw[, ctx], stop))
+//   The token is read once, in await_ready(), before anything is queued
+//   (one stop_requested() load): stopped there, the await does not suspend
+//   and yields resumed::stopped on the awaiting thread - no add(), so the
+//   target never sees it (the io_uring analogue: a request cancelled before
+//   submission never becomes a completion). Everything the stopping thread
+//   did before request_stop() happens-before that (std::stop_token: a
+//   request_stop() that returns true synchronizes with a stop_requested()
+//   that returns true). A stop requested after that check is IGNORED by the
+//   await: the item is in the target's queue and cannot be unlinked (an
+//   MPSC queue has no removal; local_work.hpp, task_work.hpp), so the
+//   coroutine resumes exactly as without a token - on_target on the owner or
+//   target, or cancelled (close(), a refused cycle). Check the token again
+//   after the await when a late stop matters. So the token saves the hop
+//   when the work is already abandoned; it is not a cancellation of a queued
+//   await. Cost, on top of the plain await: the token (moved into the
+//   awaitable, which it keeps alive until the frame ends it) and one load.
+//   Not present where the standard library has no <stop_token>
+//   (MPSCQ_HAS_STOP_TOKEN 0: libc++ 14).
 //
 // INLINE RUNS (the item runs inside await_suspend)
 //   add() may run the item before it returns (local_work after close(); a
@@ -177,7 +201,9 @@
 #include <mpscq/version.hpp>
 
 #include <coroutine>
+#include <utility>
 
+#include <mpscq/detail/stop_token.hpp>  // MPSCQ_HAS_STOP_TOKEN: resume_on()'s stop-token overloads
 #include <mpscq/local_work.hpp>
 #include <mpscq/task_work.hpp>
 #include <mpscq/work.hpp>
@@ -188,6 +214,7 @@ namespace mpscq {
 enum class [[nodiscard]] resumed {
   on_target,  ///< run by the target (run_state.cancel false)
   cancelled,  ///< run with run_state.cancel true: the target is closed, refused or gone
+  stopped,    ///< not queued: the stop token given to resume_on() was stopped before the await (STOP TOKENS)
 };
 
 namespace detail {
@@ -332,6 +359,34 @@ class task_work_awaitable : private detail::coro_resumer {
   context_work item_;
 };
 
+#if MPSCQ_HAS_STOP_TOKEN
+/// An awaitable of resume_on() with a stop token: as `Base`
+/// (local_work_awaitable or task_work_awaitable), and a stop requested
+/// before the await skips the add: await_ready() is true and the result is
+/// resumed::stopped. A stop after that is ignored (see STOP TOKENS). Not
+/// copyable or movable (Base is not); lives in the coroutine frame.
+template <class Base>
+class stoppable_awaitable : public Base {
+ public:
+  template <class... Args>
+  explicit stoppable_awaitable(std::stop_token stop, Args&&... args) noexcept
+      : Base(std::forward<Args>(args)...), stop_(std::move(stop)) {}
+
+  /// True (do not suspend, nothing is queued) when the token is stopped.
+  bool await_ready() noexcept {
+    stopped_ = stop_.stop_requested();
+    return stopped_;
+  }
+
+  /// resumed::stopped when await_ready() found the stop; otherwise Base's.
+  [[nodiscard]] resumed await_resume() const noexcept { return stopped_ ? resumed::stopped : Base::await_resume(); }
+
+ private:
+  std::stop_token stop_;
+  bool stopped_ = false;
+};
+#endif
+
 /// Resume on local_work `lw`'s owner thread. `mode`: wake::eager (default)
 /// wakes an owner waiting in wait() at once; wake::lazy counts towards its
 /// min_events (local_work.hpp, THE WAKE RULE). Any thread.
@@ -349,6 +404,31 @@ class task_work_awaitable : private detail::coro_resumer {
 [[nodiscard]] inline task_work_awaitable resume_on(task_work& tw, task_context& ctx) noexcept {
   return task_work_awaitable(tw, &ctx);
 }
+
+#if MPSCQ_HAS_STOP_TOKEN
+/// As resume_on(lw, mode), unless `stop` is stopped when the await begins:
+/// then nothing is queued, the coroutine does not suspend and goes on on
+/// the awaiting thread with resumed::stopped. A stop after that is ignored:
+/// the coroutine resumes on lw's owner as usual (on_target, or cancelled by
+/// close()). See STOP TOKENS. Any thread.
+[[nodiscard]] inline stoppable_awaitable<local_work_awaitable> resume_on(local_work& lw, std::stop_token stop,
+                                                                         wake mode = wake::eager) noexcept {
+  return stoppable_awaitable<local_work_awaitable>(std::move(stop), lw, mode);
+}
+
+/// As resume_on(tw), with `stop` as in resume_on(lw, stop, mode): stopped
+/// before the await, nothing is queued and the result is resumed::stopped;
+/// later, ignored. Any thread.
+[[nodiscard]] inline stoppable_awaitable<task_work_awaitable> resume_on(task_work& tw, std::stop_token stop) noexcept {
+  return stoppable_awaitable<task_work_awaitable>(std::move(stop), tw);
+}
+
+/// As resume_on(tw, ctx), with `stop` as in resume_on(tw, stop).
+[[nodiscard]] inline stoppable_awaitable<task_work_awaitable> resume_on(task_work& tw, task_context& ctx,
+                                                                        std::stop_token stop) noexcept {
+  return stoppable_awaitable<task_work_awaitable>(std::move(stop), tw, &ctx);
+}
+#endif
 
 }  // namespace mpscq
 

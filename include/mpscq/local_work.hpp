@@ -176,10 +176,16 @@
 //     futex word, and wait() reads the flag after its futex snapshot, so an
 //     interrupt either is seen before the owner arms or makes its futex wait
 //     return (detail/local_work_core.hpp, interrupt()).
+//   - a stop request vs sleep (wait(..., std::stop_token)): the same, with
+//     the token's state as the flag and a std::stop_callback, registered
+//     before the futex snapshot, as the bump (detail/local_work_core.hpp,
+//     wait_loop(); design.md 4.9a).
 //
 // STOPPING AN OWNER FROM ANOTHER THREAD
 //   interrupt() ends the owner's current (or next) wait(); the owner then
-//   looks at its own stop condition. See interrupt() below.
+//   looks at its own stop condition. See interrupt() below. Or give wait() a
+//   std::stop_token: a stop request ends that wait (and no other), with no
+//   flag left behind. See wait() below.
 //
 // THE GUARANTEE
 //   An eager add is never left waiting behind a sleeping owner: the owner
@@ -459,6 +465,64 @@ class local_work : private detail::local_work_core<local_work> {
   int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
     return core::wait(min_events, timeout, min_wait);
   }
+
+  /// Owner only. As wait(min_events, timeout, min_wait), with the timeout
+  /// ending at `deadline` on std::chrono::steady_clock (the clock wait()
+  /// measures with): a deadline at or before now is a zero timeout,
+  /// time_point::max() is no timeout (as nanoseconds::max()); min_wait
+  /// counts from the call, and THE MIN_WAIT RULE holds as above (a
+  /// deadline earlier than now + min_wait is waited out to min_wait). The
+  /// point: a loop of waits that shares one deadline does not recompute
+  /// what is left. steady_clock only: a deadline on another clock (say
+  /// system_clock, which can jump) must be converted by the caller, e.g.
+  /// steady_clock::now() + (d - system_clock::now()), knowing what a jump
+  /// then means. Cost: as the duration form (one steady_clock::now() per
+  /// pass that goes on waiting, as there).
+  int wait(int min_events, std::chrono::steady_clock::time_point deadline,
+           std::chrono::nanoseconds min_wait = {}) noexcept {
+    return core::wait(min_events, deadline, min_wait);
+  }
+
+#if MPSCQ_HAS_STOP_TOKEN
+  /// Owner only. Either form of wait(), which a stop request on `stop` ends
+  /// as interrupt() does: the wait returns after its current pass, with
+  /// what it ran - also when min_wait has not passed - and a token stopped
+  /// before the call makes it run one pass (what is queued, up to the batch:
+  /// at least min_events or 20) and return. Unlike interrupt() it leaves no
+  /// flag behind: the stop is the caller's token's, so a later wait() with
+  /// no token (or another token) is not affected, and a wait() nested in an
+  /// item ends only if it was given a stopped token itself. min_events
+  /// reached, the timeout and close() end the wait as before; a pending
+  /// interrupt() is taken first (counted in stats().interrupts), a stop is
+  /// not counted.
+  ///
+  /// How: the stop is checked where the interrupt flag is - after every pass
+  /// that would go on waiting, and between the futex snapshot and the sleep
+  /// - and for the sleep the wait registers a std::stop_callback whose
+  /// callback bumps the futex word and wakes the owner (what interrupt()
+  /// does, without its flag and its adder gate: the callback cannot outlive
+  /// the call, ~stop_callback waits for one running on the requesting
+  /// thread). So a stop from any thread, also from inside an item or during
+  /// a min_wait, is never slept through (RACE WINDOWS; the stop vs the sleep,
+  /// detail/local_work_core.hpp).
+  ///
+  /// Cost: a token with no stop state (default-constructed, or whose
+  /// sources are gone and never stopped; stop_possible() false) costs
+  /// nothing: the plain wait runs. Otherwise one stop_requested() load per
+  /// check, and a callback registration (and its removal) per call that
+  /// reaches a sleep - the token's lock, a few atomic RMWs, no syscall; a
+  /// stop request costs the requester one futex-word increment and one
+  /// FUTEX_WAKE per waiting registration. Not present where the standard
+  /// library has no <stop_token> (MPSCQ_HAS_STOP_TOKEN 0: libc++ 14).
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait,
+           const std::stop_token& stop) noexcept {
+    return core::wait(min_events, timeout, min_wait, stop);
+  }
+  int wait(int min_events, std::chrono::steady_clock::time_point deadline, std::chrono::nanoseconds min_wait,
+           const std::stop_token& stop) noexcept {
+    return core::wait(min_events, deadline, min_wait, stop);
+  }
+#endif
 
   /// Any thread, also from inside an item or a signal handler (see SIGNAL
   /// SAFETY for MPSCQ_PORTABLE_FUTEX). Ends the owner's wait() in progress,

@@ -118,6 +118,20 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
   int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
     return core::wait(min_events, timeout, min_wait);
   }
+  int wait(int min_events, std::chrono::steady_clock::time_point deadline,
+           std::chrono::nanoseconds min_wait = {}) noexcept {
+    return core::wait(min_events, deadline, min_wait);
+  }
+#if MPSCQ_HAS_STOP_TOKEN
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait,
+           const std::stop_token& stop) noexcept {
+    return core::wait(min_events, timeout, min_wait, stop);
+  }
+  int wait(int min_events, std::chrono::steady_clock::time_point deadline, std::chrono::nanoseconds min_wait,
+           const std::stop_token& stop) noexcept {
+    return core::wait(min_events, deadline, min_wait, stop);
+  }
+#endif
 
  private:
   static llist_work& item(node* n) noexcept { return static_cast<llist_work&>(mpscq::work::from_hook(n)); }

@@ -45,6 +45,7 @@
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
 #include <mpscq/detail/owner_slot.hpp>
+#include <mpscq/detail/stop_token.hpp>  // MPSCQ_HAS_STOP_TOKEN: wait()'s stop-token overloads
 #include <mpscq/detail/thread_identity.hpp>
 
 namespace mpscq {
@@ -53,6 +54,36 @@ namespace detail {
 
 /// Items wait() runs per pass at least (io_uring's IO_LOCAL_TW_DEFAULT_MAX).
 inline constexpr int wait_run_batch = 20;
+
+/// The stop abstraction wait()'s loop is written against (wait_loop<Stop>):
+/// `Stop::token` with stop_possible() and stop_requested(), and
+/// `Stop::callback<F>`, constructed from (token, F) and destroyed before
+/// wait() returns, with std::stop_callback's contract: F runs once, on the
+/// requesting thread, when a stop is requested (or in the constructor, on
+/// this thread, if one was already), and the destructor waits for an F that
+/// is running on another thread. no_stop is the wait without a token (the
+/// compiler removes every stop check); std_stop is std::stop_token; the
+/// Relacy model drives the same loop with a model token
+/// (tests/model/relacy/local_work_model.cpp), since std::stop_token's own
+/// atomics cannot run under Relacy.
+struct no_stop {
+  struct token {
+    static constexpr bool stop_possible() noexcept { return false; }
+    static constexpr bool stop_requested() noexcept { return false; }
+  };
+  template <class F>
+  struct callback {
+    callback(const token&, F) noexcept {}
+  };
+};
+
+#if MPSCQ_HAS_STOP_TOKEN
+struct std_stop {
+  using token = std::stop_token;
+  template <class F>
+  using callback = std::stop_callback<F>;
+};
+#endif
 
 /// A statistics counter written by one thread (the owner) and read by any:
 /// a relaxed load and store, no read-modify-write. Plain std::atomic, also in
@@ -89,7 +120,50 @@ class local_work_core {
     return run_pass(max_events);
   }
 
-  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept;
+  // wait(): the duration form and the deadline form (local_work.hpp), each
+  // with an optional stop token. A token with no stop state (the default)
+  // takes the no_stop loop: no stop check, no callback. Both forms end in
+  // wait_loop(); `unbounded` is "no timeout" (nanoseconds::max() or
+  // time_point::max()): with min_wait, min_wait is then the timeout, where a
+  // finite timeout is waited out to at least min_wait (THE MIN_WAIT RULE).
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
+    const auto start = std::chrono::steady_clock::now();
+    const bool unbounded = timeout == std::chrono::nanoseconds::max();
+    return wait_loop<no_stop>(min_events, start, unbounded ? std::chrono::steady_clock::time_point::max()
+                                                           : deadline_after(start, timeout),
+                              unbounded, min_wait, no_stop::token{});
+  }
+  int wait(int min_events, std::chrono::steady_clock::time_point deadline,
+           std::chrono::nanoseconds min_wait = {}) noexcept {
+    return wait_loop<no_stop>(min_events, std::chrono::steady_clock::now(), deadline,
+                              deadline == std::chrono::steady_clock::time_point::max(), min_wait, no_stop::token{});
+  }
+#if MPSCQ_HAS_STOP_TOKEN
+  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait,
+           const std::stop_token& stop) noexcept {
+    if (!stop.stop_possible()) return wait(min_events, timeout, min_wait);
+    const auto start = std::chrono::steady_clock::now();
+    const bool unbounded = timeout == std::chrono::nanoseconds::max();
+    return wait_loop<std_stop>(min_events, start, unbounded ? std::chrono::steady_clock::time_point::max()
+                                                            : deadline_after(start, timeout),
+                               unbounded, min_wait, stop);
+  }
+  int wait(int min_events, std::chrono::steady_clock::time_point deadline, std::chrono::nanoseconds min_wait,
+           const std::stop_token& stop) noexcept {
+    if (!stop.stop_possible()) return wait(min_events, deadline, min_wait);
+    return wait_loop<std_stop>(min_events, std::chrono::steady_clock::now(), deadline,
+                               deadline == std::chrono::steady_clock::time_point::max(), min_wait, stop);
+  }
+#endif
+
+  /// The loop behind every wait(): `start` is the call's now(), `deadline`
+  /// its timeout's end (time_point::max() with `unbounded`). Stop: see
+  /// no_stop above. The Relacy model reaches it through
+  /// detail::local_work_access (a friend of local_work) with its own token.
+  template <class Stop>
+  int wait_loop(int min_events, std::chrono::steady_clock::time_point start,
+                std::chrono::steady_clock::time_point deadline, bool unbounded, std::chrono::nanoseconds min_wait,
+                const typename Stop::token& stop) noexcept;
 
   /// Any thread (local_work::interrupt): raise the interrupt flag and wake
   /// the futex, inside the adder gate. The owner's side is take_interrupt().
@@ -668,17 +742,18 @@ class local_work_core {
 };
 
 template <class Derived>
-int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds timeout,
-                                   std::chrono::nanoseconds min_wait) noexcept {
+template <class Stop>
+int local_work_core<Derived>::wait_loop(int min_events, std::chrono::steady_clock::time_point start,
+                                        std::chrono::steady_clock::time_point deadline, bool unbounded,
+                                        std::chrono::nanoseconds min_wait, const typename Stop::token& stop) noexcept {
   using clock = std::chrono::steady_clock;
   claim_owner("wait() called from a thread that is not the owner");
   if (closed_) return 0;
   // Every argument is valid: min_events <= 0 means "run what is there and
   // return" (as 0), and `ran` never exceeds min_events + wait_run_batch,
-  // so nothing below overflows an int (see the batch size).
+  // so nothing below overflows an int (see the batch size). A deadline at
+  // or before `start` is a zero timeout (a negative one in the duration form).
   min_events = std::max(min_events, 0);
-  const clock::time_point start = clock::now();
-  const bool unbounded = timeout == std::chrono::nanoseconds::max();
   const bool has_min_wait = min_wait > std::chrono::nanoseconds::zero();
   const clock::time_point min_deadline = has_min_wait ? deadline_after(start, min_wait) : clock::time_point::max();
   // THE MIN_WAIT RULE (the kernel's, io_uring/wait.c, io_cqring_wait() and
@@ -687,11 +762,24 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
   // only when min_wait has passed with nothing run, so the wait lasts at
   // least min_wait even when the timeout is shorter; and with no timeout at
   // all, min_wait is the timeout.
-  clock::time_point deadline = unbounded ? clock::time_point::max() : deadline_after(start, timeout);
   if (has_min_wait) deadline = unbounded ? min_deadline : std::max(deadline, min_deadline);
 
-  const bool paced =
-      min_events == 1 && (unbounded || has_min_wait || timeout > std::chrono::nanoseconds::zero());
+  // The stop callback (only with a token that can be stopped: a wait
+  // without one has none, and no check below costs anything). Registered
+  // before the first futex snapshot, for the rest of the call: its
+  // destructor, at the return, waits for a callback running on the
+  // requesting thread, so the callback never touches the countdown after
+  // wait() returned (std::stop_callback; the object itself outlives the
+  // call). See the stop check before the sleep for the race window.
+  struct stop_wake {
+    countdown_wake* countdown;
+    // [LS2] calls [W4] + FUTEX_WAKE (release; pairs with the snapshot [W5]).
+    void operator()() const noexcept { countdown->wake_unclaimed(); }
+  };
+  std::optional<typename Stop::template callback<stop_wake>> on_stop;
+
+  // (`deadline > start`: a timeout > 0, in either form.)
+  const bool paced = min_events == 1 && (unbounded || has_min_wait || deadline > start);
   int ran = 0;
   // The previous sleep's kind, for the idle hint (see min_wait_idle_).
   bool slept_to_min_deadline = false;
@@ -731,6 +819,10 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     // (only such a wait takes it: one that returns anyway, e.g. wait(0, ...)
     // or a passed timeout, leaves it for the next).
     if (take_interrupt()) return ran;
+    // A stop request does the same, and leaves no flag behind: it is the
+    // caller's token, seen by this wait only. [LS1] (A token stopped before
+    // the call: one pass, then here.)
+    if (stop.stop_requested()) return ran;
 
     // [L18] the in-flight check (relaxed).
     if (n == 0 && !derived().queue_empty(std::memory_order_relaxed)) {
@@ -775,13 +867,38 @@ int local_work_core<Derived>::wait(int min_events, std::chrono::nanoseconds time
     //      C4; race windows R1, R4).
     // The interrupt check that cannot be slept through comes *after* the
     // snapshot (interrupt()'s RACE WINDOW). [L25]
+    // RACE WINDOW (a stop request vs the sleep): the stop is requested on
+    // another thread between our last check and our futex wait. Same cure as
+    // interrupt()'s: the callback is registered before the snapshot, and the
+    // stop is read after it [LS1]. The request is an RMW on the token's
+    // state, sequenced before the callback it runs, whose futex bump [W4]
+    // (through [LS2]) is a release:
+    //   - the snapshot [W5] (acquire) reads the bump: the request
+    //     happens-before our stop_requested() load, which sees it (coherence)
+    //     and returns;
+    //   - the snapshot predates the bump: futex_wait finds the word changed
+    //     (or is queued when the FUTEX_WAKE comes) and returns; the next
+    //     pass reads the stop after a later snapshot - the first case.
+    //   - the request came before the registration: the callback ran in the
+    //     registration, on this thread, before the snapshot; the request
+    //     happens-before the load below (sequenced after it) either way.
+    // (MUTANT local_stop_check_before_snapshot: DEADLOCK; MUTANT
+    // local_stop_no_callback, no registration: DEADLOCK.)
+    if constexpr (!mutant::local_stop_no_callback) {
+      if (!on_stop && stop.stop_possible()) on_stop.emplace(stop, stop_wake{&countdown_});
+    }
     int seq = 0;
-    if constexpr (mutant::local_interrupt_check_before_snapshot) {
-      if (take_interrupt()) return ran;  // MUTANT: before the snapshot
-      seq = countdown_.snapshot();       // [L19]
+    if constexpr (mutant::local_interrupt_check_before_snapshot || mutant::local_stop_check_before_snapshot) {
+      // MUTANT: one check before the snapshot
+      if (mutant::local_interrupt_check_before_snapshot && take_interrupt()) return ran;
+      if (mutant::local_stop_check_before_snapshot && stop.stop_requested()) return ran;  // [LS1]
+      seq = countdown_.snapshot();  // [L19]
+      if (!mutant::local_interrupt_check_before_snapshot && take_interrupt()) return ran;
+      if (!mutant::local_stop_check_before_snapshot && stop.stop_requested()) return ran;  // [LS1]
     } else {
       seq = countdown_.snapshot();  // [L19]
       if (take_interrupt()) return ran;
+      if (stop.stop_requested()) return ran;  // [LS1]
     }
     countdown_.arm(count);                  // [L20]
     wait_cycles_.add();

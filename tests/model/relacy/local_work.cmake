@@ -26,6 +26,8 @@ mpscq_add_model_test(model_local_work_teardown_bound model_local_work teardown b
 mpscq_add_model_test(model_local_work_close_race_random model_local_work close_race random 1000000)
 mpscq_add_model_test(model_local_work_interrupt_bound model_local_work interrupt bound 6)
 mpscq_add_model_test(model_local_work_interrupt_countdown_random model_local_work interrupt_countdown random 1000000)
+mpscq_add_model_test(model_local_work_stop_bound model_local_work stop bound 6)
+mpscq_add_model_test(model_local_work_stop_countdown_random model_local_work stop_countdown random 1000000)
 
 # --- mutants: each must be caught -------------------------------------------------
 # name | definition | scenario + scheduler | verdict that must appear
@@ -60,7 +62,15 @@ set(_local_work_mutants
   # The flag's release/acquire relaxed: a wait() that sees the flag on its
   # after-the-pass check (no futex snapshot between) returns without the
   # interrupter's writes - the stop variable's read is a DATA RACE.
-  "interrupt_flag_relaxed|MPSCQ_MUTANT_LOCAL_INTERRUPT_FLAG_RELAXED|interrupt_countdown random 300000|DATA RACE")
+  "interrupt_flag_relaxed|MPSCQ_MUTANT_LOCAL_INTERRUPT_FLAG_RELAXED|interrupt_countdown random 300000|DATA RACE"
+  # wait(..., stop token) (issue 21): the stop read before the futex
+  # snapshot, or no stop callback to bump the futex word: the owner sleeps
+  # through the stop. `stop` with bound 2, not random: the window (the check,
+  # then the snapshot) is two steps among the model token's lock traffic,
+  # and 1M random runs miss it; the bounded search finds it at iteration ~17.
+  "stop_check_before_snapshot|MPSCQ_MUTANT_LOCAL_STOP_CHECK_BEFORE_SNAPSHOT|stop bound 2|DEADLOCK"
+  "stop_check_before_snapshot_countdown|MPSCQ_MUTANT_LOCAL_STOP_CHECK_BEFORE_SNAPSHOT|stop_countdown random 300000|DEADLOCK"
+  "stop_no_callback|MPSCQ_MUTANT_LOCAL_STOP_NO_CALLBACK|stop random 200000|DEADLOCK")
 foreach(entry IN LISTS _local_work_mutants)
   string(REPLACE "|" ";" fields "${entry}")
   list(GET fields 0 mutant)

@@ -51,6 +51,21 @@
 //               close()'s drain). The interrupt meets the countdown (a lazy
 //               decrement landing on the armed count), the push-vs-arm
 //               re-check and the in-flight window.
+//   stop        wait(..., stop token)'s window (issue 21): the owner waits
+//               untimed with nothing queued, on the core's real loop
+//               (wait_loop<Stop>) with a model stop token (model_stop below:
+//               std::stop_callback's contract on Relacy atomics - std's own
+//               cannot run under Relacy); another thread writes a plain
+//               note and requests the stop. The wait must return (0), and
+//               the note must be visible (rl::var: DATA RACE otherwise).
+//               Stop read before the futex snapshot
+//               (LOCAL_STOP_CHECK_BEFORE_SNAPSHOT), or no callback registered
+//               (LOCAL_STOP_NO_CALLBACK): the owner sleeps through the stop,
+//               DEADLOCK.
+//   stop_countdown  owner wait(2, stop token); one lazy producer, one
+//               stopper: the stop meets the countdown, the re-check and the
+//               in-flight window; the wait returns 0 or 1, the item runs
+//               exactly once (later in close()'s drain if not in the wait).
 //
 // Relacy's headers are system headers, so the project's warnings apply to
 // this file only.
@@ -66,6 +81,17 @@
 #include <mpscq/local_work.hpp>  // pulls in relacy through detail/relacy_seam.hpp
 
 #include "model_cli.hpp"
+
+// The core's loop with a stop token of the model's own (see model_stop).
+struct mpscq::detail::local_work_access {
+  template <class Stop>
+  static int wait_stop(mpscq::local_work& lw, int min_events, const typename Stop::token& stop) {
+    mpscq::detail::local_work_core<mpscq::local_work>& core = lw;
+    return core.template wait_loop<Stop>(min_events, std::chrono::steady_clock::now(),
+                                         std::chrono::steady_clock::time_point::max(), true,
+                                         std::chrono::nanoseconds::zero(), stop);
+  }
+};
 
 namespace {
 
@@ -264,6 +290,140 @@ struct close_race : rl::test_suite<close_race, 3> {
   }
 };
 
+// --- the model stop token -------------------------------------------------------
+// std::stop_source / stop_token / stop_callback's contract (what wait_loop
+// relies on), on Relacy atomics: request_stop() is an RMW on the state, then
+// runs the registered callback on the requesting thread; a callback
+// constructed after the request runs at once in its constructor; a
+// callback's destructor waits for one that is running (here: the lock is held
+// while it runs, as libstdc++ makes the destructor wait on a semaphore).
+// The lock (a spin lock, yielding) orders the registration against the
+// request; stop_requested() is an acquire load, as std's (a request that
+// returns true synchronizes with a stop_requested() that returns true).
+struct model_stop_state {
+  struct callback_base {
+    virtual void invoke() noexcept = 0;
+
+   protected:
+    ~callback_base() = default;
+  };
+  mpscq::detail::atomic<bool> requested{false};
+  mpscq::detail::atomic<bool> locked{false};
+  rl::var<callback_base*> registered;  // under the lock
+
+  void lock() {
+    while (locked.exchange(true, std::memory_order_acquire)) mpscq::detail::yield_thread();
+  }
+  void unlock() { locked.store(false, std::memory_order_release); }
+  void request_stop() {
+    lock();
+    requested.exchange(true, std::memory_order_acq_rel);
+    callback_base* cb = registered($);
+    registered($) = nullptr;
+    if (cb != nullptr) cb->invoke();
+    unlock();
+  }
+};
+
+struct model_stop {
+  struct token {
+    model_stop_state* state = nullptr;
+    bool stop_possible() const noexcept { return state != nullptr; }
+    bool stop_requested() const noexcept {
+      return state != nullptr && state->requested.load(std::memory_order_acquire);
+    }
+  };
+  template <class F>
+  class callback final : model_stop_state::callback_base {
+   public:
+    callback(const token& t, F f) : state_(t.state), f_(f) {
+      state_->lock();
+      if (state_->requested.load(std::memory_order_acquire)) {
+        state_->unlock();
+        f_();  // already stopped: on this thread, in the constructor
+        return;
+      }
+      state_->registered($) = this;
+      state_->unlock();
+    }
+    ~callback() {
+      state_->lock();  // waits for a running invoke(): it holds the lock
+      if (state_->registered($) == this) state_->registered($) = nullptr;
+      state_->unlock();
+    }
+    callback(const callback&) = delete;
+    callback& operator=(const callback&) = delete;
+    void invoke() noexcept override { f_(); }
+
+   private:
+    model_stop_state* state_;
+    F f_;
+  };
+};
+
+// --- stop ---------------------------------------------------------------------
+struct stop : rl::test_suite<stop, 2> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_stop_state source;
+  rl::var<int> note;  // written before request_stop(), read by the owner after the wait
+  int ran = -1;
+
+  void before() {
+    lw = heap.create();
+    source.registered($) = nullptr;
+    note($) = 0;
+  }
+  void thread(unsigned index) {
+    if (index == 0) {
+      // Nothing is ever added: only the stop ends it.
+      ran = mpscq::detail::local_work_access::wait_stop<model_stop>(*lw, 1, model_stop::token{&source});
+      RL_ASSERT(note($) == 1 && "wait() returned before the stop, or the stopper's writes are not visible");
+      heap.destroy();  // the callback's destructor ran inside wait(): nothing touches lw after it
+    } else {
+      note($) = 1;
+      source.request_stop();
+    }
+  }
+  void after() { RL_ASSERT(ran == 0 && "wait() ran an item nobody added"); }
+};
+
+// --- stop_countdown ---------------------------------------------------------------
+struct stop_countdown : rl::test_suite<stop_countdown, 3> {
+  heap_local_work heap;
+  mpscq::local_work* lw = nullptr;
+  model_item item;
+  model_stop_state source;
+  rl::var<int> note;
+  int first = -1;
+
+  void before() {
+    lw = heap.create();
+    source.registered($) = nullptr;
+    note($) = 0;
+  }
+  void thread(unsigned index) {
+    if (index == 0) {
+      // One lazy add can never satisfy 2: the stop ends it.
+      first = mpscq::detail::local_work_access::wait_stop<model_stop>(*lw, 2, model_stop::token{&source});
+      RL_ASSERT(note($) == 1 && "wait() returned before the stop, or the stopper's writes are not visible");
+      lw->close();  // runs the item cancelled if it was not run yet
+    } else if (index == 1) {
+      item.prepare(1, 0);
+      lw->add(item, mpscq::wake::lazy);
+    } else {
+      note($) = 1;
+      source.request_stop();
+    }
+  }
+  void after() {
+    RL_ASSERT((first == 0 || first == 1) && "wait(2) ran more than there was");
+    RL_ASSERT(item.runs == 1 && "item lost or run twice");
+    RL_ASSERT(item.cancelled == (first == 0) && "item ran in the wait and again, or never");
+    heap.destroy();
+  }
+};
+
 // --- interrupt ----------------------------------------------------------------
 struct interrupt : rl::test_suite<interrupt, 2> {
   heap_local_work heap;
@@ -321,7 +481,7 @@ struct interrupt_countdown : rl::test_suite<interrupt_countdown, 3> {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s eager_lazy|recheck|fifo|teardown|close_race|interrupt|interrupt_countdown [random N | bound K | full]\n",
+    std::fprintf(stderr, "usage: %s eager_lazy|recheck|fifo|teardown|close_race|interrupt|interrupt_countdown|stop|stop_countdown [random N | bound K | full]\n",
                  argv[0]);
     return 2;
   }
@@ -356,6 +516,10 @@ int main(int argc, char** argv) {
     ok = rl::simulate<interrupt>(params);
   } else if (std::strcmp(scenario, "interrupt_countdown") == 0) {
     ok = rl::simulate<interrupt_countdown>(params);
+  } else if (std::strcmp(scenario, "stop") == 0) {
+    ok = rl::simulate<stop>(params);
+  } else if (std::strcmp(scenario, "stop_countdown") == 0) {
+    ok = rl::simulate<stop_countdown>(params);
   } else {
     std::fprintf(stderr, "unknown scenario %s\n", scenario);
     return 2;
