@@ -14,7 +14,11 @@
 
 #include <version>
 
-#if defined(__cpp_lib_jthread) && __cpp_lib_jthread >= 201911L && !defined(MPSCQ_MODEL_RELACY)
+#include <mpscq/detail/atomic.hpp>
+
+// Not in model builds (MPSCQ_DETAIL_NATIVE_THREADS is 1 only with
+// real threads): std::stop_token's state is not a Relacy atomic.
+#if defined(__cpp_lib_jthread) && __cpp_lib_jthread >= 201911L && MPSCQ_DETAIL_NATIVE_THREADS
 #include <stop_token>
 #define MPSCQ_HAS_STOP_TOKEN 1
 #else
