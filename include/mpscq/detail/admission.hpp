@@ -136,11 +136,16 @@ class admission {
         mutant::weaken_if(mutant::admission_relaxed, std::memory_order_seq_cst);
     for (;;) {
       if (try_acquire(n)) return outcome::admitted;
+      if constexpr (mutant::admission_stop_before_snapshot) {
+        if (stop.stop_requested()) return outcome::stopped;  // MUTANT: before the snapshot (W2, W4)
+      }
       // 1. The snapshot, before every check that a wake may answer (W2, W4).
       const int s = seq_.load(std::memory_order_acquire);  // [AD6]
       // 2. The ways out.
       if (closed_.load(std::memory_order_acquire)) return outcome::closed;  // [AD11]
-      if (stop.stop_requested()) return outcome::stopped;
+      if constexpr (!mutant::admission_stop_before_snapshot) {
+        if (stop.stop_requested()) return outcome::stopped;
+      }
       std::chrono::nanoseconds left = std::chrono::nanoseconds::max();
       if (deadline != clock::time_point::max()) {
         const clock::time_point now = clock::now();
@@ -187,6 +192,7 @@ class admission {
   /// close(): waiting and later waiting acquires give up with `closed`.
   void close() noexcept {
     closed_.store(true, std::memory_order_release);  // [AD11] before the bump (W4)
+    if constexpr (mutant::admission_close_no_wake) return;  // MUTANT: the flag without its wake (W4, W5)
     wake_all();
   }
 

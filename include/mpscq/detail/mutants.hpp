@@ -81,6 +81,8 @@ inline constexpr bool task_fallback_queued_relaxed = is_set(MPSCQ_DETAIL_MUTANT_
 inline constexpr bool admission_no_recheck = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_NO_RECHECK));  // a producer announces itself and sleeps without re-checking the room [AD4] (lost wake)
 inline constexpr bool admission_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_RELAXED));  // the release-vs-announce pair [AD4] [AD5] [AD7] [AD9]: seq_cst -> relaxed (store buffering, lost wake)
 inline constexpr bool admission_wake_before_release = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_WAKE_BEFORE_RELEASE));  // the consumer wakes waiters before it gives the room back (lost wake)
+inline constexpr bool admission_close_no_wake = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_CLOSE_NO_WAKE));  // close() raises closed_ [AD11] without the bump and FUTEX_WAKE [AD10] (a sleeping producer never sees it; close() waits it out for ever)
+inline constexpr bool admission_stop_before_snapshot = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_ADMISSION_STOP_BEFORE_SNAPSHOT));  // acquire_wait() reads the stop request before its futex snapshot [AD6], not after (a stop and its wake between the two: lost wake)
 
 // --- detail/split_ref.hpp (mpscq/asio.hpp's context lifetime) ------------
 inline constexpr bool split_ref_put_relaxed = is_set(MPSCQ_DETAIL_MUTANT_TEXT(MPSCQ_MUTANT_SPLIT_REF_PUT_RELAXED));  // put()'s release (shard [SR3], central [SR4]) and kill()'s acquire fetch_or [SR5] -> relaxed
