@@ -65,7 +65,7 @@
 //   (they race for the room; the losers sleep again). Wakes cost the
 //   consumer one FUTEX_WAKE per pass while anyone waits, nothing otherwise.
 //
-// ATOMICS (rows of docs/design.md's table, section 3.9)
+// ATOMICS (rows of docs/design.md's table, section 3.12)
 //   [AD1] try_acquire load       relaxed   a first look; the CAS decides
 //   [AD2] try_acquire CAS        relaxed   counting only: room is not data
 //   [AD3] charge fetch_add       relaxed   counting only (plain add())
