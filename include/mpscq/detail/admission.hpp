@@ -54,7 +54,12 @@
 //       and std::stop_source's request before its callbacks run); a producer
 //       whose snapshot (1, acquire) reads the bump sees the flag in (2)
 //       (release/acquire through seq_); one whose snapshot predates it
-//       sleeps on a word that has changed: futex_wait returns.
+//       sleeps on a word that has changed: futex_wait returns. (MUTANT
+//       admission_stop_before_snapshot: the stop read before (1) - a stop
+//       and its bump between the two, the producer sleeps on the bumped
+//       word: DEADLOCK. MUTANT admission_close_no_wake: close() without the
+//       bump - the producer sleeps through it and close() waits for it for
+//       ever (W5): LIVELOCK in the model.)
 //   W5. teardown: a producer waits inside the object's adder gate
 //       (detail/adder_gate.hpp), so close() wakes it (close() here) before
 //       it waits the gate drained, and the memory outlives its last access.
