@@ -220,7 +220,10 @@ class admission {
   atomic<std::uint32_t> waiters_{0};
   atomic<bool> closed_{false};
   std::uint32_t limit_ = 0;  // set once, before sharing
-  atomic<std::uint64_t> refused_{0};
+  // Its own line: producers that keep finding no room (a logger that drops)
+  // write it on every refusal; on depth_'s line that would take the line
+  // away from the owner's release and the waiting producers' re-checks.
+  alignas(cache_line) atomic<std::uint64_t> refused_{0};
 };
 
 }  // namespace mpscq::detail
