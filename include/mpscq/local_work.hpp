@@ -285,9 +285,18 @@ struct local_work_options {
   std::uint32_t limit = 0;
 };
 
-/// Counters for tests and benchmarks (local_work::stats). Each is a relaxed
-/// snapshot; only `wakes` and `cancelled_inline` are written by producers,
-/// and only on their slow paths.
+/// Counters (local_work::stats()): what went in, what ran, how the owner
+/// waited. Any thread may call stats(); each field is a relaxed snapshot,
+/// read field by field (not one consistent cut: a field read later may
+/// include events after one read earlier). Written by the owner, each with
+/// a plain load + store (no RMW), except: `wakes` and `cancelled_inline`
+/// (producers, on their slow paths), `refused` and a bounded `depth`
+/// (admission's line, bounded objects only) and `items_added` (see there).
+/// EXACTNESS: a figure written by the owner is exact when the owner reads
+/// it, between its own calls; another thread sees a value it had at some
+/// recent moment (for a release/acquire pair with the owner - e.g. after
+/// joining it - the value then). Once close() has returned every figure is
+/// exact for every thread that is ordered after it.
 struct local_work_stats {
   std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle; not interrupt()'s)
   std::uint64_t wait_cycles = 0;         // times wait() armed the countdown
@@ -299,10 +308,31 @@ struct local_work_stats {
   std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
   std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
   std::uint64_t interrupts = 0;          // interrupt()s consumed by an outermost wait() (coalesced ones count once)
+  /// Items queued by add(), add_batch() (each item of the chain) and a
+  /// try_add*() that returned added, counted when the add has returned (its
+  /// last access, the gate's leave(), counts it: no atomic write of its own,
+  /// nothing on the producers' tail line; detail/adder_gate.hpp, WORD
+  /// LAYOUT). Not counted: an add that ran its item itself after close()
+  /// (cancelled_inline), a refused try_add (refused), interrupt(),
+  /// sample_latency()'s probe. So an item that has run may not be counted
+  /// yet while its add is still on its way out; the snapshot then reads it
+  /// as added (never less than items_run + items_cancelled). Exact once no
+  /// add is in progress (e.g. after close() returned). Kept per shard
+  /// modulo 2^39 and widened against items_run + items_cancelled: exact as
+  /// long as fewer than 2^38 items are queued at once.
+  std::uint64_t items_added = 0;
   // Bounded admission (options.limit; mpscq/bounded.hpp):
   std::uint64_t refused = 0;  // try_add* calls that left their item with the caller (full, timed_out, stopped, closed)
   std::uint64_t limit = 0;    // options.limit (0: none)
-  std::uint64_t depth = 0;    // with a limit: items accepted and not yet run (a snapshot; 0 without a limit)
+  /// Items queued and not yet run. With a limit: admission's count, exact
+  /// at each of its RMWs (taken at admission, given back at the end of the
+  /// pass that ran the item, so it includes the items of a pass in
+  /// progress). Without one: items_added - items_run - items_cancelled,
+  /// approximate - it misses the items of adds still on their way out (an
+  /// add is counted when it returns) and, read by another thread than the
+  /// owner, may include items the owner ran since. Read by the owner
+  /// between its calls, with no add in progress, it is exact.
+  std::uint64_t depth = 0;
 };
 
 namespace detail {
@@ -554,7 +584,7 @@ inline void local_work::add(work& w, wake mode) noexcept {
   // [L17] eager claim, [L6] wake.
   detail::countdown_wake& cw = countdown();
   if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
-  leave(ticket);
+  leave_added(ticket);  // [L3]: counted in stats().items_added
 }
 
 inline void local_work::add_batch(work_chain& chain, wake mode) noexcept {
@@ -574,7 +604,7 @@ inline void local_work::add_batch(work_chain& chain, wake mode) noexcept {
   // chain's length) or [W3] (eager) - row [L27].
   detail::countdown_wake& cw = countdown();
   if (cw.claim_batch(cw.read(), items.size, wake_mode_of(mode))) cw.wake();
-  leave(ticket);
+  leave_added(ticket, items.size);  // [L3]: the chain's items, in the same one RMW
 }
 
 inline void local_work::push_admitted(work& w, wake mode, detail::adder_gate::ticket ticket) noexcept {
@@ -583,7 +613,7 @@ inline void local_work::push_admitted(work& w, wake mode, detail::adder_gate::ti
   if (queue_.push(&w.hook)) signal_non_empty();
   detail::countdown_wake& cw = countdown();
   if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
-  leave(ticket);
+  leave_added(ticket);  // [L3]: counted in stats().items_added
 }
 
 inline add_status local_work::status_of(entry e) noexcept {
