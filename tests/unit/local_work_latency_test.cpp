@@ -182,6 +182,57 @@ TEST(LocalWorkLatency, ANestedRunCountsItsOwnProbe) {
   lw.close();
 }
 
+TEST(LocalWorkLatency, ANestedRunDoesNotTakeTheOuterRunsProbe) {
+  // [probe, a, b, c], a runs lw.run(1) nested after the outer run took the
+  // probe: the nested run runs b only (the outer's probe is not its own, so
+  // it does not make room for c); the outer runs a and c.
+  mpscq::local_work lw;
+  counted b, c;
+  struct nesting : mpscq::work {
+    mpscq::local_work* lw;
+    counted* c;
+    int nested = -1;
+    int c_runs_after_nested = -1;
+  } a;
+  a.lw = &lw;
+  a.c = &c;
+  a.func = [](mpscq::work& w, mpscq::run_state st) noexcept {
+    if (st.cancel) return;
+    auto& self = static_cast<nesting&>(w);
+    self.nested = self.lw->run(1);
+    self.c_runs_after_nested = self.c->runs;
+  };
+  lw.sample_latency();
+  lw.add(a);
+  lw.add(b);
+  lw.add(c);
+  EXPECT_EQ(lw.run(10), 2);
+  EXPECT_EQ(a.nested, 1);
+  EXPECT_EQ(a.c_runs_after_nested, 0);
+  EXPECT_EQ(b.runs, 1);
+  EXPECT_EQ(c.runs, 1);
+  EXPECT_EQ(lw.stats().items_run, 3u);
+  lw.close();
+}
+
+TEST(LocalWorkLatency, ASampleDoesNotWakeASleepingOwner) {
+  // The probe claims no wake: an owner asleep in wait(1, ...) sleeps on to
+  // its timeout (stats().wakes stays 0), then runs the probe.
+  mpscq::local_work lw;
+  int ran = -1;
+  std::thread owner([&] { ran = lw.wait(1, 500ms); });
+  while (lw.stats().sleeps == 0) std::this_thread::yield();  // the owner is (about to be) asleep
+  lw.sample_latency();
+  owner.join();
+  EXPECT_EQ(ran, 0);
+  const auto s = lw.stats();
+  EXPECT_EQ(s.wakes, 0u);
+  EXPECT_EQ(s.timeouts, 1u);
+  EXPECT_EQ(s.items_run, 0u);
+  EXPECT_EQ(lw.latency().count, 1u);  // the timeout's last pass ran it
+  lw.close();
+}
+
 TEST(LocalWorkLatency, CloseDropsAProbeInFlightAndLaterSamplesDoNothing) {
   mpscq::local_work_options o;
   o.enable_eventfd = true;
