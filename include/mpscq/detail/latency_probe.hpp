@@ -80,8 +80,8 @@ class latency_probe {
     // [P1] A relaxed load first: while a probe is in flight, samplers write
     // nothing. Then acquire: pairs with [P3]/[P4]'s release, so the owner's
     // last reads of the node and stamp happen-before our writes.
-    if (busy_.load(std::memory_order_relaxed)) return false;
-    return !busy_.exchange(true, std::memory_order_acquire);
+    if (busy_.load(std::memory_order_relaxed)) return false;  // [P1]
+    return !busy_.exchange(true, std::memory_order_acquire);  // [P1]
   }
 
   /// The claimer, when the object turned out closed (P4): no push.
