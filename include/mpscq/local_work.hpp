@@ -36,6 +36,7 @@
 //   add/interrupt  yes             yes                       yes
 //   has_work...    yes             yes                       yes
 //   run/wait/...   yes             yes                       no: owner thread only
+//   (try_add* and sample_latency() go with add; latency() with stats.)
 //   THE OWNER is options.owner, or the first thread that calls run(), wait()
 //   or close(). disown() hands ownership to the next caller; so does the end
 //   of the owner's thread (it returned from its start function or called
