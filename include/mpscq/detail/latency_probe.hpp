@@ -11,9 +11,10 @@
 //   whether or not anybody looks. A probe costs nothing until someone asks
 //   for a sample (local_work::sample_latency()): then one item, in FIFO
 //   order among the others, measures exactly what an add made at that
-//   instant waits. (Tokio's runtime metrics sample the same way, by
-//   scheduling a task and timing it; the kernel's io_uring has no such
-//   figure.)
+//   instant waits: a timed ping through the queue, the way a monitor
+//   measures an event loop's lag by scheduling a callback and timing when
+//   it runs (the figure tokio#6314 and tokio-console#278 ask for; the
+//   kernel's io_uring has none).
 //
 // THE PROTOCOL (one probe per object; at most one in flight)
 //   P1. A sampler (any thread) claims the probe: busy_ false -> true
