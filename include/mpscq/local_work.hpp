@@ -36,6 +36,7 @@
 //   add/interrupt  yes             yes                       yes
 //   has_work...    yes             yes                       yes
 //   run/wait/...   yes             yes                       no: owner thread only
+//   (try_add* and sample_latency() go with add; latency() with stats.)
 //   THE OWNER is options.owner, or the first thread that calls run(), wait()
 //   or close(). disown() hands ownership to the next caller; so does the end
 //   of the owner's thread (it returned from its start function or called
@@ -246,6 +247,7 @@
 
 #include <mpscq/version.hpp>
 #include <mpscq/bounded.hpp>
+#include <mpscq/detail/latency_probe.hpp>
 #include <mpscq/detail/local_work_core.hpp>
 #include <mpscq/detail/stop_token.hpp>
 #include <mpscq/queue.hpp>
@@ -296,9 +298,18 @@ struct local_work_options {
   std::uint32_t limit = 0;
 };
 
-/// Counters for tests and benchmarks (local_work::stats). Each is a relaxed
-/// snapshot; only `wakes` and `cancelled_inline` are written by producers,
-/// and only on their slow paths.
+/// Counters (local_work::stats()): what went in, what ran, how the owner
+/// waited. Any thread may call stats(); each field is a relaxed snapshot,
+/// read field by field (not one consistent cut: a field read later may
+/// include events after one read earlier). Written by the owner, each with
+/// a plain load + store (no RMW), except: `wakes` and `cancelled_inline`
+/// (producers, on their slow paths), `refused` and a bounded `depth`
+/// (admission's line, bounded objects only) and `items_added` (see there).
+/// EXACTNESS: a figure written by the owner is exact when the owner reads
+/// it, between its own calls; another thread sees a value it had at some
+/// recent moment (for a release/acquire pair with the owner - e.g. after
+/// joining it - the value then). Once close() has returned every figure is
+/// exact for every thread that is ordered after it.
 struct local_work_stats {
   std::uint64_t wakes = 0;               // futex wakes issued by add() (one per claimed wait cycle; not interrupt()'s)
   std::uint64_t wait_cycles = 0;         // times wait() armed the countdown
@@ -310,10 +321,64 @@ struct local_work_stats {
   std::uint64_t items_cancelled = 0;     // items run by close() (cancel == true)
   std::uint64_t cancelled_inline = 0;    // items an add() after close() ran itself (cancel == true)
   std::uint64_t interrupts = 0;          // interrupt()s consumed by an outermost wait() (coalesced ones count once)
+  /// Items queued by add(), add_batch() (each item of the chain) and a
+  /// try_add*() that returned added, counted when the add has returned (its
+  /// last access, the gate's leave(), counts it: no atomic write of its own,
+  /// nothing on the producers' tail line; detail/adder_gate.hpp, WORD
+  /// LAYOUT). Not counted: an add that ran its item itself after close()
+  /// (cancelled_inline), a refused try_add (refused), interrupt(),
+  /// sample_latency()'s probe. So an item that has run may not be counted
+  /// yet while its add is still on its way out; the snapshot then reads it
+  /// as added (never less than items_run + items_cancelled). Exact once no
+  /// add is in progress (e.g. after close() returned). Kept per shard
+  /// modulo 2^39 and widened against items_run + items_cancelled: exact as
+  /// long as fewer than 2^38 items are queued at once.
+  std::uint64_t items_added = 0;
   // Bounded admission (options.limit; mpscq/bounded.hpp):
   std::uint64_t refused = 0;  // try_add* calls that left their item with the caller (full, timed_out, stopped, closed)
   std::uint64_t limit = 0;    // options.limit (0: none)
-  std::uint64_t depth = 0;    // with a limit: items accepted and not yet run (a snapshot; 0 without a limit)
+  /// Items queued and not yet run. With a limit: admission's count, exact
+  /// at each of its RMWs (taken at admission, given back at the end of the
+  /// pass that ran the item, so it includes the items of a pass in
+  /// progress). Without one: items_added - items_run - items_cancelled,
+  /// approximate - it misses the items of adds still on their way out (an
+  /// add is counted when it returns) and, read by another thread than the
+  /// owner, may include items the owner ran since. Read by the owner
+  /// between its calls, with no add in progress, it is exact.
+  std::uint64_t depth = 0;
+};
+
+/// A snapshot of the add-to-run latencies that local_work::sample_latency()
+/// measured (local_work::latency()): a log2 histogram in nanoseconds.
+struct local_work_latency {
+  static constexpr int bucket_count = 64;
+  /// Samples recorded (the sum of `buckets`).
+  std::uint64_t count = 0;
+  /// buckets[k]: samples whose latency has k significant bits, i.e. lies in
+  /// [2^(k-1), 2^k - 1] ns (buckets[0]: 0 ns). So buckets[11] is 1.0-2.0 us,
+  /// buckets[21] 1.0-2.1 ms.
+  std::uint64_t buckets[bucket_count] = {};
+  /// The longest latency recorded.
+  std::chrono::nanoseconds max{0};
+  /// An upper bound of the q-quantile (q in [0, 1]; p(0.5), p(0.9),
+  /// p(0.99)): the top of the bucket that holds the ceil(q * count)-th
+  /// smallest sample, 2^k - 1 ns - at most twice the true value. 0 without
+  /// samples.
+  std::chrono::nanoseconds p(double q) const noexcept {
+    if (count == 0) return std::chrono::nanoseconds::zero();
+    if (!(q > 0)) q = 0;  // also NaN
+    if (q > 1) q = 1;
+    auto rank = static_cast<std::uint64_t>(q * static_cast<double>(count));
+    if (static_cast<double>(rank) < q * static_cast<double>(count)) ++rank;  // ceil
+    if (rank == 0) rank = 1;
+    std::uint64_t seen = 0;
+    int k = 0;
+    for (; k < bucket_count - 1; ++k) {
+      seen += buckets[k];
+      if (seen >= rank) break;
+    }
+    return std::chrono::nanoseconds(k == 0 ? 0 : static_cast<std::int64_t>((std::uint64_t{1} << k) - 1));
+  }
 };
 
 namespace detail {
@@ -566,9 +631,40 @@ class local_work : private detail::local_work_core<local_work> {
   /// does the same (see SYNCHRONIZATION TABLE).
   void disown() noexcept { core::disown(); }
 
-  /// Counters (relaxed snapshots): wakes issued, wait cycles, sleeps, ...
-  /// See local_work_stats.
+  /// Counters (relaxed snapshots): items added, run, cancelled, refused,
+  /// depth, wakes issued, wait cycles, sleeps, ... Any thread; see
+  /// local_work_stats for how exact each figure is. Cost: about twenty
+  /// relaxed loads (one per gate shard for items_added); writes nothing.
   local_work_stats stats() const noexcept { return core::template stats<local_work_stats>(); }
+
+  /// Takes one add-to-run latency sample (any thread, also from inside an
+  /// item; not async-signal-safe: it reads the clock). If no sample is in
+  /// flight, it stamps the time (steady_clock) and queues an internal probe
+  /// item behind everything queued so far; when the owner runs it, it
+  /// records the time since the stamp in latency(). If one is in flight
+  /// already, or after close(), it does nothing. What it measures: exactly
+  /// the time from an add made at that instant to its item's run, for an
+  /// add that does not wake the owner - FIFO, the probe waits for the same
+  /// items and the same run()/wait() pass; an eager add, or a lazy one that
+  /// completes the owner's min_events, would wake a sleeping owner sooner
+  /// (the probe claims no wake and never counts towards min_events). It
+  /// makes has_work() true and the eventfd readable when it finds the queue
+  /// empty, as an add does. The probe is no item: run() and wait() do not
+  /// count it in what they return (nor towards max_events / min_events),
+  /// nor stats() in items_added, items_run or items_cancelled; it takes no
+  /// room under a limit; close() drops it unrecorded. Cost: one relaxed
+  /// load while a sample is in flight; otherwise a clock read, an exchange
+  /// on the probe's own line and add()'s push (the gate's two RMWs, the
+  /// exchange on the tail), no wake. Nothing while nobody samples: the
+  /// owner's run loop is the same. Lifetime: like add(), it must not begin
+  /// after the destructor began (reported).
+  void sample_latency() noexcept;
+
+  /// The latencies sample_latency() recorded so far (any thread): a relaxed
+  /// snapshot, bucket by bucket (a sample recorded meanwhile may be in one
+  /// bucket and not in `max`, or the reverse; `count` is the sum of the
+  /// buckets read). Cost: 65 relaxed loads.
+  local_work_latency latency() const noexcept { return probe_.template snapshot<local_work_latency>(); }
 
  private:
   static constexpr detail::wake_mode wake_mode_of(wake mode) noexcept {
@@ -607,6 +703,10 @@ class local_work : private detail::local_work_core<local_work> {
   // the owner's cursor.
   queue queue_;
   consumer consumer_{queue_};
+  // sample_latency()'s probe (detail/latency_probe.hpp): its claim line,
+  // then the owner's histogram; untouched while nobody samples, except the
+  // per-call probe count that run_items() brackets its loop with.
+  detail::latency_probe<work> probe_;
 };
 
 // ---------------------------------------------------------------------------
@@ -624,7 +724,7 @@ inline void local_work::add(work& w, wake mode) noexcept {
   // [L17] eager claim, [L6] wake.
   detail::countdown_wake& cw = countdown();
   if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
-  leave(ticket);
+  leave_added(ticket);  // [L3]: counted in stats().items_added
 }
 
 inline void local_work::add_batch(work_chain& chain, wake mode) noexcept {
@@ -644,7 +744,7 @@ inline void local_work::add_batch(work_chain& chain, wake mode) noexcept {
   // chain's length) or [W3] (eager) - row [L27].
   detail::countdown_wake& cw = countdown();
   if (cw.claim_batch(cw.read(), items.size, wake_mode_of(mode))) cw.wake();
-  leave(ticket);
+  leave_added(ticket, items.size);  // [L3]: the chain's items, in the same one RMW
 }
 
 inline void local_work::push_admitted(work& w, wake mode, detail::adder_gate::ticket ticket) noexcept {
@@ -653,7 +753,29 @@ inline void local_work::push_admitted(work& w, wake mode, detail::adder_gate::ti
   if (queue_.push(&w.hook)) signal_non_empty();
   detail::countdown_wake& cw = countdown();
   if (cw.claim(cw.read(), wake_mode_of(mode))) cw.wake();
-  leave(ticket);
+  leave_added(ticket);  // [L3]: counted in stats().items_added
+}
+
+inline void local_work::sample_latency() noexcept {
+  // P1 (detail/latency_probe.hpp): one probe in flight at a time; a sampler
+  // that finds it busy writes nothing.
+  if (!probe_.try_claim()) return;  // [P1]
+  // Inside the gate, like an add (enter_gate: [L1]'s [A1]), so close() and
+  // the destructor wait for our push and signal; uncounted in items_added.
+  const detail::adder_gate::ticket ticket =
+      enter_gate("sample_latency() began after the destructor began (use after free)");
+  if ((ticket.before & detail::adder_gate::closed) != 0) {
+    probe_.unclaim();  // [P4] closed: no push (close() drained, or will not see it)
+    leave(ticket);     // [L3]
+    return;
+  }
+  // P2: stamp, then push (seq_cst exchange, [Q4]); the push publishes the
+  // stamp to the owner. No countdown claim: the probe never wakes the owner
+  // nor counts towards min_events. Bounded: it takes no room (it ignores
+  // the `limited` bit) and run_items() does not count it, so it gives none
+  // back.
+  if (queue_.push(&probe_.stamp())) signal_non_empty();
+  leave(ticket);  // [L3] uncounted
 }
 
 inline add_status local_work::status_of(entry e) noexcept {
@@ -717,13 +839,25 @@ inline int local_work::run_items(int max, bool cancel) noexcept {
   // call it again until it hands out nothing or `max` items ran. Items may
   // re-enter (a nested run()/wait(), or close() draining the rest):
   // pop_batch goes on from wherever they left the cursor.
+  //
+  // The latency probe (sample_latency()) runs among the items but is not
+  // one: its func counts itself in probe_ (owner-only), and we leave those
+  // runs out of what we return and run as many items more instead (rare;
+  // begin()/end() keep a nested call's count apart). The loop is as before.
+  const unsigned outer = probe_.begin();
   int n = 0;
-  while (n < max) {
-    const int got =
-        consumer_.pop_batch(max - n, [cancel](node* x) noexcept { work::from_hook(x)(run_state{cancel}); });
-    if (got == 0) break;  // empty, or a producer in flight
-    n += got;
+  for (;;) {
+    while (n < max) {
+      const int got =
+          consumer_.pop_batch(max - n, [cancel](node* x) noexcept { work::from_hook(x)(run_state{cancel}); });
+      if (got == 0) break;  // empty, or a producer in flight
+      n += got;
+    }
+    const unsigned probes = probe_.take();
+    if (probes == 0) [[likely]] break;
+    n -= static_cast<int>(probes);
   }
+  probe_.end(outer);
   return n;
 }
 
@@ -733,12 +867,19 @@ inline int local_work::run_items_paced(int max, std::chrono::steady_clock::time_
   // batch builds up behind their frontier, which then runs from lines they
   // have finished with. The rest is run_items() (items that added more to
   // this object).
-  const int n = consumer_.poll(max, [](node* x) noexcept { work::from_hook(x)(run_state{false}); }, limit);
-  if (n == 0 || n >= max) return n;
+  // The probe as in run_items(): not counted, its place taken by an item.
+  const unsigned outer = probe_.begin();
+  const int got = consumer_.poll(max, [](node* x) noexcept { work::from_hook(x)(run_state{false}); }, limit);
+  const int n = got - static_cast<int>(probe_.take());
+  probe_.end(outer);
+  if (got == 0 || n >= max) return n;
   return n + run_items(max - n, false);
 }
 
 inline int local_work::drain_cancelled() noexcept {
+  // The probe (sample_latency()) runs here too (cancelled: unrecorded)
+  // and is not counted, as in run_items().
+  const unsigned outer = probe_.begin();
   int n = 0;
   detail::backoff wait;
   // No add is inside any more (close() waited them out), so every push is
@@ -753,6 +894,8 @@ inline int local_work::drain_cancelled() noexcept {
     work::from_hook(next)(run_state{true});
     ++n;
   }
+  n -= static_cast<int>(probe_.take());
+  probe_.end(outer);
   return n;
 }
 

@@ -28,7 +28,9 @@ TEST(AdderGate, BitsAndMaskAreDisjoint) {
   EXPECT_EQ(gate::closed & gate::destroying, 0u);
   EXPECT_EQ(gate::count_mask & gate::closed, 0u);
   EXPECT_EQ(gate::count_mask & gate::destroying, 0u);
-  EXPECT_EQ(gate::count_mask | gate::closed | gate::destroying, ~gate::state{0});
+  EXPECT_EQ(gate::count_mask & gate::limited, 0u);
+  EXPECT_EQ(gate::done_mask & (gate::count_mask | gate::flag_mask), 0u);
+  EXPECT_EQ(gate::count_mask | gate::closed | gate::destroying | gate::limited | gate::done_mask, ~gate::state{0});
 }
 
 TEST(AdderGate, StartsOpenAndEmpty) {

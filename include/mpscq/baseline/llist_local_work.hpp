@@ -105,7 +105,7 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
     // UINT_MAX.
     const auto nr_wait = static_cast<unsigned>(countdown().read());  // [L5]
     if (nr_tw >= nr_wait && previous < nr_wait) countdown().wake();  // [L6]
-    leave(ticket);
+    leave_added(ticket);  // [L3]: counted in stats().items_added
   }
 
   // As mpscq::local_work's (see local_work.hpp).

@@ -21,11 +21,31 @@
 //   shard from where its thread's stack lies (shard_of_this_thread()), so
 //   producers on different threads mostly count on different lines and the
 //   only line every add writes is the queue's tail. Each word is
-//   closed | destroying | count. close() sets the bits in every shard, then
+//   done | closed | destroying | limited | count (WORD LAYOUT, below).
+//   close() sets the bits in every shard, then
 //   the caller waits until every shard's count is zero. Which shard an add
 //   uses does not matter for correctness (any thread may share any shard);
 //   leave() must use the shard its enter() used, so enter() hands back a
 //   ticket that names it.
+//
+// WORD LAYOUT (64 bits; issue 21: items added, with no new atomic write)
+//   bits  0-21  count       adds inside the gate on this shard (enter() +1,
+//                           every leave() -1); at most 2^22 - 1 at once per
+//                           shard (4M adds in flight: threads times nesting)
+//   bits 22-24  flags       limited (22), destroying (23), closed (24)
+//   bits 25-63  done        completed counted adds on this shard, modulo
+//                           2^39: leave_added(t, n) adds n here in the same
+//                           RMW that takes the add out of the count
+//   leave_added(t, 1) is ONE fetch_add of 2^25 - 1 (+1 in `done`, -1 in
+//   `count`; no borrow crosses into the flags, since count >= 1 while the
+//   add is inside): on x86-64 `lock add $0x1ffffff,(mem)` - the same one
+//   instruction as the uncounted leave()'s `lock sub $1`, on the same line,
+//   so counting the adds costs no extra atomic and no extra instruction.
+//   leave() (uncounted) stays a fetch_sub of 1: adds that push nothing (one
+//   that found the gate closed, a refused try_add), interrupt(), task_work.
+//   The `done` field wraps; added() returns the sum over the shards modulo
+//   2^39, and the reader widens it against a 64-bit count it knows is close
+//   (local_work_core::stats(): items run + cancelled).
 //
 // INVARIANTS
 //   G1. Each shard word changes only by read-modify-writes, so its changes
@@ -58,6 +78,8 @@
 //   [A5] is_closed, is_destroying, in_flight: relaxed snapshots
 //   [A6] wait_except load acquire   per shard; pairs with [A2], as [A4]
 //   [A7] set_flags fetch_or relaxed   the constructor's, before sharing
+//   [A8] leave_added fetch_add release  as [A2] (one RMW: count -1, done +n)
+//   [A9] added   load      relaxed   per shard; a statistic (stats())
 #ifndef MPSCQ_DETAIL_ADDER_GATE_HPP
 #define MPSCQ_DETAIL_ADDER_GATE_HPP
 
@@ -80,18 +102,32 @@ namespace mpscq::detail {
 
 class adder_gate {
  public:
-  using state = std::uint32_t;
-  /// close() ran (or began): adds must not schedule / queue normally.
-  static constexpr state closed = 1u << 31;
-  /// The destructor began: no add may begin any more (a use after free).
-  static constexpr state destroying = 1u << 30;
+  using state = std::uint64_t;
+  /// The in-flight count: the low bits (WORD LAYOUT).
+  static constexpr int count_bits = 22;
+  static constexpr state count_mask = (state{1} << count_bits) - 1;
   /// The object is bounded (detail/admission.hpp): every add takes the
   /// slow path that takes room. Set once, by the constructor (set_flags()),
   /// so an unbounded object's add tests the same word with the same one
   /// instruction as before (closed | limited instead of closed).
-  static constexpr state limited = 1u << 29;
-  /// The in-flight count: the low bits.
-  static constexpr state count_mask = limited - 1;
+  static constexpr state limited = state{1} << count_bits;
+  /// The destructor began: no add may begin any more (a use after free).
+  static constexpr state destroying = state{1} << (count_bits + 1);
+  /// close() ran (or began): adds must not schedule / queue normally.
+  static constexpr state closed = state{1} << (count_bits + 2);
+  /// The flag bits.
+  static constexpr state flag_mask = closed | destroying | limited;
+  /// The completed counted adds (leave_added()): the top bits, modulo 2^39.
+  static constexpr int done_shift = count_bits + 3;
+  static constexpr int done_bits = 64 - done_shift;
+  static constexpr state done_one = state{1} << done_shift;
+  static constexpr state done_mask = ~(done_one - 1);
+  static_assert((count_mask | flag_mask | done_mask) == ~state{0} && (count_mask & flag_mask) == 0 &&
+                    (flag_mask & done_mask) == 0,
+                "the gate word's fields must tile it");
+  // leave_added(t, 1)'s operand fits a sign-extended 32-bit immediate, so
+  // it stays one `lock add $imm, (mem)` on x86-64 (WORD LAYOUT).
+  static_assert(done_one - 1 <= 0x7fffffffu);
   /// Shards per gate.
   static constexpr unsigned shards = MPSCQ_GATE_SHARDS;
   static_assert(shards >= 1 && shards <= 64 && (shards & (shards - 1)) == 0,
@@ -141,11 +177,48 @@ class adder_gate {
   }
 
   /// Leaves the gate: from here on the add must not touch the object.
+  /// Uncounted: the add is not in added() (an add that pushed nothing,
+  /// interrupt(), task_work).
   void leave(ticket t) noexcept {
     // [A2] Release: pairs with [A4], so the add's push, wake and scheduler
     // call happen-before the closer drains and the destructor frees.
     // (MUTANT gate_relaxed: relaxed.)
     shard_[t.shard].word.fetch_sub(1, mutant::weaken_if(mutant::gate_relaxed, std::memory_order_release));
+  }
+
+  /// leave(), counting `n` completed adds in the shard's `done` field, in the
+  /// same one RMW (WORD LAYOUT): for an add that pushed n items.
+  void leave_added(ticket t, std::uint64_t n = 1) noexcept {
+    // [A8] Release, as [A2] (pairs with [A4]/[A6]): the one fetch_add takes
+    // the add out of the count (-1) and adds n to `done` (n << done_shift);
+    // the count is >= 1 here (ours), so the -1 borrows nothing from the
+    // flags, and `done` wraps modulo 2^39 out of the word's top.
+    // (MUTANT gate_relaxed: relaxed.)
+    shard_[t.shard].word.fetch_add((n << done_shift) - 1,
+                                   mutant::weaken_if(mutant::gate_relaxed, std::memory_order_release));
+  }
+
+  /// Counted adds completed (leave_added()'s n, summed over the shards),
+  /// modulo 2^done_bits. [A9] relaxed loads, one per shard: a statistic -
+  /// not a consistent cut across shards, and an add is in it only once it
+  /// has left. Any thread.
+  state added() const noexcept {
+    state sum = 0;
+    for (const auto& s : shard_) sum += s.word.load(std::memory_order_relaxed) >> done_shift;  // [A9]
+    return sum & ((state{1} << done_bits) - 1);
+  }
+
+  /// The 64-bit count that added() (`low`, modulo 2^done_bits) stands for,
+  /// given a 64-bit count `floor` that the reader knows is close below it
+  /// (local_work: items consumed, every one of which was added, with fewer
+  /// than 2^38 queued at once): floor + ((low - floor) mod 2^done_bits). A
+  /// `low` behind `floor` (a difference of 2^38 or more: an add whose item
+  /// was consumed before the add left the gate, or a reader that saw the
+  /// consumption first) reads as `floor`.
+  static std::uint64_t widen(state low, std::uint64_t floor) noexcept {
+    constexpr std::uint64_t modulus = std::uint64_t{1} << done_bits;
+    const std::uint64_t ahead = (low - floor) & (modulus - 1);
+    return ahead >= modulus / 2 ? floor : floor + ahead;
   }
 
   /// Sets `bits` (closed, destroying) in every shard; returns the bits that
@@ -159,7 +232,7 @@ class adder_gate {
     for (unsigned i = 0; i < n; ++i) {
       // [A3] acq_rel: release pairs with [A1] of adds that see the bits;
       // acquire orders the caller's wait after it.
-      before |= shard_[i].word.fetch_or(bits, std::memory_order_acq_rel) & ~count_mask;
+      before |= shard_[i].word.fetch_or(bits, std::memory_order_acq_rel) & flag_mask;
     }
     return before;
   }

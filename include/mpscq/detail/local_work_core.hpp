@@ -229,13 +229,22 @@ class local_work_core {
     s.recheck_aborts = recheck_aborts_.get();
     s.timeouts = timeouts_.get();
     s.in_flight_backoffs = in_flight_backoffs_.get();
+    // The owner's consumed count first (items run + cancelled, [L8]), then
+    // the gate's `done` counters (added modulo 2^39, [L32] calls [A9]):
+    // read in this order by the owner, every item consumed had been pushed
+    // by an add that either left already (counted) or is still inside
+    // after its push - so `added` is at least `consumed`, less those adds.
     s.items_run = items_run_.get();
     s.items_cancelled = items_cancelled_.get();
+    const std::uint64_t consumed = s.items_run + s.items_cancelled;
+    s.items_added = adder_gate::widen(gate_.added(), consumed);  // [L32]
     s.cancelled_inline = cancelled_inline_.load(std::memory_order_relaxed);  // [L8]
     s.interrupts = interrupts_.get();
     s.refused = admission_.refused();  // [AD12]
     s.limit = admission_.limit();
-    s.depth = admission_.depth();  // [AD12]
+    // Bounded: admission's count, exact at its RMWs. Unbounded: added -
+    // consumed, approximate (see local_work_stats::depth).
+    s.depth = s.limit != 0 ? admission_.depth() : s.items_added - consumed;  // [AD12]
     return s;
   }
 
@@ -387,8 +396,13 @@ class local_work_core {
   }
 
   /// Leaves the gate: from here on, add() must not touch the object.
-  /// [L3] calls [A2] (release).
+  /// [L3] calls [A2] (release). Uncounted: for calls that pushed no item
+  /// (an add that found the object closed, a refused try_add, interrupt()).
   void leave(adder_gate::ticket ticket) noexcept { gate_.leave(ticket); }
+
+  /// leave() for an add that pushed `items` items: the same one RMW also
+  /// counts them in stats().items_added. [L3] calls [A8] (release).
+  void leave_added(adder_gate::ticket ticket, std::uint64_t items = 1) noexcept { gate_.leave_added(ticket, items); }
 
   /// An add's push found the queue empty: make has_work() true and the
   /// eventfd readable.

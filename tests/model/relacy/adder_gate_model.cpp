@@ -34,6 +34,11 @@
 //        after it returned; close() returns the bits before it: "enter()
 //        returned a wrong count", "enter() returned a wrong closed bit",
 //        "close() returned a wrong word".
+//     f. added() (the shards' done fields, issue 21) counts exactly the
+//        adds that pushed - they leave through leave_added(), the one RMW
+//        that takes them out of the count and adds 1 to done - and none of
+//        those that saw the closed bit (leave(), uncounted): "added()
+//        missed or invented an add".
 //    The gate is split into shards (MPSCQ_GATE_SHARDS, default 4); the model
 //    build picks an add's shard from its Relacy thread index, so the two
 //    adders count on shards 0 and 1 and the closer's per-shard fetch_or
@@ -63,10 +68,12 @@
 //    destructor's sequence: close(closed), close(closed | destroying) (a
 //    second close: the count is still waited for), wait_drained(), reads the
 //    slot, and destroys the gate's memory (an add still inside would then
-//    touch freed memory: ACCESS TO FREED MEMORY). Checks a, c, e, and that the
+//    touch freed memory: ACCESS TO FREED MEMORY). Checks a, c, e, f, and that the
 //    bits stick.
 //    Catches GATE_RELAXED too (a: the write after the push is ordered before
-//    the owner's read only by leave() -> wait_drained()).
+//    the owner's read only by leave() -> wait_drained()). The add leaves
+//    through leave_added() (counted), so this also proves the counted
+//    leave's release: GATE_RELAXED weakens both leaves.
 //
 // Relacy's own headers warn under -Wall -Wextra; they are included as system
 // headers, so the warnings target applies to this file's code only.
@@ -159,7 +166,13 @@ struct gate_state {
     } else {
       read_note();
     }
-    g.leave(t);  // the add's last access
+    // The add's last access: counted (leave_added(), one RMW that also adds
+    // 1 to the shard's done field) when it pushed, uncounted otherwise.
+    if (entered_before_close) {
+      g.leave_added(t);
+    } else {
+      g.leave(t);
+    }
     // The observers count the add out only once leave() has run (a thread
     // switch can come before any model operation, so not before it).
     if (entered_before_close) --inside_before_close;
@@ -187,9 +200,19 @@ struct gate_state {
   }
 
   // `own`: adds of the closer's own thread that are still inside.
-  void drained(int own = 0) {
+  void drained(gate& g, int own = 0) {
     check(inside_before_close == own, "drained while an add that entered before close() was inside");
     read_slots();
+    // f. the done fields count exactly the adds that pushed (each left
+    //    through leave_added() before the drain), none that saw the bit.
+    check(g.added() == static_cast<gate::state>(pushes()), "added() missed or invented an add");
+  }
+
+  int pushes() const {
+    int n = 0;
+    for (int i = 0; i < adders; ++i)
+      for (int j = 0; j < adds; ++j) n += pushed[i][j] ? 1 : 0;
+    return n;
   }
 
   void read_slots() {
@@ -228,7 +251,7 @@ struct drain : rl::test_suite<drain, 3> {
     s.note($) = 1;
     s.close(*g.get(), gate::closed);
     g.get()->wait_drained();
-    s.drained();
+    s.drained(*g.get());
   }
 
   void after() {
@@ -272,7 +295,7 @@ struct drain_except : rl::test_suite<drain_except, 3> {
     gate::own_adds mine;
     mine.count[own.shard] = 1;
     gt.wait_drained_except(mine);
-    s.drained(1);
+    s.drained(*g.get(), 1);
     gt.leave(own);
     --s.inside_before_close;
     --s.inside;
@@ -310,7 +333,7 @@ struct destroy : rl::test_suite<destroy, 2> {
       // Release: pairs with the owner's acquire (as an item's run would).
       pushed.store(1, std::memory_order_release);
       s.write_slot(0, 0);  // the add's accesses after its push
-      gt.leave(t);  // its last access
+      gt.leave_added(t);  // its last access, counted (the release is [A8]'s)
       --s.inside_before_close;  // no model operation in between (see gate_state::add)
       --s.inside;
       --s.inside_shard[t.shard];
@@ -324,7 +347,7 @@ struct destroy : rl::test_suite<destroy, 2> {
     check((second & (gate::closed | gate::destroying)) == gate::closed, "the second close() returned a wrong word");
     gt.wait_drained();
     check(gt.is_closed() && gt.is_destroying() && gt.in_flight() == 0, "the bits did not stick");
-    s.drained();
+    s.drained(*g.get());
     g.destroy();
   }
 
