@@ -40,7 +40,7 @@
 //                              local_work_core's owner_counter); any thread
 //                              reads them (snapshot()).
 //
-// ATOMICS (rows of docs/design.md, section 3.5a)
+// ATOMICS (rows of docs/design.md, section 3.5b)
 //   [P1] try_claim  busy_.load relaxed, then exchange(true) acquire;
 //                   pairs with [P3]
 //   [P3] ran        busy_.store(false) release; pairs with [P1]
