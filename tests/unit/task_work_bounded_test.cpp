@@ -15,11 +15,23 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace mpscq {
+// add_status by name in gtest's messages.
+inline void PrintTo(add_status s, std::ostream* os) { *os << to_string(s); }
+}  // namespace mpscq
 
 namespace {
 
@@ -74,6 +86,71 @@ struct counting_target {
 bool wait_adds_inside(const task_work& tw, std::uint64_t n) {
   return wait_for([&] { return task_work_access::adds_in_flight(tw) == n; });
 }
+
+// The calling thread's id for thread_asleep() (0 where there is none).
+long this_tid() {
+#if defined(__linux__)
+  return static_cast<long>(::syscall(SYS_gettid));
+#else
+  return 0;
+#endif
+}
+
+// True when thread `tid` of this process is blocked (state S: the waiting
+// add's futex sleep - it blocks nowhere else). Without /proc: true.
+bool thread_asleep(long tid) {
+#if defined(__linux__)
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+  std::FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return true;
+  char buf[512] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  // "tid (comm) S ...": the state follows the last ')'.
+  const char* p = nullptr;
+  for (std::size_t i = 0; i < n; ++i)
+    if (buf[i] == ')') p = buf + i;
+  return p != nullptr && p[1] == ' ' && p[2] == 'S';
+#else
+  (void)tid;
+  return true;
+#endif
+}
+
+// A producer thread that makes one waiting try_add; the test waits until it
+// sleeps for room (so that what ends the wait must wake it), then ends it.
+class waiting_producer {
+ public:
+  template <class Call>
+  explicit waiting_producer(Call call)
+      : thread_([this, call] {
+          tid_ = this_tid();
+          started_ = true;
+          got_ = call();
+          done_ = true;
+        }) {}
+  ~waiting_producer() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Inside the gate, and asleep.
+  bool wait_asleep(const task_work& tw) {
+    return wait_for([&] { return started_.load(); }) && wait_adds_inside(tw, 1) &&
+           wait_for([&] { return done_.load() || thread_asleep(tid_.load()); }) && !done_.load();
+  }
+  add_status join() {
+    thread_.join();
+    return got_.load();
+  }
+  bool done() const { return done_.load(); }
+
+ private:
+  std::atomic<long> tid_{0};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> done_{false};
+  std::atomic<add_status> got_{add_status::full};
+  std::thread thread_;
+};
 
 TEST(TaskWorkBounded, UnboundedTryAddAddsAndClosedRefuses) {
   counting_target target;
@@ -236,17 +313,10 @@ TEST(TaskWorkBounded, WaitingAddGetsRoomFromARunOnAnotherThread) {
   task_work tw(target.scheduler(), fallback, task_work_options{.limit = 1});
   counted a, b;
   ASSERT_EQ(tw.try_add(a.w), add_status::added);
-  std::atomic<add_status> got{add_status::full};
-  std::atomic<bool> done{false};
-  std::thread producer([&] {
-    got = tw.try_add_for(b.w, guard);
-    done = true;
-  });
-  ASSERT_TRUE(wait_adds_inside(tw, 1));  // the producer is waiting for room
-  EXPECT_FALSE(done.load());
+  waiting_producer producer([&] { return tw.try_add_for(b.w, guard); });
+  ASSERT_TRUE(producer.wait_asleep(tw));  // waiting for room
   EXPECT_EQ(tw.run().ran, 1u);  // the pass gives a's room back and wakes it
-  producer.join();
-  EXPECT_EQ(got.load(), add_status::added);
+  EXPECT_EQ(producer.join(), add_status::added);
   EXPECT_EQ(tw.run().ran, 1u);
   EXPECT_EQ(b.runs.load(), 1);
   EXPECT_EQ(tw.refused(), 0u);
@@ -258,9 +328,8 @@ TEST(TaskWorkBounded, CloseWakesWaitingAdd) {
   task_work tw(target.scheduler(), fallback, task_work_options{.limit = 1});
   counted a, b;
   ASSERT_EQ(tw.try_add(a.w), add_status::added);
-  std::atomic<add_status> got{add_status::added};
-  std::thread producer([&] { got = tw.try_add_until(b.w, std::chrono::steady_clock::time_point::max()); });
-  ASSERT_TRUE(wait_adds_inside(tw, 1));
+  waiting_producer producer([&] { return tw.try_add_until(b.w, std::chrono::steady_clock::time_point::max()); });
+  ASSERT_TRUE(producer.wait_asleep(tw));
   // close() wakes the waiting add before it waits for the gate to drain
   // (the add is inside it).
   std::atomic<bool> closed{false};
@@ -272,8 +341,7 @@ TEST(TaskWorkBounded, CloseWakesWaitingAdd) {
   EXPECT_TRUE(close_returned) << "close() waits for a producer that nobody woke";
   if (!close_returned) (void)tw.run();  // unstick the test: room lets the add in
   closer.join();
-  producer.join();
-  EXPECT_EQ(got.load(), add_status::closed);
+  EXPECT_EQ(producer.join(), add_status::closed);
   expect_untouched(b);
   // The accepted item still runs (cancelled) and gives its room back.
   EXPECT_EQ(tw.run().ran, 1u);
@@ -287,15 +355,13 @@ TEST(TaskWorkBounded, DestructionWakesWaitingAdd) {
   auto tw = std::make_unique<task_work>(target.scheduler(), fallback, task_work_options{.limit = 1});
   counted a, b;
   ASSERT_EQ(tw->try_add(a.w), add_status::added);
-  std::atomic<add_status> got{add_status::added};
-  std::thread producer([&] { got = tw->try_add_for(b.w, guard); });
-  ASSERT_TRUE(wait_adds_inside(*tw, 1));
+  waiting_producer producer([&] { return tw->try_add_for(b.w, guard); });
+  ASSERT_TRUE(producer.wait_asleep(*tw));
   // The destructor closes, wakes the waiting add, waits for it to leave,
   // then runs what is left (a, cancelled: its schedule was never run).
   std::thread destroyer([&] { tw.reset(); });
   destroyer.join();
-  producer.join();
-  EXPECT_EQ(got.load(), add_status::closed);
+  EXPECT_EQ(producer.join(), add_status::closed);
   expect_untouched(b);
   EXPECT_EQ(a.cancelled.load(), 1);
 }
@@ -308,12 +374,18 @@ TEST(TaskWorkBounded, StopRequestEndsWaitingAdd) {
   counted a, b;
   ASSERT_EQ(tw.try_add(a.w), add_status::added);
   std::stop_source source;
-  std::atomic<add_status> got{add_status::added};
-  std::thread producer([&] { got = tw.try_add_for(b.w, guard, source.get_token()); });
-  ASSERT_TRUE(wait_adds_inside(tw, 1));
+  // No deadline: only the stop request's wake can end this wait (a timed
+  // one would end in stopped too, at its deadline, since a woken add checks
+  // the token first).
+  waiting_producer producer(
+      [&] { return tw.try_add_until(b.w, std::chrono::steady_clock::time_point::max(), source.get_token()); });
+  ASSERT_TRUE(producer.wait_asleep(tw));
   source.request_stop();  // its callback wakes the waiting add
-  producer.join();
-  EXPECT_EQ(got.load(), add_status::stopped);
+  const bool woken = wait_for([&] { return producer.done(); });
+  EXPECT_TRUE(woken) << "the stop request did not wake the waiting add";
+  if (!woken) (void)tw.run();  // unstick the test: room lets the add in
+  EXPECT_EQ(producer.join(), add_status::stopped);
+  if (!woken) (void)tw.run();
   expect_untouched(b);
   // A token stopped already: refused at once when there is no room ...
   EXPECT_EQ(tw.try_add_until(b.w, std::chrono::steady_clock::time_point::max(), source.get_token()),
@@ -481,30 +553,35 @@ void many_producers(std::uint32_t limit, int producers, int per_producer) {
     std::vector<std::thread> threads;
     for (int p = 0; p < producers; ++p) {
       threads.emplace_back([&, p] {
+        // A hang guard: a producer still not done by then gives up.
+        const auto give_up = std::chrono::steady_clock::now() + guard;
         for (int i = 0; i < per_producer; ++i) {
           item& it = *items[static_cast<std::size_t>(p * per_producer + i)];
           // Every other producer spins on try_add, the rest wait.
+          add_status s;
           if (p % 2 == 0) {
-            add_status s;
             while ((s = object.try_add(it.w)) == add_status::full) {
               full.fetch_add(1, std::memory_order_relaxed);
+              if (std::chrono::steady_clock::now() > give_up) break;
               std::this_thread::yield();
             }
-            if (s != add_status::added) ADD_FAILURE() << to_string(s);
           } else {
-            const add_status s = object.try_add_for(it.w, guard);
+            s = object.try_add_until(it.w, give_up);
             if (s == add_status::timed_out) timed_out.fetch_add(1);
-            if (s != add_status::added) ADD_FAILURE() << to_string(s);
           }
           if (object.depth() > limit) over_limit.fetch_add(1);
+          if (s != add_status::added) {
+            ADD_FAILURE() << "producer " << p << ", item " << i << ": " << to_string(s);
+            return;
+          }
         }
       });
     }
     for (std::thread& t : threads) t.join();
     EXPECT_EQ(timed_out.load(), 0) << "a waiting add was never woken";
-    EXPECT_TRUE(wait_for([&] { return ran.load() == producers * per_producer; }));
-    EXPECT_TRUE(wait_for([&] { return object.depth() == 0; }));
-    EXPECT_EQ(object.refused(), static_cast<std::uint64_t>(full.load()));
+    EXPECT_TRUE(wait_for([&] { return ran.load() == producers * per_producer; }, 5s));
+    EXPECT_TRUE(wait_for([&] { return object.depth() == 0; }, 5s));
+    EXPECT_EQ(object.refused(), static_cast<std::uint64_t>(full.load() + timed_out.load()));
     object.close();
     runner.stop();  // before the task_work goes: it may still owe a run
   }
