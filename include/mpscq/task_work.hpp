@@ -664,17 +664,19 @@ class task_work {
   bool call_scheduler() noexcept;
 
   // add()'s and add_batch()'s entry when the gate word has `destroying` or
-  // `limited` set (out of line: an unbounded add tests both bits with the
-  // one instruction that tested `destroying` before bounded admission).
-  // (Defined here: GCC warns about an out-of-class `inline` definition of a
-  // noinline member.)
-  [[gnu::noinline]] void add_slow(detail::adder_gate::ticket ticket, std::size_t items, const char* what) noexcept {
-    if ((ticket.before & detail::adder_gate::destroying) != 0 &&
+  // `limited` set: reports an add that began after the destructor began
+  // (`what`) unless it comes from the destructor's drain, and takes room
+  // for a bounded object's items (never refused). Inline, with no call but
+  // the noreturn report: an out-of-line call here made GCC keep a copy of
+  // the ticket live across it on the unbounded fast path (one instruction
+  // more per add under callgrind).
+  void add_slow(detail::adder_gate::state before, std::size_t items, const char* what) noexcept {
+    if ((before & detail::adder_gate::destroying) != 0 &&
         !detail::callback_guard::inside(this, detail::callback_guard::kind::drain))
       detail::misuse("task_work", what);
     // [T22] calls [AD3]: counted before the push, so the pass that runs the
     // items (and gives their room back) comes after it.
-    if ((ticket.before & detail::adder_gate::limited) != 0) {
+    if ((before & detail::adder_gate::limited) != 0) {
       for (; items > UINT32_MAX; items -= UINT32_MAX) admission_.charge(UINT32_MAX);
       admission_.charge(static_cast<std::uint32_t>(items));
     }
@@ -994,7 +996,7 @@ inline void task_work::add(work& w) noexcept {
     // refused). One test for both bits: an unbounded, live object's add
     // costs what it did before bounded admission existed. [T22]
     if ((ticket.before & (detail::adder_gate::destroying | detail::adder_gate::limited)) != 0)
-      add_slow(ticket, 1, "add() began after the destructor began (use after free)");
+      add_slow(ticket.before, 1, "add() began after the destructor began (use after free)");
     if (q_.push(&w.hook)) schedule(ticket);  // else: the queue's owner will run it
     gate_.leave(ticket);  // [T2]
   }
@@ -1086,7 +1088,7 @@ inline void task_work::add_batch(work_chain& chain) noexcept {
   // add()'s context check, per item (a walk: debug builds only). Without
   // MPSCQ_DEBUG, context_work::dispatch reports it when the item runs.
   for (node* n = items.first;; n = n->next.load(std::memory_order_relaxed)) {  // [WC2]
-    if (const context_work* cw = context_work::from(work::from_hook(n)); cw != nullptr && cw->handler == nullptr)
+    if (context_work::lacks_handler(work::from_hook(n)))
       detail::misuse("task_work", "add_batch(): a context_work item of the chain has no handler");
     if (n == items.last) break;
   }
@@ -1094,8 +1096,14 @@ inline void task_work::add_batch(work_chain& chain) noexcept {
   // As add(): counted in the gate before the push (RACE WINDOW push -> last
   // access), one push for the chain, and the one scheduling add per cycle.
   const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
-  if ((ticket.before & (detail::adder_gate::destroying | detail::adder_gate::limited)) != 0)
-    add_slow(ticket, items.size, "add_batch() began after the destructor began (use after free)");  // [T22]
+  if ((ticket.before & (detail::adder_gate::destroying | detail::adder_gate::limited)) != 0) {
+    // The chain's length, counted here rather than kept from take(): a
+    // register held for it cost an unbounded add_batch one instruction more
+    // (callgrind). A walk of links this thread just wrote. [WC2]
+    std::size_t size = 1;
+    for (node* n = items.first; n != items.last; n = n->next.load(std::memory_order_relaxed)) ++size;
+    add_slow(ticket.before, size, "add_batch() began after the destructor began (use after free)");  // [T22]
+  }
   if (q_.push_batch(items.first, items.last)) schedule(ticket);  // else: the queue's owner will run it
   gate_.leave(ticket);  // [T2]
 }
