@@ -355,7 +355,8 @@ TEST(TaskWorkBounded, DestructionWakesWaitingAdd) {
   auto tw = std::make_unique<task_work>(target.scheduler(), fallback, task_work_options{.limit = 1});
   counted a, b;
   ASSERT_EQ(tw->try_add(a.w), add_status::added);
-  waiting_producer producer([&] { return tw->try_add_for(b.w, guard); });
+  task_work* const object = tw.get();  // the producer must not read `tw`, which reset() writes
+  waiting_producer producer([&] { return object->try_add_for(b.w, guard); });
   ASSERT_TRUE(producer.wait_asleep(*tw));
   // The destructor closes, wakes the waiting add, waits for it to leave,
   // then runs what is left (a, cancelled: its schedule was never run).
