@@ -1101,7 +1101,7 @@ inline void task_work::add_batch(work_chain& chain) noexcept {
     // register held for it cost an unbounded add_batch one instruction more
     // (callgrind). A walk of links this thread just wrote. [WC2]
     std::size_t size = 1;
-    for (node* n = items.first; n != items.last; n = n->next.load(std::memory_order_relaxed)) ++size;
+    for (node* n = items.first; n != items.last; n = n->next.load(std::memory_order_relaxed)) ++size;  // [WC2]
     add_slow(ticket.before, size, "add_batch() began after the destructor began (use after free)");  // [T22]
   }
   if (q_.push_batch(items.first, items.last)) schedule(ticket);  // else: the queue's owner will run it
