@@ -3,10 +3,10 @@
 // WHAT IT IS
 //   local_work and task_work accept every add() by default (an unbounded
 //   queue: producers never wait, and memory is the caller's - the items are
-//   intrusive). With a limit (local_work_options::limit, task_work's
-//   set_limit... see each header) they count the items accepted and not yet
-//   run, and the try_add calls refuse or wait when that count would pass the
-//   limit:
+//   intrusive). With a limit (local_work_options::limit,
+//   task_work_options::limit: see each header) they count the items
+//   accepted and not yet run, and the try_add calls refuse or wait when that
+//   count would pass the limit:
 //
 //     call                          when full                  returns
 //     try_add(w)                    refuses at once            full

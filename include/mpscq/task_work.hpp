@@ -116,6 +116,39 @@
 //   (detail/callback_guard.hpp), never a stored thread id: a fork()ed
 //   child's new threads reuse the parent's ids, not its frames.
 //
+// BOUNDED ADMISSION (opt-in: task_work_options::limit; mpscq/bounded.hpp)
+//   With a limit the object counts the items accepted and not yet run
+//   (detail/admission.hpp: the room counter, on its own cache line, and the
+//   sleeping protocol of producers that wait for room). try_add(w) refuses
+//   with full when the limit is reached; try_add_for/try_add_until wait for
+//   room, until the timeout or deadline (timed_out), a stop request on a
+//   std::stop_token (stopped; where MPSCQ_HAS_STOP_TOKEN) or close() or the
+//   destructor (closed: they wake every waiting producer before they wait
+//   the adder gate drained, since a waiting producer is inside it). Every
+//   refusal leaves the item untouched with the caller: nothing is pushed,
+//   the scheduler is not called, func is not called. add() and add_batch()
+//   are never refused: they take room anyway (and may pass the limit).
+//   The room comes back after each pass of the run loop (serve(): a target
+//   run, a fallback job running a cycle cancelled, the destructor's drain),
+//   for the items that pass ran, while the runner still holds the run slot;
+//   a release that finds producers waiting wakes them (FUTEX_WAKE), without
+//   a lost wake (admission.hpp W1-W3). So a run that serves a long cycle
+//   gives its room back when it stops (emptied, cap, should_yield, busy),
+//   not per item.
+//   SELF-WAIT: only a run of this task_work makes room, so a waiting
+//   try_add called from inside one on the same thread (an item, a context's
+//   enter()/leave(), the destructor's drain), or from its scheduler or
+//   fallback hand-off (the cycle the calling add started waits for them),
+//   would wait for itself: it returns full at once instead (this thread's
+//   callback chain tells it, detail/callback_guard.hpp; only looked at when
+//   there is no room). A wait across objects (an item of A waits for B's
+//   room while B's item waits for A's) is not detected: give such waits a
+//   deadline.
+//   Cost: unbounded, nothing on add() (the gate's `limited` bit shares the
+//   one test of the `destroying` bit) and one load and branch per run pass.
+//   Bounded: one RMW per add and per pass on the admission line (not the
+//   queue's tail), plus a FUTEX_WAKE per pass while producers wait.
+//
 // CAPS
 //   run(max_entries, should_yield) runs at most max_entries items per call and
 //   consults should_yield() between any two of them, also when it serves
@@ -257,6 +290,7 @@
 #define MPSCQ_TASK_WORK_HPP
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -267,7 +301,9 @@
 #include <utility>
 
 #include <mpscq/version.hpp>
+#include <mpscq/bounded.hpp>
 #include <mpscq/detail/adder_gate.hpp>
+#include <mpscq/detail/admission.hpp>
 #include <mpscq/detail/atomic.hpp>
 #include <mpscq/detail/backoff.hpp>
 #include <mpscq/detail/cache_line.hpp>
@@ -275,6 +311,7 @@
 #include <mpscq/detail/context_slot.hpp>
 #include <mpscq/detail/misuse.hpp>
 #include <mpscq/detail/mutants.hpp>
+#include <mpscq/detail/stop_token.hpp>
 #include <mpscq/detail/thread_identity.hpp>
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/queue.hpp>
@@ -387,6 +424,22 @@ struct context_work : work {
   static context_work* from(work& w) noexcept {
     return w.func == &context_work::dispatch ? static_cast<context_work*>(&w) : nullptr;
   }
+
+  /// `w` is a context_work with no handler (the adds' misuse check).
+  /// GCC 12's -Warray-bounds, after inlining into a caller whose item is a
+  /// plain work in an object smaller than a context_work, flags the handler
+  /// read although the func compare guards it: silenced here, for this read
+  /// only (no code changes).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#endif
+  static bool lacks_handler(const work& w) noexcept {
+    return w.func == &context_work::dispatch && static_cast<const context_work&>(w).handler == nullptr;
+  }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 };
 
 /// What one run() call did.
@@ -422,6 +475,22 @@ struct run_result {
 /// INSIDE).
 using task_work_scheduler = std::function<bool(task_work&)>;
 
+/// task_work's construction options (all optional; the defaults are what the
+/// constructors without options give).
+struct task_work_options {
+  /// Bounded admission (mpscq/bounded.hpp; BOUNDED ADMISSION in the header
+  /// comment): at most `limit` items accepted and not yet run, counting from
+  /// an add's admission to the end of the run-loop pass that ran it (target
+  /// run, fallback job or the destructor's drain; cancelled items count as
+  /// run). 0 (the default): no limit, and add() costs exactly what it costs
+  /// unbounded. With a limit, try_add() refuses and try_add_for()/
+  /// try_add_until() wait when it is reached; add() and add_batch() are never
+  /// refused (they count, and may pass it). Each add then costs one more RMW
+  /// (on the admission line, not the queue's tail), each pass one RMW, plus
+  /// a FUTEX_WAKE per pass while producers wait.
+  std::uint32_t limit = 0;
+};
+
 /// Work scheduled exactly once onto a target. See the header comment.
 class task_work {
  public:
@@ -434,10 +503,13 @@ class task_work {
   /// <mpscq/fallback_executor.hpp>). Throws std::system_error if the default
   /// fallback thread cannot be started.
   explicit task_work(task_work_scheduler scheduler) : task_work(std::move(scheduler), default_fallback_executor()) {}
+  /// As above, with options (e.g. `{.limit = 1024}`: bounded admission).
+  task_work(task_work_scheduler scheduler, const task_work_options& options)
+      : task_work(std::move(scheduler), default_fallback_executor(), options) {}
 #endif
 
   /// A task_work whose refused queues go to `fallback`, which must outlive it.
-  task_work(task_work_scheduler scheduler, fallback_executor& fallback);
+  task_work(task_work_scheduler scheduler, fallback_executor& fallback, const task_work_options& options = {});
 
   task_work(const task_work&) = delete;
   task_work& operator=(const task_work&) = delete;
@@ -464,6 +536,61 @@ class task_work {
   /// Misuse: see work_chain.hpp (appending) and add(); a context_work with
   /// no handler is reported here with MPSCQ_DEBUG, else when it runs.
   void add_batch(work_chain& chain) noexcept;
+
+  // --- bounded admission (task_work_options::limit; mpscq/bounded.hpp;
+  //     BOUNDED ADMISSION in the header comment) ------------------------------
+  // Any thread. Each returns what it did with `w`: add_status::added (queued
+  // exactly as add(w) queues it: same order; the add that finds the queue
+  // empty calls the scheduler), or a refusal that leaves `w` untouched with
+  // the caller (nothing pushed, func not called, no scheduler call):
+  // full, timed_out, stopped, closed. Without a limit they always add, but
+  // return closed once close() began (or the destructor) - unlike add(),
+  // which then still queues `w` and has it run cancelled on the fallback.
+  // Misuse as add(): no func, a context_work with no handler, a call that
+  // begins after the destructor began. Not async-signal-safe when they may
+  // wait (a futex sleep); try_add() is as signal-safe as add().
+
+  /// Queues `w` if the limit leaves room for it, else returns full at once.
+  /// Cost with room: add()'s plus a compare-exchange on the admission line.
+  [[nodiscard]] add_status try_add(work& w) noexcept;
+
+  /// As try_add(), but waits for room: until `deadline` passes (timed_out;
+  /// time_point::max(): no deadline), close() (closed; also the destructor,
+  /// which closes) or, with the token overloads, a stop request (stopped; a
+  /// token stopped already refuses at once when there is no room). Called
+  /// from inside this task_work - one of its items or a context's
+  /// enter()/leave() (the run that would make room is this thread's, below
+  /// the call), its scheduler or its fallback hand-off (the cycle the
+  /// calling add started waits for them) - it does not wait: full at once.
+  /// Fairness: none - a producer that arrives later may take room first.
+  /// Sleeps on a futex while it waits (detail/admission.hpp); the run pass
+  /// that makes room wakes it.
+  [[nodiscard]] add_status try_add_until(work& w, std::chrono::steady_clock::time_point deadline) noexcept;
+  /// try_add_until(w, now + timeout): nanoseconds::max() waits without a
+  /// deadline; a timeout <= 0 does not wait (timed_out when there is no room).
+  [[nodiscard]] add_status try_add_for(work& w, std::chrono::nanoseconds timeout) noexcept {
+    return try_add_until(w, deadline_from(timeout));
+  }
+#if MPSCQ_HAS_STOP_TOKEN
+  /// With a std::stop_token (where the standard library has one,
+  /// MPSCQ_HAS_STOP_TOKEN): a stop request ends the wait with stopped. A
+  /// token without a stop state costs nothing; otherwise a std::stop_callback
+  /// is registered only while the call waits for room.
+  [[nodiscard]] add_status try_add_until(work& w, std::chrono::steady_clock::time_point deadline,
+                                         std::stop_token stop) noexcept;
+  [[nodiscard]] add_status try_add_for(work& w, std::chrono::nanoseconds timeout, std::stop_token stop) noexcept {
+    return try_add_until(w, deadline_from(timeout), std::move(stop));
+  }
+#endif
+
+  /// task_work_options::limit (0: none).
+  std::uint32_t limit() const noexcept { return admission_.limit(); }
+  /// With a limit: items accepted and not yet run (a relaxed snapshot, any
+  /// thread; it may lag a pass in progress). 0 without a limit.
+  std::uint64_t depth() const noexcept { return admission_.depth(); }  // [AD12]
+  /// try_add* calls that left their item with the caller (full, timed_out,
+  /// stopped, closed; with or without a limit). A relaxed counter, any thread.
+  std::uint64_t refused() const noexcept { return admission_.refused(); }  // [AD12]
 
   /// Runs queued items in FIFO order on the calling thread (the target), at
   /// most `max_entries` (>= 1), until a pop empties the queue. Returns what it
@@ -535,6 +662,50 @@ class task_work {
   static void require_exit_below(const detail::callback_guard& frame, bool destroying) noexcept;
 
   bool call_scheduler() noexcept;
+
+  // add()'s and add_batch()'s entry when the gate word has `destroying` or
+  // `limited` set: reports an add that began after the destructor began
+  // (`what`) unless it comes from the destructor's drain, and takes room
+  // for a bounded object's items (never refused). Inline, with no call but
+  // the noreturn report: an out-of-line call here made GCC keep a copy of
+  // the ticket live across it on the unbounded fast path (one instruction
+  // more per add under callgrind).
+  void add_slow(detail::adder_gate::state before, std::size_t items, const char* what) noexcept {
+    if ((before & detail::adder_gate::destroying) != 0 &&
+        !detail::callback_guard::inside(this, detail::callback_guard::kind::drain))
+      detail::misuse("task_work", what);
+    // [T22] calls [AD3]: counted before the push, so the pass that runs the
+    // items (and gives their room back) comes after it.
+    if ((before & detail::adder_gate::limited) != 0) {
+      for (; items > UINT32_MAX; items -= UINT32_MAX) admission_.charge(UINT32_MAX);
+      admission_.charge(static_cast<std::uint32_t>(items));
+    }
+  }
+
+  // The try_add* calls: the item checks, the gate, then `take(admission&) ->
+  // add_status` when the object is bounded (an unbounded one admits at
+  // once); on added the push and the scheduling, else leaves the gate and
+  // counts the refusal. `w` is untouched unless added.
+  template <class Take>
+  add_status try_add_with(work& w, Take&& take) noexcept;
+  // A waiting try_add's `take`: room now, full from inside this task_work
+  // (it would wait for itself), else admission::acquire_wait().
+  template <class Stop>
+  add_status take_room_waiting(detail::admission& a, std::chrono::steady_clock::time_point deadline,
+                               const Stop& stop) noexcept;
+  // Gives back the room of `ran` items run (or run cancelled) in a pass
+  // and wakes the producers waiting for it (serve()).
+  void give_back_room(std::size_t ran) noexcept;
+  static std::chrono::steady_clock::time_point deadline_from(std::chrono::nanoseconds timeout) noexcept {
+    using clock = std::chrono::steady_clock;
+    const clock::time_point now = clock::now();
+    if (timeout <= std::chrono::nanoseconds::zero()) return now;
+    if (timeout >= clock::time_point::max() - now) return clock::time_point::max();
+    return now + std::chrono::duration_cast<clock::duration>(timeout);
+  }
+  struct no_stop {
+    static bool stop_requested() noexcept { return false; }
+  };
 
   [[noreturn]] static void scheduler_threw(const char* what) noexcept;
 
@@ -616,17 +787,29 @@ class task_work {
   consumer consumer_{q_};
   std::uint64_t cycles_ended_ = 0;
   detail::backoff in_flight_wait_;  // the run slot holder's pause for an in-flight push
+
+  // --- bounded admission (detail/admission.hpp): its own line, written by
+  //     bounded adds and once per pass by the runner; untouched (read once
+  //     per pass, for its limit) when unbounded ------------------------------
+  detail::admission admission_;
 };
 
 // ---------------------------------------------------------------------------
 // Implementation. Nothing below this line is part of the interface.
 // ---------------------------------------------------------------------------
 
-inline task_work::task_work(task_work_scheduler scheduler, fallback_executor& fallback)
+inline task_work::task_work(task_work_scheduler scheduler, fallback_executor& fallback, const task_work_options& options)
     : scheduler_(std::move(scheduler)), fallback_(&fallback) {
   if (!scheduler_) detail::misuse("task_work", "constructed with an empty scheduler");
   fallback_job_.func = &task_work::run_fallback_job;
   fallback_job_.owner = this;
+  // Bounded admission (BOUNDED ADMISSION): the gate's `limited` bit sends
+  // every add through add_slow(), which takes room; an unbounded object's
+  // adds test the same word with the same instruction as before. [T22]
+  if (options.limit != 0) {
+    admission_.set_limit(options.limit);
+    gate_.set_flags(detail::adder_gate::limited);  // [T22] calls [A7]
+  }
   // The destructor tells exit() by the calling thread's exit phase
   // (EXIT FROM INSIDE, in LIFETIME): watch it on the constructing thread
   // (a static object's: the main thread), as every run does on its own -
@@ -687,6 +870,8 @@ inline task_work::~task_work() {
   const bool exit_below = here.innermost != nullptr;
   if (exit_below) require_exit_below(*here.innermost, true);
   gate_.close(detail::adder_gate::closed | detail::adder_gate::destroying);  // [T7]
+  // Bounded: as in close(): waiting adds give up before the gate wait. [T23]
+  if (admission_.limit() != 0) admission_.close();  // [T23] calls [AD11] [AD10]
   detail::backoff wait;
   // 1. Adds still inside (adder_gate.hpp): every add is counted from before
   //    its push to its last access. Under exit(), the adds below us on this
@@ -789,8 +974,7 @@ inline task_work::~task_work() {
 
 inline void task_work::add(work& w) noexcept {
   if (w.func == nullptr) detail::misuse("task_work", "add(): the work item has no func");
-  if (const context_work* cw = context_work::from(w); cw != nullptr && cw->handler == nullptr)
-    detail::misuse("task_work", "add(): the context_work item has no handler");
+  if (context_work::lacks_handler(w)) detail::misuse("task_work", "add(): the context_work item has no handler");
   if constexpr (detail::mutant::task_gate_after_push) {
     // MUTANT (the pre-hardening order): register only after a push that
     // found the queue empty. In between, a run() the scheduler did not
@@ -808,13 +992,93 @@ inline void task_work::add(work& w) noexcept {
     const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
     // After the destructor began, only its own items (running cancelled in
     // its drain, on its thread: the drain frame) may add; the drain runs
-    // what they add.
-    if ((ticket.before & detail::adder_gate::destroying) != 0 &&
-        !detail::callback_guard::inside(this, detail::callback_guard::kind::drain))
-      detail::misuse("task_work", "add() began after the destructor began (use after free)");
+    // what they add. A bounded object takes room before the push (never
+    // refused). One test for both bits: an unbounded, live object's add
+    // costs what it did before bounded admission existed. [T22]
+    if ((ticket.before & (detail::adder_gate::destroying | detail::adder_gate::limited)) != 0)
+      add_slow(ticket.before, 1, "add() began after the destructor began (use after free)");
     if (q_.push(&w.hook)) schedule(ticket);  // else: the queue's owner will run it
     gate_.leave(ticket);  // [T2]
   }
+}
+
+template <class Take>
+inline add_status task_work::try_add_with(work& w, Take&& take) noexcept {
+  if (w.func == nullptr) detail::misuse("task_work", "try_add(): the work item has no func");
+  if (context_work::lacks_handler(w)) detail::misuse("task_work", "try_add(): the context_work item has no handler");
+  const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
+  if ((ticket.before & detail::adder_gate::destroying) != 0 &&
+      !detail::callback_guard::inside(this, detail::callback_guard::kind::drain))
+    detail::misuse("task_work", "try_add() began after the destructor began (use after free)");
+  add_status status = add_status::added;
+  if ((ticket.before & detail::adder_gate::closed) != 0) {
+    status = add_status::closed;  // also the destructor's drain (closed | destroying)
+  } else if ((ticket.before & detail::adder_gate::limited) != 0) {
+    // Inside the gate: a producer that sleeps for room here is woken by
+    // close() or the destructor before they wait the gate drained
+    // (admission.hpp W5; [T23]).
+    status = take(admission_);
+  }
+  if (status != add_status::added) {
+    admission_.count_refused();  // [AD12]
+    gate_.leave(ticket);  // [T2] nothing pushed: `w` is the caller's
+    return status;
+  }
+  if (q_.push(&w.hook)) schedule(ticket);  // as add()
+  gate_.leave(ticket);  // [T2]
+  return add_status::added;
+}
+
+template <class Stop>
+inline add_status task_work::take_room_waiting(detail::admission& a, std::chrono::steady_clock::time_point deadline,
+                                               const Stop& stop) noexcept {
+  if (a.try_acquire(1)) return add_status::added;  // [AD1] [AD2]
+  // Only a run of ours makes room. From inside one on this thread (an item,
+  // a context's enter()/leave(), the destructor's drain), or inside our
+  // scheduler call or fallback hand-off (the cycle their add started waits
+  // for them to return), we would wait for ourselves: refuse at once. One
+  // walk of this thread's callback chain, on the no-room path only.
+  if (detail::callback_guard::innermost_frame(this) != nullptr) return add_status::full;
+  switch (a.acquire_wait(1, deadline, stop)) {
+    case detail::admission::outcome::admitted: return add_status::added;
+    case detail::admission::outcome::timed_out: return add_status::timed_out;
+    case detail::admission::outcome::stopped: return add_status::stopped;
+    case detail::admission::outcome::closed: break;
+  }
+  return add_status::closed;
+}
+
+inline add_status task_work::try_add(work& w) noexcept {
+  return try_add_with(w, [](detail::admission& a) noexcept {
+    return a.try_acquire(1) ? add_status::added : add_status::full;  // [AD1] [AD2]
+  });
+}
+
+inline add_status task_work::try_add_until(work& w, std::chrono::steady_clock::time_point deadline) noexcept {
+  return try_add_with(w, [&](detail::admission& a) noexcept { return take_room_waiting(a, deadline, no_stop{}); });
+}
+
+#if MPSCQ_HAS_STOP_TOKEN
+inline add_status task_work::try_add_until(work& w, std::chrono::steady_clock::time_point deadline,
+                                           std::stop_token stop) noexcept {
+  return try_add_with(w, [&](detail::admission& a) noexcept {
+    if (a.try_acquire(1)) return add_status::added;  // no callback while there is room
+    if (!stop.stop_possible()) return take_room_waiting(a, deadline, no_stop{});
+    // RACE WINDOW (a stop vs the sleep): admission.hpp W4. The callback runs
+    // on the requesting thread after the request is visible, while we are
+    // inside the gate (its destructor, below, waits for a running callback),
+    // so the object is alive for it.
+    const std::stop_callback wake_on_stop(stop, [this]() noexcept { admission_.wake_all(); });
+    return take_room_waiting(a, deadline, stop);
+  });
+}
+#endif
+
+inline void task_work::give_back_room(std::size_t ran) noexcept {
+  // [T24] calls [AD5] [AD9] (and [AD10] while producers wait): after the
+  // items ran, never before (admission.hpp W3).
+  for (; ran > UINT32_MAX; ran -= UINT32_MAX) admission_.release(UINT32_MAX);
+  admission_.release(static_cast<std::uint32_t>(ran));
 }
 
 inline void task_work::add_batch(work_chain& chain) noexcept {
@@ -824,7 +1088,7 @@ inline void task_work::add_batch(work_chain& chain) noexcept {
   // add()'s context check, per item (a walk: debug builds only). Without
   // MPSCQ_DEBUG, context_work::dispatch reports it when the item runs.
   for (node* n = items.first;; n = n->next.load(std::memory_order_relaxed)) {  // [WC2]
-    if (const context_work* cw = context_work::from(work::from_hook(n)); cw != nullptr && cw->handler == nullptr)
+    if (context_work::lacks_handler(work::from_hook(n)))
       detail::misuse("task_work", "add_batch(): a context_work item of the chain has no handler");
     if (n == items.last) break;
   }
@@ -832,9 +1096,14 @@ inline void task_work::add_batch(work_chain& chain) noexcept {
   // As add(): counted in the gate before the push (RACE WINDOW push -> last
   // access), one push for the chain, and the one scheduling add per cycle.
   const detail::adder_gate::ticket ticket = gate_.enter();  // [T1]
-  if ((ticket.before & detail::adder_gate::destroying) != 0 &&
-      !detail::callback_guard::inside(this, detail::callback_guard::kind::drain))
-    detail::misuse("task_work", "add_batch() began after the destructor began (use after free)");
+  if ((ticket.before & (detail::adder_gate::destroying | detail::adder_gate::limited)) != 0) {
+    // The chain's length, counted here rather than kept from take(): a
+    // register held for it cost an unbounded add_batch one instruction more
+    // (callgrind). A walk of links this thread just wrote. [WC2]
+    std::size_t size = 1;
+    for (node* n = items.first; n != items.last; n = n->next.load(std::memory_order_relaxed)) ++size;  // [WC2]
+    add_slow(ticket.before, size, "add_batch() began after the destructor began (use after free)");  // [T22]
+  }
   if (q_.push_batch(items.first, items.last)) schedule(ticket);  // else: the queue's owner will run it
   gate_.leave(ticket);  // [T2]
 }
@@ -862,6 +1131,10 @@ inline void task_work::close() noexcept {
   // The bit and the adders' count share one word (adder_gate.hpp, G1): an
   // add either entered before this (and we wait for it below) or sees it.
   gate_.close(detail::adder_gate::closed);  // [T5]
+  // Bounded: adds waiting for room inside the gate give up with closed
+  // (admission.hpp W4, W5) - before the gate is waited drained, which they
+  // would otherwise hold up for ever. [T23]
+  if (admission_.limit() != 0) admission_.close();  // [T23] calls [AD11] [AD10]
   // MUTANT task_teardown_no_wait_adders skips it: a scheduler call can
   // still be in progress (or start) after close() returned.
   if constexpr (!detail::mutant::task_teardown_no_wait_adders) {
@@ -1107,12 +1380,20 @@ inline task_work::stop task_work::serve(runner who, std::size_t max_entries, Sho
   // per-item decision but the cap, so the items come through the batch
   // consumer (serve_batch). With a should_yield callback, one pop per item,
   // below: the callback is asked between any two items.
+  const std::size_t ran_before = result.ran;
+  stop why;
   if constexpr (std::is_same_v<std::remove_cv_t<ShouldYield>, never_yield>) {
     (void)should_yield;
-    return serve_batch(who, max_entries, result);
+    why = serve_batch(who, max_entries, result);
   } else {
-    return serve_each(who, max_entries, should_yield, result);
+    why = serve_each(who, max_entries, should_yield, result);
   }
+  // Bounded: the pass's items (run, or run cancelled by a fallback job or
+  // the destructor's drain) give their room back, and producers waiting for
+  // it are woken - while we still hold the run slot, so the object is alive.
+  // [T24]
+  if (admission_.limit() != 0 && result.ran != ran_before) give_back_room(result.ran - ran_before);
+  return why;
 }
 
 inline task_work::stop task_work::serve_batch(runner who, std::size_t max_entries, run_result& result) noexcept {
@@ -1254,6 +1535,9 @@ namespace detail {
 /// in-flight window (with queue_access). Not for production use.
 struct task_work_access {
   static queue& raw_queue(task_work& tw) noexcept { return tw.q_; }
+  /// Adds inside the adder gate (a relaxed snapshot): a try_add waiting for
+  /// room is one.
+  static std::uint64_t adds_in_flight(const task_work& tw) noexcept { return tw.gate_.in_flight(); }
 };
 
 }  // namespace detail
