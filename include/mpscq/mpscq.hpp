@@ -4,6 +4,7 @@
 #define MPSCQ_MPSCQ_HPP
 
 #include <mpscq/version.hpp>
+#include <mpscq/bounded.hpp>
 #include <mpscq/coro.hpp>
 #include <mpscq/fallback_executor.hpp>
 #include <mpscq/llist.hpp>
