@@ -122,7 +122,7 @@ class logger {
     std::uint64_t waits;          // block: log() calls that found it full and waited
     double waited_ms;             // block: the time they waited, all threads together
     std::uint64_t closed_inline;  // log() found the logger closed and wrote the record itself
-    std::uint64_t max_depth;      // the most records queued, as the backend saw it (once per pass)
+    std::uint64_t max_batch;      // the most records one wait() of the backend wrote
     mpscq::local_work_stats stats;
   };
   figures report() const {
@@ -131,7 +131,7 @@ class logger {
             waits_.load(std::memory_order_relaxed),
             static_cast<double>(waited_ns_.load(std::memory_order_relaxed)) / 1e6,
             closed_inline_.load(std::memory_order_relaxed) + lw_.stats().cancelled_inline,
-            max_depth_.load(std::memory_order_relaxed),
+            max_batch_.load(std::memory_order_relaxed),
             lw_.stats()};
   }
 
@@ -206,14 +206,14 @@ class logger {
 
   void backend_loop() {
     while (!stop_.load(std::memory_order_relaxed)) {
-      // The depth before the pass (a relaxed snapshot; 0 without a limit).
-      const std::uint64_t depth = lw_.stats().depth;
-      if (depth > max_depth_.load(std::memory_order_relaxed)) max_depth_.store(depth, std::memory_order_relaxed);
       // At least batch_ records, or one record once 2 ms have passed, or
       // 100 ms (a periodic flush point): whichever comes first. interrupt()
       // ends it. The pass gives the room of the records it wrote back and
       // wakes the producers waiting for it.
-      lw_.wait(batch_, 100ms, 2ms);
+      const auto ran = static_cast<std::uint64_t>(lw_.wait(batch_, 100ms, 2ms));
+      // The largest batch one wait wrote (exact; with a limit, a wait's
+      // passes each hold at most `limit` records).
+      if (ran > max_batch_.load(std::memory_order_relaxed)) max_batch_.store(ran, std::memory_order_relaxed);
       std::fflush(sink_);
     }
     lw_.close();  // writes whatever is still queued (cancel == true); wakes waiting producers
@@ -224,7 +224,7 @@ class logger {
   overflow policy_;
   std::atomic<bool> stop_{false};
   // Figures (relaxed counters: statistics, not synchronization).
-  std::atomic<std::uint64_t> written_{0}, dropped_{0}, waits_{0}, waited_ns_{0}, closed_inline_{0}, max_depth_{0};
+  std::atomic<std::uint64_t> written_{0}, dropped_{0}, waits_{0}, waited_ns_{0}, closed_inline_{0}, max_batch_{0};
   mpscq::local_work lw_;  // before backend_: constructed before the thread starts
   int batch_;
   std::thread backend_;
@@ -349,7 +349,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(f.waits), f.waited_ms,
                 f.waits == 0 ? 0.0 : f.waited_ms * 1e3 / static_cast<double>(f.waits));
   if (limit != 0)
-    std::printf("  max depth the backend saw %llu (limit %u)\n", static_cast<unsigned long long>(f.max_depth), limit);
+    std::printf("  largest batch one backend wait() wrote %llu (limit %u)\n", static_cast<unsigned long long>(f.max_batch),
+                limit);
   std::printf("  backend: wrote %llu records, slept %llu times, woken %llu times\n",
               static_cast<unsigned long long>(f.stats.items_run + f.stats.items_cancelled),
               static_cast<unsigned long long>(f.stats.sleeps), static_cast<unsigned long long>(f.stats.wakes));

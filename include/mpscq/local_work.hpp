@@ -111,7 +111,13 @@
 //   wake locks a mutex, so add() or interrupt() from a handler that
 //   interrupted the owner's timed wait() deadlocks - use a self-pipe there.
 //   has_work() and event_fd() are safe; run/wait/close/disown and the
-//   destructor are not (they run items and may sleep).
+//   destructor are not (they run items and may sleep). try_add() is safe as
+//   add() is (after close() it returns closed and runs nothing);
+//   try_add_for/try_add_until are not (they may sleep). A stop request
+//   (std::stop_source::request_stop()) on a token that a wait() or a
+//   try_add_for/until holds must not come from a handler: the standard
+//   library's stop state takes a lock that the interrupted thread may hold
+//   while it registers its callback - use interrupt() there.
 //
 // MEMORY-ORDERING CONTRACT
 //   Everything a thread did before add(w) happens-before w.func runs on the
@@ -219,7 +225,9 @@
 //   can tell, and the child's first owner-only call (or the destructor), on
 //   any of its threads, takes over, as from an ended owner (THE OWNER,
 //   above).
-//   Not supported: an add, wait or run in progress on another thread at the
+//   Not supported: an add (also a try_add_for/try_add_until waiting for room,
+//   which waits inside the adder gate: the child's close() would wait for
+//   it for ever), wait or run in progress on another thread at the
 //   fork (it never finishes in the child).
 //
 // COST
@@ -303,8 +311,9 @@ struct local_work_options {
 /// read field by field (not one consistent cut: a field read later may
 /// include events after one read earlier). Written by the owner, each with
 /// a plain load + store (no RMW), except: `wakes` and `cancelled_inline`
-/// (producers, on their slow paths), `refused` and a bounded `depth`
-/// (admission's line, bounded objects only) and `items_added` (see there).
+/// (producers, on their slow paths), `refused` (refusing try_add* calls,
+/// also `closed` on an unbounded object), a bounded `depth` (admission's
+/// line) and `items_added` (see there).
 /// EXACTNESS: a figure written by the owner is exact when the owner reads
 /// it, between its own calls; another thread sees a value it had at some
 /// recent moment (for a release/acquire pair with the owner - e.g. after
@@ -848,8 +857,17 @@ inline int local_work::run_items(int max, bool cancel) noexcept {
   int n = 0;
   for (;;) {
     while (n < max) {
+      // Bounded: each item is counted as it is handed out (not the probe),
+      // so that the room comes back at the pass's end or as soon as an item
+      // nests a pass ([L30]). One branch per batch; the loop is as before.
       const int got =
-          consumer_.pop_batch(max - n, [cancel](node* x) noexcept { work::from_hook(x)(run_state{cancel}); });
+          room_counted()
+              ? consumer_.pop_batch(max - n,
+                                    [this, cancel](node* x) noexcept {
+                                      if (x != probe_.hook()) room_ran();
+                                      work::from_hook(x)(run_state{cancel});
+                                    })
+              : consumer_.pop_batch(max - n, [cancel](node* x) noexcept { work::from_hook(x)(run_state{cancel}); });
       if (got == 0) break;  // empty, or a producer in flight
       n += got;
     }
@@ -869,7 +887,14 @@ inline int local_work::run_items_paced(int max, std::chrono::steady_clock::time_
   // this object).
   // The probe as in run_items(): not counted, its place taken by an item.
   const unsigned outer = probe_.begin();
-  const int got = consumer_.poll(max, [](node* x) noexcept { work::from_hook(x)(run_state{false}); }, limit);
+  const int got = room_counted() ? consumer_.poll(
+                                       max,
+                                       [this](node* x) noexcept {
+                                         if (x != probe_.hook()) room_ran();  // as in run_items()
+                                         work::from_hook(x)(run_state{false});
+                                       },
+                                       limit)
+                                 : consumer_.poll(max, [](node* x) noexcept { work::from_hook(x)(run_state{false}); }, limit);
   const int n = got - static_cast<int>(probe_.take());
   probe_.end(outer);
   if (got == 0 || n >= max) return n;

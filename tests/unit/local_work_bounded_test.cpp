@@ -14,6 +14,7 @@
 //   - many producers against a small limit: the depth never passes the limit
 //     while only try_adds come in; every accepted item runs exactly once.
 // No timed assertions: the waits below are hang guards only.
+#include <mpscq/baseline/llist_local_work.hpp>
 #include <mpscq/local_work.hpp>
 #include <mpscq/work_chain.hpp>
 
@@ -327,6 +328,56 @@ TEST(LocalWorkBounded, ManyProducersNeverPassTheLimit) {
   EXPECT_GE(accepted.load(), expected_waiting);  // every waiting add got in
   EXPECT_EQ(static_cast<int>(lw.stats().refused), refused.load());
   EXPECT_EQ(lw.stats().depth, 0u);
+}
+
+// An item that nests a wait() (a nested event loop, a synchronous call from
+// an item) must receive bounded adds: the enclosing pass's room - the
+// running item's and what that pass already ran - comes back when the item
+// nests a pass, not when the enclosing pass ends (before: limit 1, the nested
+// wait and the producer waiting for room waited for each other for ever).
+TEST(LocalWorkBounded, ANestedWaitReceivesBoundedAdds) {
+  for (const std::uint32_t limit : {1u, 3u}) {
+    mpscq::local_work lw(limited(limit));
+    struct nester {
+      mpscq::work w{{}, &nester::run};
+      mpscq::local_work* lw = nullptr;
+      std::atomic<int>* started = nullptr;
+      int got = -1;
+      static void run(mpscq::work& w, mpscq::run_state st) noexcept {
+        auto& self = mpscq::container_of<&nester::w>(w);
+        if (st.cancel) return;
+        self.started->store(1);
+        // Waits for the producer's item (hang guard: 20 s; no timing check).
+        self.got = self.lw->wait(1, 20s);
+      }
+    } n;
+    std::atomic<int> started{0};
+    n.lw = &lw;
+    n.started = &started;
+    std::vector<item> before(limit - 1);  // the pass runs these first: their room too
+    for (auto& it : before) ASSERT_EQ(lw.try_add(it.w), add_status::added);
+    ASSERT_EQ(lw.try_add(n.w), add_status::added);
+    item late;
+    std::atomic<int> got{-1};
+    std::atomic<int> done{0};
+    std::thread producer([&] {
+      while (started.load() == 0) std::this_thread::yield();
+      got = static_cast<int>(lw.try_add_for(late.w, 20s));
+      done = 1;
+    });
+    EXPECT_EQ(lw.run(static_cast<int>(limit)), static_cast<int>(limit));
+    join_or_die(producer, done, 1, "the producer waiting for room");
+    EXPECT_EQ(got.load(), static_cast<int>(add_status::added)) << "limit " << limit;
+    EXPECT_EQ(n.got, 1) << "limit " << limit;
+    EXPECT_EQ(late.ran.load(), 1);
+    EXPECT_EQ(lw.stats().depth, 0u);
+  }
+}
+
+TEST(LocalWorkBounded, TheBaselineRefusesALimit) {
+  mpscq::local_work_options o;
+  o.limit = 2;
+  EXPECT_DEATH(mpscq::baseline::llist_local_work b(o), "mpscq::baseline::llist_local_work: options.limit is not supported");
 }
 
 TEST(LocalWorkBounded, AnItemWithoutFuncIsReported) {

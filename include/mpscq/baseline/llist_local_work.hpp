@@ -70,7 +70,14 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
   /// nr_tw of an eager add (io_uring's IO_CQ_WAKE_FORCE): above any count.
   static constexpr unsigned force_wake = static_cast<unsigned>(detail::no_waiter) >> 1;
 
-  explicit llist_local_work(local_work_options options = {}) : core(options) {}
+  /// options.limit must be 0: bounded admission is local_work's (the
+  /// baseline has no try_add, and its runs do not count room) - reported.
+  explicit llist_local_work(local_work_options options = {}) : core(options) {
+    if (options.limit != 0)
+      detail::misuse("baseline::llist_local_work",
+                     "options.limit is not supported (bounded admission is mpscq::local_work's: use it, or leave "
+                     "the limit 0)");
+  }
   ~llist_local_work() { close_on_destroy(); }
   // Not copyable: local_work_core is not.
 

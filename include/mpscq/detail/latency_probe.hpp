@@ -88,6 +88,9 @@ class latency_probe {
   /// The claimer, when the object turned out closed (P4): no push.
   void unclaim() noexcept { busy_.store(false, std::memory_order_release); }  // [P4]
 
+  /// The probe's node (the owner's room count tells it from items).
+  const node* hook() const noexcept { return &node_.hook; }
+
   /// The claimer, right before its push (P2): the stamp, and the node to push.
   node& stamp() noexcept {
     stamp_ = clock::now();

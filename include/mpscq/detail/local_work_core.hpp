@@ -371,6 +371,17 @@ class local_work_core {
     return entry::closed;
   }
 
+  /// Bounded (the variant counts as it hands items out, room_ran()): the
+  /// items run since the last release give their room back, and waiting
+  /// producers are woken (admission.hpp W1, W3). Owner only.
+  void room_ran() noexcept { ++room_run_; }
+  bool room_counted() const noexcept { return admission_.limit() != 0; }
+  void release_room_run() noexcept {
+    const std::uint32_t n = room_run_;
+    room_run_ = 0;
+    admission_.release(n);  // [L30] calls [AD5] [AD9]
+  }
+
   /// Any thread, inside the gate (a stop callback of a waiting add): wakes
   /// the adds waiting for room, which look at their stop tokens again.
   void wake_waiting_adders() noexcept { admission_.wake_all(); }
@@ -567,6 +578,12 @@ class local_work_core {
   // lasts past it (wait()'s deadlines; run() passes none).
   int run_pass(int max_events, bool paced = false,
                std::chrono::steady_clock::time_point pace_limit = std::chrono::steady_clock::time_point::max()) noexcept {
+    // Bounded, nested in an item: the enclosing passes' items so far (the
+    // running one too) give their room back now, not when those passes end -
+    // else a nested wait() could never receive a bounded add (it would wait
+    // for room that only its own return makes: the third adversarial review
+    // of issue 21). [L30]
+    if (room_run_ != 0) release_room_run();  // [L30] calls [AD5] [AD9]
     // [L10] Clear the flag before popping (the IORING_SQ_TASKRUN order): an add that
     // pushes after our pops sets it again. Load first so an idle owner does
     // not write the flag's line when there is nothing to clear. acq_rel:
@@ -590,7 +607,7 @@ class local_work_core {
     items_run_.add(static_cast<std::uint64_t>(n));
     // Bounded: the pass's items give their room back, and producers waiting
     // for it are woken (admission.hpp W1, W3: after the room). [L30]
-    if (admission_.limit() != 0) admission_.release(static_cast<std::uint32_t>(n));  // [L30] calls [AD5] [AD9]
+    if (room_run_ != 0) release_room_run();  // [L30] calls [AD5] [AD9]
     // Progress resets the in-flight backoff, here and in wait()'s in-flight
     // check (a pass that ran items and then found the next push in flight).
     if (n > 0) in_flight_wait_ = backoff{};
@@ -722,6 +739,9 @@ class local_work_core {
   // --- bounded admission (detail/admission.hpp): its own line, written by
   // bounded adds and once per pass by the owner; untouched when unbounded.
   admission admission_;
+  // Owner only: items handed out since the last release of their room
+  // (bounded objects; release_room_run()).
+  std::uint32_t room_run_ = 0;
 
   // --- the pending flag: its own line, so has_work() does not read the lines
   // every add writes, and the owner's clears do not invalidate them.
