@@ -292,7 +292,12 @@ struct local_work_options {
   bool defer_own_signals = false;
   /// Bounded admission (mpscq/bounded.hpp): at most `limit` items accepted
   /// and not yet run, counting from an add's admission to the end of the
-  /// run()/wait() pass that ran it. 0 (the default): no limit, and add()
+  /// run()/wait() pass that ran it - or, if an item of that pass starts a
+  /// nested pass (run()/wait() from inside an item), to that nested pass's
+  /// start: the items the enclosing passes handed out, the running one
+  /// included, give their room back then (so a nested wait() can receive
+  /// bounded adds; with nesting depth D, up to limit + D accepted items may
+  /// not have finished). 0 (the default): no limit, and add()
   /// costs exactly what it costs unbounded. With a limit, try_add() refuses
   /// and try_add_for()/try_add_until() wait when it is reached; add() and
   /// add_batch() are never refused (they count, and may pass it). Each add
@@ -302,7 +307,11 @@ struct local_work_options {
   /// more items than the limit (wait(min_events > limit, ...)) while only
   /// bounded adds come in sleeps until its min_wait or timeout - keep
   /// min_events at most the limit (at most half of it keeps producers
-  /// moving while the owner sleeps).
+  /// moving while the owner sleeps). An item that blocks on anything else
+  /// (another object's wait(), a future, a lock) holds its pass's room
+  /// until it returns: if what it waits for comes from a producer waiting
+  /// for that room, both wait (until a deadline) - do not make items wait
+  /// for bounded producers of their own object.
   std::uint32_t limit = 0;
 };
 
@@ -348,8 +357,8 @@ struct local_work_stats {
   std::uint64_t limit = 0;    // options.limit (0: none)
   /// Items queued and not yet run. With a limit: admission's count, exact
   /// at each of its RMWs (taken at admission, given back at the end of the
-  /// pass that ran the item, so it includes the items of a pass in
-  /// progress). Without one: items_added - items_run - items_cancelled,
+  /// pass that ran the item or when an item of it nests a pass, so it
+  /// includes the items of a pass in progress). Without one: items_added - items_run - items_cancelled,
   /// approximate - it misses the items of adds still on their way out (an
   /// add is counted when it returns) and, read by another thread than the
   /// owner, may include items the owner ran since. Read by the owner
