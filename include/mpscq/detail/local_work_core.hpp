@@ -271,6 +271,7 @@ class local_work_core {
     // unbounded object's adds test the same word as before. [L29]
     if (options.limit != 0) {
       admission_.set_limit(options.limit);
+      limited_ = true;
       gate_.set_flags(adder_gate::limited);  // [L29] calls [A7]
     }
   }
@@ -375,7 +376,7 @@ class local_work_core {
   /// items run since the last release give their room back, and waiting
   /// producers are woken (admission.hpp W1, W3). Owner only.
   void room_ran() noexcept { ++room_run_; }
-  bool room_counted() const noexcept { return admission_.limit() != 0; }
+  bool room_counted() const noexcept { return limited_; }
   void release_room_run() noexcept {
     const std::uint32_t n = room_run_;
     room_run_ = 0;
@@ -739,9 +740,6 @@ class local_work_core {
   // --- bounded admission (detail/admission.hpp): its own line, written by
   // bounded adds and once per pass by the owner; untouched when unbounded.
   admission admission_;
-  // Owner only: items handed out since the last release of their room
-  // (bounded objects; release_room_run()).
-  std::uint32_t room_run_ = 0;
 
   // --- the pending flag: its own line, so has_work() does not read the lines
   // every add writes, and the owner's clears do not invalidate them.
@@ -755,6 +753,11 @@ class local_work_core {
   // owner on every run()/wait()/close(); written only when ownership changes.
   alignas(cache_line) owner_slot owner_;
   bool closed_ = false;  // owner only
+  bool limited_ = false;  // options.limit != 0; set once, before sharing (room_counted(), on the owner's line)
+  // Owner only: items handed out since the last release of their room
+  // (bounded objects; release_room_run()). On the owner's line, which every
+  // run()/wait() reads anyway.
+  std::uint32_t room_run_ = 0;
   int depth_ = 0;        // owner only: run_pass()/drain frames on the stack (items may re-enter)
   bool innermost_in_exit_phase_ = false;  // owner only: the innermost of them began in the exit phase
   bool signal_deferred_ = false;  // owner only: an add of its own, inside a pass, left the signal to the pass [L28]
