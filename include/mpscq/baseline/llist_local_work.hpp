@@ -122,23 +122,9 @@ class llist_local_work : private detail::local_work_core<llist_local_work> {
   bool has_work() const noexcept { return core::has_work(); }
   int run(int max_events) noexcept { return core::run(max_events); }
   local_work_stats stats() const noexcept { return core::template stats<local_work_stats>(); }
-  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait = {}) noexcept {
-    return core::wait(min_events, timeout, min_wait);
-  }
-  int wait(int min_events, std::chrono::steady_clock::time_point deadline,
-           std::chrono::nanoseconds min_wait = {}) noexcept {
-    return core::wait(min_events, deadline, min_wait);
-  }
-#if MPSCQ_HAS_STOP_TOKEN
-  int wait(int min_events, std::chrono::nanoseconds timeout, std::chrono::nanoseconds min_wait,
-           const std::stop_token& stop) noexcept {
-    return core::wait(min_events, timeout, min_wait, stop);
-  }
-  int wait(int min_events, std::chrono::steady_clock::time_point deadline, std::chrono::nanoseconds min_wait,
-           const std::stop_token& stop) noexcept {
-    return core::wait(min_events, deadline, min_wait, stop);
-  }
-#endif
+  // Every wait() form of the core (duration or steady_clock deadline, with a
+  // std::stop_token where MPSCQ_HAS_STOP_TOKEN), as local_work has them.
+  using core::wait;
 
  private:
   static llist_work& item(node* n) noexcept { return static_cast<llist_work&>(mpscq::work::from_hook(n)); }
